@@ -1,0 +1,203 @@
+"""Every change to a study goes through a ``Change``: one transaction, one audit record.
+
+A change groups row operations (insert / update / delete) under one entry in ``changes`` with
+who, when and what; each row operation keeps the row before and after as JSON in ``audit``.
+That record is the audit trail reviewers ask for and the basis of undo: undoing a change applies
+its row operations backwards, as a new change, so nothing is ever silently forgotten.
+
+Document text is not copied into the audit log on import (it is the source file's text and the
+file is kept by the researcher); undoing an import deletes the document and its turns.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from sqlite_utils import Database
+
+from qualcode.errors import Conflict, NotFound
+
+# Rows of these tables are logged without their bulky columns; see module docstring.
+_SLIM = {"documents": ("text",)}
+# Child rows that are created with a document and go with it; not logged row by row.
+_UNLOGGED = {"turns"}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name on this system
+        return "unknown"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Change:
+    """Row operations recorded under one change id; used only inside ``record``."""
+
+    def __init__(self, db: Database, change_id: int) -> None:
+        self.db = db
+        self.id = change_id
+        self.count = 0
+
+    def _row(self, table: str, row_id: int) -> dict[str, Any] | None:
+        cur = self.db.execute(f"SELECT * FROM {_quote(table)} WHERE id = ?", [row_id])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cur.description], row))
+
+    def _log(self, table: str, row_id: int, op: str, before: dict | None, after: dict | None) -> None:
+        if table in _UNLOGGED:
+            return
+        for column in _SLIM.get(table, ()):
+            for row in (before, after):
+                if row is not None and column in row and op != "delete":
+                    row[column] = None
+        self.db.execute(
+            "INSERT INTO audit (change_id, table_name, row_id, op, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                self.id,
+                table,
+                row_id,
+                op,
+                None if before is None else json.dumps(before, ensure_ascii=False),
+                None if after is None else json.dumps(after, ensure_ascii=False),
+            ],
+        )
+        self.count += 1
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        columns = list(row)
+        sql = (
+            f"INSERT INTO {_quote(table)} ({', '.join(map(_quote, columns))}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        row_id = self.db.execute(sql, [row[c] for c in columns]).lastrowid
+        after = self._row(table, row_id) if table not in _UNLOGGED else None
+        self._log(table, row_id, "insert", None, after)
+        return row_id
+
+    def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        before = self._row(table, row_id)
+        if before is None:
+            raise NotFound(f"{table} row {row_id} does not exist")
+        if all(before.get(k) == v for k, v in values.items()):
+            return
+        assignments = ", ".join(f"{_quote(c)} = ?" for c in values)
+        self.db.execute(
+            f"UPDATE {_quote(table)} SET {assignments} WHERE id = ?", [*values.values(), row_id]
+        )
+        self._log(table, row_id, "update", before, self._row(table, row_id))
+
+    def delete(self, table: str, row_id: int) -> None:
+        before = self._row(table, row_id)
+        if before is None:
+            return
+        self.db.execute(f"DELETE FROM {_quote(table)} WHERE id = ?", [row_id])
+        self._log(table, row_id, "delete", before, None)
+
+
+@contextmanager
+def record(db: Database, command: str, summary: str, actor: str | None = None) -> Iterator[Change]:
+    """Open a transaction and a change; commit both, or neither."""
+    with db.atomic():
+        change_id = db.execute(
+            "INSERT INTO changes (coder, command, summary, created) VALUES (?, ?, ?, ?)",
+            [actor or default_actor(), command, summary, now()],
+        ).lastrowid
+        change = Change(db, change_id)
+        yield change
+
+
+def last_change(db: Database, actor: str | None = None, undone: bool = False) -> dict | None:
+    where = "undone_by IS NOT NULL" if undone else "undone_by IS NULL AND undoes IS NULL"
+    params: list[Any] = []
+    if actor:
+        where += " AND coder = ? COLLATE NOCASE"
+        params.append(actor)
+    row = db.execute(
+        f"SELECT id, coder, command, summary, created FROM changes WHERE {where} "
+        "AND EXISTS (SELECT 1 FROM audit WHERE audit.change_id = changes.id) "
+        "ORDER BY id DESC LIMIT 1",
+        params,
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("id", "coder", "command", "summary", "created"), row))
+
+
+def undo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
+    """Undo the newest change not yet undone (by ``actor`` if given); return its description."""
+    target = last_change(db, actor)
+    if target is None:
+        who = f" by {actor}" if actor else ""
+        raise NotFound(f"nothing to undo{who}")
+    ops = db.execute(
+        "SELECT table_name, row_id, op, before, after FROM audit WHERE change_id = ? ORDER BY id DESC",
+        [target["id"]],
+    ).fetchall()
+    # Refuse when a later change still depends on a row this change touched.
+    for table, row_id, _op, _b, _a in ops:
+        later = db.execute(
+            "SELECT c.id, c.summary FROM audit a JOIN changes c ON c.id = a.change_id "
+            "WHERE a.table_name = ? AND a.row_id = ? AND a.change_id > ? "
+            "AND c.undone_by IS NULL AND c.undoes IS NULL LIMIT 1",
+            [table, row_id, target["id"]],
+        ).fetchone()
+        if later:
+            raise Conflict(
+                f"cannot undo change {target['id']} ({target['summary']}): "
+                f"change {later[0]} ({later[1]}) depends on it; undo that first"
+            )
+    with record(db, "undo", f"undo: {target['summary']}", by or actor) as change:
+        for table, row_id, op, before, after in ops:
+            _reverse(db, change, table, row_id, op, before)
+        from qualcode.store.speakers import relink_turns  # local: speakers imports nothing from here
+
+        relink_turns(db)
+        db.execute("UPDATE changes SET undoes = ? WHERE id = ?", [target["id"], change.id])
+        db.execute("UPDATE changes SET undone_by = ? WHERE id = ?", [change.id, target["id"]])
+    return target
+
+
+def _reverse(db: Database, change: Change, table: str, row_id: int, op: str, before: str | None) -> None:
+    if op == "insert":
+        if table == "documents":
+            _drop_document_index(db, row_id)
+            db.execute("DELETE FROM speakers WHERE document_id = ?", [row_id])
+            db.execute("DELETE FROM turns WHERE document_id = ?", [row_id])
+            if db.execute("SELECT 1 FROM codings WHERE document_id = ? LIMIT 1", [row_id]).fetchone():
+                raise Conflict("cannot undo the import: the document has codings")
+        change.delete(table, row_id)
+    elif op == "delete":
+        row = json.loads(before)
+        if any(v is None for k, v in row.items() if k in _SLIM.get(table, ())):
+            raise Conflict(f"cannot restore {table} row {row_id}: its content was not kept")
+        try:
+            change.insert(table, row)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"cannot restore {table} row {row_id}: {exc}") from exc
+    else:
+        row = json.loads(before)
+        for column in _SLIM.get(table, ()):
+            row.pop(column, None)
+        row.pop("id", None)
+        change.update(table, row_id, row)
+
+
+def _drop_document_index(db: Database, document_id: int) -> None:
+    from qualcode.store.search import unindex_document  # local: search imports nothing from here
+
+    unindex_document(db, document_id)

@@ -1,0 +1,60 @@
+"""Coders: the named people whose codings, memos and decisions are kept apart."""
+
+from __future__ import annotations
+
+import os
+
+from qualcode.errors import Conflict, InvalidInput, NotFound
+from qualcode.records import Coder
+from qualcode.store.base import EntityStore, new_guid
+from qualcode.store.changes import now
+
+CONSENSUS = "consensus"
+
+
+class CoderStore(EntityStore):
+    def list(self) -> list[Coder]:
+        return [Coder(**r) for r in self.rows("SELECT id, name, kind FROM coders ORDER BY id")]
+
+    def find(self, name: str) -> Coder | None:
+        r = self.row("SELECT id, name, kind FROM coders WHERE name = ?", [name.strip()])
+        return Coder(**r) if r else None
+
+    def get(self, name: str) -> Coder:
+        found = self.find(name)
+        if found is None:
+            known = ", ".join(c.name for c in self.list()) or "none yet"
+            raise NotFound(
+                f"unknown coder {name!r} (known: {known}); add one with `qualcode coders add`"
+            )
+        return found
+
+    def add(self, name: str, kind: str = "coder") -> Coder:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("a coder needs a name")
+        if self.find(name):
+            raise Conflict(f"coder {name!r} already exists")
+        with self.study.change("coders add", f"add coder {name}") as ch:
+            ch.insert("coders", {"name": name, "kind": kind, "created": now(), "guid": new_guid()})
+        return self.get(name)
+
+    def consensus(self) -> Coder:
+        """The coder that holds reconciled codings; created on first use."""
+        return self.find(CONSENSUS) or self.add(CONSENSUS, kind="consensus")
+
+    def resolve(self, name: str | None) -> Coder:
+        """The acting coder: the name given, else $QUALCODE_CODER, else the study's only coder."""
+        name = name or os.environ.get("QUALCODE_CODER")
+        if name:
+            return self.get(name)
+        coders = [c for c in self.list() if c.kind == "coder"]
+        if len(coders) == 1:
+            return coders[0]
+        if not coders:
+            raise InvalidInput("this study has no coders yet; add one with `qualcode coders add`")
+        raise InvalidInput(
+            "say who is coding with --coder NAME (coders: "
+            + ", ".join(c.name for c in coders)
+            + ")"
+        )

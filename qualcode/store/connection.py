@@ -1,0 +1,82 @@
+"""Opening and creating study files safely.
+
+A study is one SQLite file in WAL mode with foreign keys on and a busy timeout, so the CLI and
+the TUI can use it at the same time. Opening never creates a file, never touches a file that is
+not a qualcode study, and writes nothing to a study that is already up to date: a failed command
+must leave the file byte-for-byte as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode.errors import StudyFileError
+from qualcode.store.schema import migrations
+
+APPLICATION_ID = 0x51434F44  # "QCOD" in the SQLite header: marks a file as a qualcode study
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _connect(path: Path, mode: str) -> sqlite3.Connection:
+    uri = f"{path.resolve().as_uri()}?mode={mode}"
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def create(path: str | Path) -> Database:
+    path = Path(path)
+    if path.exists():
+        raise StudyFileError(f"{path} already exists; choose another name or open it")
+    if not path.parent.exists():
+        raise StudyFileError(f"folder {path.parent} does not exist")
+    try:
+        conn = _connect(path, "rwc")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        db = Database(conn, execute_plugins=False)
+        migrations.apply(db)
+    except BaseException:
+        try:
+            conn.close()
+        finally:
+            path.unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        raise
+    _tune(conn)
+    return db
+
+
+def open_existing(path: str | Path) -> Database:
+    path = Path(path)
+    if not path.exists():
+        raise StudyFileError(f"{path} does not exist (create a study with `qualcode init {path}`)")
+    if path.is_dir():
+        raise StudyFileError(f"{path} is a folder, not a study file")
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    if not header.startswith(b"SQLite format 3\x00"):
+        raise StudyFileError(f"{path} is not a qualcode study (not an SQLite database)")
+    if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        raise StudyFileError(f"{path} is an SQLite database but not a qualcode study")
+    try:
+        conn = _connect(path, "rw")
+        db = Database(conn, execute_plugins=False)
+        if migrations.pending(db):
+            migrations.apply(db)
+        _tune(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StudyFileError(f"{path} cannot be read: {exc}") from exc
+    return db
+
+
+def _tune(conn: sqlite3.Connection) -> None:
+    # Per-connection settings that make no change to the file itself.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA temp_store = MEMORY")

@@ -1,0 +1,176 @@
+"""Documents and their speaker turns.
+
+A document's text is canonical (``qualcode.text``) and never changes except through
+anonymisation or an explicit ``replace``; turns, codings and memos point into it by code-point
+offsets. Re-importing the same bytes (same SHA-256) is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from qualcode.errors import Conflict, InvalidInput, NotFound
+from qualcode.records import Document, Turn
+from qualcode.store.base import EntityStore, new_guid
+from qualcode.store.changes import now
+from qualcode.store.search import index_turns, unindex_document
+from qualcode.store.speakers import relink_turns
+from qualcode.text import is_canonical, word_count
+from qualcode.transcript import ParsedTranscript, ParsedTurn
+
+_PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")
+
+
+def paragraph_turns(text: str) -> list[ParsedTurn]:
+    """Units for a text without speakers: its paragraphs (blocks separated by blank lines)."""
+    turns = []
+    for m in _PARAGRAPH.finditer(text):
+        block = m.group(0)
+        lead = len(block) - len(block.lstrip())
+        body = block.strip()
+        if body:
+            turns.append(ParsedTurn(m.start() + lead, m.start() + lead + len(body)))
+    return turns
+
+
+def validate(parsed: ParsedTranscript) -> None:
+    if not is_canonical(parsed.text):
+        raise InvalidInput("importer produced non-canonical text (BOM or CR line endings)")
+    last_end = 0
+    for t in parsed.turns:
+        if not (last_end <= t.start <= t.end <= len(parsed.text)):
+            raise InvalidInput(f"turn span {t.start}:{t.end} overlaps or lies outside the text")
+        last_end = t.end
+
+
+class DocumentStore(EntityStore):
+    _COLUMNS = "id, name, source_name, format, encoding, sha256, char_count, word_count, metadata, imported"
+
+    def _record(self, r: dict[str, Any]) -> Document:
+        participants = tuple(
+            row[0] for row in self.db.execute(
+                "SELECT DISTINCT p.label FROM turns t JOIN participants p ON p.id = t.participant_id "
+                "WHERE t.document_id = ? ORDER BY t.start", [r["id"]])
+        )
+        return Document(**{**r, "metadata": json.loads(r["metadata"]), "participants": participants})
+
+    def list(self) -> list[Document]:
+        return [self._record(r) for r in self.rows(f"SELECT {self._COLUMNS} FROM documents ORDER BY name")]
+
+    def find(self, ref: str | int) -> Document | None:
+        ref = str(ref).strip()
+        r = self.row(f"SELECT {self._COLUMNS} FROM documents WHERE name = ?", [ref])
+        if r is None and ref.lstrip("#").isdigit():
+            r = self.row(f"SELECT {self._COLUMNS} FROM documents WHERE id = ?", [int(ref.lstrip("#"))])
+        return self._record(r) if r else None
+
+    def get(self, ref: str | int) -> Document:
+        found = self.find(ref)
+        if found is None:
+            names = [d["name"] for d in self.rows("SELECT name FROM documents ORDER BY name LIMIT 6")]
+            hint = f" (documents: {', '.join(names)}{', ...' if len(names) == 6 else ''})" if names else " (the study has no documents yet)"
+            raise NotFound(f"unknown document {ref!r}{hint}")
+        return found
+
+    def find_by_hash(self, sha256: str) -> Document | None:
+        r = self.row(f"SELECT {self._COLUMNS} FROM documents WHERE sha256 = ?", [sha256])
+        return self._record(r) if r else None
+
+    def text(self, document_id: int) -> str:
+        row = self.db.execute("SELECT text FROM documents WHERE id = ?", [document_id]).fetchone()
+        if row is None:
+            raise NotFound(f"document {document_id} does not exist")
+        return row[0]
+
+    def turns(self, document_id: int) -> list[Turn]:
+        return [Turn(**r) for r in self.rows(
+            'SELECT t.id, t.document_id, t.seq, t.speaker, p.label AS participant, t.start, t."end", '
+            "t.start_ms, t.end_ms FROM turns t LEFT JOIN participants p ON p.id = t.participant_id "
+            "WHERE t.document_id = ? ORDER BY t.start", [document_id])]
+
+    def turn_at(self, document_id: int, offset: int) -> Turn | None:
+        r = self.row(
+            'SELECT t.id, t.document_id, t.seq, t.speaker, p.label AS participant, t.start, t."end", '
+            "t.start_ms, t.end_ms FROM turns t LEFT JOIN participants p ON p.id = t.participant_id "
+            "WHERE t.document_id = ? AND t.start <= ? ORDER BY t.start DESC LIMIT 1",
+            [document_id, offset])
+        return Turn(**r) if r else None
+
+    # -- writing -----------------------------------------------------------------------------
+    def add(self, parsed: ParsedTranscript, name: str, source_name: str, sha256: str,
+            replace: bool = False) -> dict[str, Any]:
+        """Store a parsed transcript. Returns {"status": added|unchanged|replaced, "document": ...}."""
+        validate(parsed)
+        same = self.find_by_hash(sha256)
+        if same is not None:
+            return {"status": "unchanged", "document": same, "codings": {}}
+        name = name.strip() or "document"
+        existing = self.find(name) if replace else None
+        if replace and existing is None:
+            raise NotFound(f"--replace: no document named {name!r} to replace")
+        turns = parsed.turns or paragraph_turns(parsed.text)
+        row = {
+            "source_name": source_name, "format": parsed.format, "encoding": parsed.encoding,
+            "sha256": sha256, "text": parsed.text, "char_count": len(parsed.text),
+            "word_count": word_count(parsed.text),
+            "metadata": json.dumps(parsed.metadata, ensure_ascii=False, sort_keys=True),
+        }
+        if existing is None:
+            name = self._free_name(name)
+            with self.study.change("import", f"import {source_name} as {name}") as ch:
+                doc_id = ch.insert("documents", {**row, "name": name, "imported": now(), "guid": new_guid()})
+                self._insert_turns(doc_id, parsed.text, turns)
+                self.study.speakers.auto_map(ch, doc_id)
+            return {"status": "added", "document": self.get(doc_id), "codings": {}}
+        with self.study.change("import --replace", f"replace {existing.name} with {source_name}") as ch:
+            old_text = self.text(existing.id)
+            outcome = self.study.codings.relocate(ch, existing.id, old_text, parsed.text)
+            unindex_document(self.db, existing.id)
+            self.db.execute("DELETE FROM turns WHERE document_id = ?", [existing.id])
+            ch.update("documents", existing.id, {**row, "imported": now()})
+            self._insert_turns(existing.id, parsed.text, turns)
+            self.study.speakers.auto_map(ch, existing.id)
+        return {"status": "replaced", "document": self.get(existing.id), "codings": outcome}
+
+    def _insert_turns(self, doc_id: int, text: str, turns: list[ParsedTurn]) -> None:
+        self.db.conn.executemany(
+            'INSERT INTO turns (document_id, seq, speaker, start, "end", start_ms, end_ms) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(doc_id, i, t.speaker, t.start, t.end, t.start_ms, t.end_ms) for i, t in enumerate(turns)],
+        )
+        ids = [r[0] for r in self.db.execute("SELECT id FROM turns WHERE document_id = ? ORDER BY seq", [doc_id])]
+        index_turns(self.db, [(tid, text[t.start:t.end]) for tid, t in zip(ids, turns)])
+        relink_turns(self.db, doc_id)
+
+    def _free_name(self, name: str) -> str:
+        taken = lambda n: self.row("SELECT 1 FROM documents WHERE name = ?", [n]) is not None  # noqa: E731
+        if not taken(name):
+            return name
+        n = 2
+        while taken(f"{name} ({n})"):
+            n += 1
+        return f"{name} ({n})"
+
+    def rename(self, ref: str, new_name: str) -> Document:
+        doc = self.get(ref)
+        new_name = new_name.strip()
+        if not new_name:
+            raise InvalidInput("a document name cannot be empty")
+        clash = self.row("SELECT id FROM documents WHERE name = ?", [new_name])
+        if clash and clash["id"] != doc.id:
+            raise Conflict(f"a document named {new_name!r} already exists")
+        with self.study.change("documents rename", f"rename document {doc.name} to {new_name}") as ch:
+            ch.update("documents", doc.id, {"name": new_name})
+        return self.get(doc.id)
+
+    def set_metadata(self, ref: str, values: dict[str, Any]) -> Document:
+        doc = self.get(ref)
+        meta = {**doc.metadata, **{k: v for k, v in values.items() if v not in (None, "")}}
+        for k, v in values.items():
+            if v in (None, ""):
+                meta.pop(k, None)
+        with self.study.change("documents set", f"set metadata of {doc.name}") as ch:
+            ch.update("documents", doc.id, {"metadata": json.dumps(meta, ensure_ascii=False, sort_keys=True)})
+        return self.get(doc.id)

@@ -1,0 +1,178 @@
+"""The study schema, as ``sqlite_utils.Migrations`` applied on open.
+
+Never edit a migration that has shipped: add a new one. Each runs in its own transaction.
+Indexes are chosen for 1,000 documents, 200,000 turns and 200,000 codings: every lookup the
+CLI and TUI make by document, code, coder or position is served by an index.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("qualcode")
+
+SCHEMA_V1 = """
+CREATE TABLE project (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    value TEXT NOT NULL            -- JSON
+);
+CREATE TABLE coders (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    kind TEXT NOT NULL DEFAULT 'coder' CHECK (kind IN ('coder', 'consensus')),
+    created TEXT NOT NULL,
+    guid TEXT NOT NULL UNIQUE
+);
+CREATE TABLE participants (
+    id INTEGER PRIMARY KEY,
+    label TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    grp TEXT NOT NULL,
+    name TEXT,                     -- real name; moves to the key file on anonymisation
+    attributes TEXT NOT NULL DEFAULT '{}',   -- JSON object of typed values
+    created TEXT NOT NULL,
+    guid TEXT NOT NULL UNIQUE
+);
+CREATE TABLE variables (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    type TEXT NOT NULL CHECK (type IN ('text', 'integer', 'float', 'boolean', 'date')),
+    derived_from TEXT,             -- source variable of a derived band
+    bands TEXT,                    -- JSON {"edges": [...], "labels": [...]}
+    guid TEXT NOT NULL UNIQUE
+);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    source_name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    encoding TEXT NOT NULL,
+    sha256 TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    char_count INTEGER NOT NULL,
+    word_count INTEGER NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    imported TEXT NOT NULL,
+    guid TEXT NOT NULL UNIQUE
+);
+CREATE TABLE turns (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    speaker TEXT,
+    participant_id INTEGER REFERENCES participants(id) ON DELETE SET NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    start_ms INTEGER,
+    end_ms INTEGER,
+    CHECK (0 <= start AND start <= "end")
+);
+CREATE INDEX turns_by_position ON turns(document_id, start);
+CREATE INDEX turns_by_participant ON turns(participant_id);
+CREATE TABLE speakers (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,  -- NULL: study-wide
+    label TEXT NOT NULL COLLATE NOCASE,
+    role TEXT NOT NULL CHECK (role IN ('participant', 'interviewer', 'unknown', 'other')),
+    participant_id INTEGER REFERENCES participants(id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX speakers_unique ON speakers(coalesce(document_id, 0), label);
+CREATE TABLE codes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES codes(id),
+    colour TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    include_when TEXT NOT NULL DEFAULT '',
+    exclude_when TEXT NOT NULL DEFAULT '',
+    example TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'active',
+    created TEXT NOT NULL,
+    guid TEXT NOT NULL UNIQUE
+);
+CREATE UNIQUE INDEX codes_unique_name ON codes(coalesce(parent_id, 0), name COLLATE NOCASE);
+CREATE INDEX codes_by_parent ON codes(parent_id);
+CREATE TABLE codings (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    code_id INTEGER NOT NULL REFERENCES codes(id),
+    coder_id INTEGER NOT NULL REFERENCES coders(id),
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    memo TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    guid TEXT NOT NULL UNIQUE,
+    CHECK (0 <= start AND start < "end")
+);
+CREATE INDEX codings_by_document ON codings(document_id, start);
+CREATE INDEX codings_by_code ON codings(code_id, document_id);
+CREATE INDEX codings_by_coder ON codings(coder_id, document_id);
+CREATE TABLE memos (
+    id INTEGER PRIMARY KEY,
+    target_type TEXT NOT NULL CHECK (target_type IN
+        ('study', 'document', 'passage', 'code', 'coding', 'participant', 'theme')),
+    target_id INTEGER,
+    document_id INTEGER REFERENCES documents(id),
+    start INTEGER,
+    "end" INTEGER,
+    coder_id INTEGER REFERENCES coders(id),
+    title TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    guid TEXT NOT NULL UNIQUE
+);
+CREATE INDEX memos_by_target ON memos(target_type, target_id);
+CREATE INDEX memos_by_document ON memos(document_id);
+CREATE TABLE journal (
+    id INTEGER PRIMARY KEY,
+    coder_id INTEGER NOT NULL REFERENCES coders(id),
+    entry_date TEXT NOT NULL,
+    phase INTEGER,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX journal_by_coder ON journal(coder_id, entry_date);
+CREATE TABLE changes (
+    id INTEGER PRIMARY KEY,
+    coder TEXT NOT NULL,
+    command TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    created TEXT NOT NULL,
+    undoes INTEGER REFERENCES changes(id),
+    undone_by INTEGER REFERENCES changes(id)
+);
+CREATE INDEX changes_by_coder ON changes(coder, id);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    change_id INTEGER NOT NULL REFERENCES changes(id),
+    table_name TEXT NOT NULL,
+    row_id INTEGER NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+    before TEXT,                   -- JSON row before (NULL for insert)
+    after TEXT                     -- JSON row after (NULL for delete)
+);
+CREATE INDEX audit_by_change ON audit(change_id);
+CREATE INDEX audit_by_row ON audit(table_name, row_id);
+-- Full-text index of turns, rowid = turns.id. Contentless: the text lives once, in documents.
+CREATE VIRTUAL TABLE turns_fts USING fts5(
+    text, content='', tokenize='unicode61 remove_diacritics 2'
+);
+"""
+
+
+@migrations(name="0001_initial")
+def _initial(db: Database) -> None:
+    for statement in _split(SCHEMA_V1):
+        db.execute(statement)
+
+
+def _split(script: str) -> list[str]:
+    """Split a schema script into statements (no semicolons inside our statements' strings)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def schema_version(db: Database) -> str:
+    applied = migrations.applied(db)
+    return applied[-1].name if applied else "none"

@@ -1,0 +1,133 @@
+"""Speaker labels -> participants (or interviewer / unknown).
+
+The raw label stays on every turn; this mapping decides which participant a turn belongs to.
+A mapping is study-wide (``Sarah Whitfield`` is P1 everywhere) or for one document (``R`` is P2
+only in P2's interview); the document's own mapping wins. Labels equal to a participant's label
+or recorded name map themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from qualcode.errors import InvalidInput
+from qualcode.store.base import EntityStore
+
+ROLES = ("participant", "interviewer", "unknown", "other")
+INTERVIEWER_LABELS = re.compile(
+    r"^(i|int|interviewer\s*\d*|moderator|facilitator|researcher)$", re.IGNORECASE
+)
+UNKNOWN_LABELS = re.compile(r"^(unknown speaker|unknown|speaker\s*\d+|spk\d+|speaker_\d+)$", re.I)
+
+_RELINK = """
+UPDATE turns SET participant_id = CASE
+  WHEN EXISTS (SELECT 1 FROM speakers s WHERE s.label = turns.speaker
+               AND (s.document_id = turns.document_id OR s.document_id IS NULL))
+  THEN (SELECT s.participant_id FROM speakers s WHERE s.label = turns.speaker
+        AND (s.document_id = turns.document_id OR s.document_id IS NULL)
+        ORDER BY s.document_id IS NULL LIMIT 1)
+  ELSE (SELECT p.id FROM participants p
+        WHERE p.label = turns.speaker COLLATE NOCASE OR p.name = turns.speaker COLLATE NOCASE
+        ORDER BY p.id LIMIT 1)
+  END
+WHERE speaker IS NOT NULL
+"""
+
+
+def relink_turns(db, document_id: int | None = None) -> None:
+    if document_id is None:
+        db.execute(_RELINK)
+    else:
+        db.execute(_RELINK + " AND document_id = ?", [document_id])
+
+
+class SpeakerStore(EntityStore):
+    def list(self, unmapped_only: bool = False, document: str | None = None) -> list[dict[str, Any]]:
+        """One row per (document, speaker label) with the turn count and how it resolves."""
+        params: list[Any] = []
+        where = "t.speaker IS NOT NULL"
+        if document:
+            where += " AND t.document_id = ?"
+            params.append(self.study.documents.get(document).id)
+        rows = self.rows(
+            f"""
+            SELECT d.name AS document, t.speaker AS speaker, count(*) AS turns,
+                   p.label AS participant,
+                   (SELECT s.role FROM speakers s WHERE s.label = t.speaker
+                      AND (s.document_id = t.document_id OR s.document_id IS NULL)
+                      ORDER BY s.document_id IS NULL LIMIT 1) AS role
+            FROM turns t JOIN documents d ON d.id = t.document_id
+            LEFT JOIN participants p ON p.id = t.participant_id
+            WHERE {where}
+            GROUP BY t.document_id, t.speaker ORDER BY d.name, min(t.start)
+            """,
+            params,
+        )
+        for r in rows:
+            if r["participant"] and not r["role"]:
+                r["role"] = "participant"
+            r["mapped"] = r["role"] is not None
+        if unmapped_only:
+            rows = [r for r in rows if not r["mapped"]]
+        return rows
+
+    def map(self, label: str, target: str, document: str | None = None) -> dict[str, Any]:
+        """Map ``label`` to a participant label, or to ``interviewer`` / ``unknown`` / ``other``."""
+        label = label.strip()
+        if not label:
+            raise InvalidInput("speaker label is empty")
+        doc_id = self.study.documents.get(document).id if document else None
+        if target.lower() in ("interviewer", "unknown", "other"):
+            role, participant_id = target.lower(), None
+        else:
+            role, participant_id = "participant", self.study.participants.get(target).id
+        scope = f" in {document}" if document else ""
+        with self.study.change("speakers map", f"map speaker {label}{scope} to {target}") as ch:
+            existing = self.row(
+                "SELECT id FROM speakers WHERE label = ? AND coalesce(document_id, 0) = ?",
+                [label, doc_id or 0],
+            )
+            values = {"document_id": doc_id, "label": label, "role": role, "participant_id": participant_id}
+            if existing:
+                ch.update("speakers", existing["id"], values)
+            else:
+                ch.insert("speakers", values)
+            relink_turns(self.db, doc_id)
+        return {"speaker": label, "document": document, "role": role, "participant": None if participant_id is None else target}
+
+    def import_mapping(self, rows: list[dict[str, str]]) -> int:
+        """Apply many mappings (columns speaker, participant, optional document) in one change."""
+        n = 0
+        with self.study.change("speakers import", f"map {len(rows)} speaker labels"):
+            for i, row in enumerate(rows, start=2):
+                label = (row.get("speaker") or row.get("label") or "").strip()
+                target = (row.get("participant") or "").strip()
+                if not label or not target:
+                    raise InvalidInput(f"row {i}: needs 'speaker' and 'participant' values")
+                document = (row.get("document") or "").strip() or None
+                if document and self.study.documents.find(document) is None:
+                    continue  # mapping for a document not (yet) imported
+                self.map(label, target, document)
+                n += 1
+        return n
+
+    def auto_map(self, ch, document_id: int) -> None:
+        """Give obvious interviewer/unknown labels their role; called on import."""
+        labels = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT speaker FROM turns WHERE document_id = ? AND speaker IS NOT NULL", [document_id])]
+        for label in labels:
+            role = "interviewer" if INTERVIEWER_LABELS.match(label.strip()) else (
+                "unknown" if UNKNOWN_LABELS.match(label.strip()) else None)
+            if role is None:
+                continue
+            mapped = self.db.execute(
+                "SELECT 1 FROM speakers WHERE label = ? AND (document_id = ? OR document_id IS NULL)",
+                [label, document_id]).fetchone()
+            if not mapped:
+                ch.insert("speakers", {"document_id": document_id, "label": label, "role": role,
+                                       "participant_id": None})
+        relink_turns(self.db, document_id)
+
+    def relink(self, ch=None) -> None:
+        relink_turns(self.db)

@@ -1,0 +1,202 @@
+"""``Study``: one study file, and every operation the CLI and the TUI offer on it.
+
+Operations are grouped by what they act on (``study.codes``, ``study.codings`` ...); each group
+lives in its own store module with its SQL. Every write is one transaction and one audited change
+(``qualcode.store.changes``), so a failure or a kill leaves the study as it was before or after.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlite_utils import Database
+
+from qualcode.errors import InvalidInput, NotFound
+from qualcode.store import changes, connection
+from qualcode.store.schema import schema_version
+
+APPROACHES = ("reflexive", "codebook", "coding-reliability")
+PHASES = {
+    1: "Familiarising with the data",
+    2: "Coding",
+    3: "Generating initial themes",
+    4: "Developing and reviewing themes",
+    5: "Refining, defining and naming themes",
+    6: "Writing up",
+}
+
+
+class Study:
+    """An open study file. Use ``Study.create`` or ``Study.open``; close it (or use ``with``)."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+        self.actor: str | None = None  # who is acting, for the audit log (a coder name)
+        self._change: changes.Change | None = None
+        from qualcode.store.codes import CodeStore
+        from qualcode.store.coders import CoderStore
+        from qualcode.store.codings import CodingStore
+        from qualcode.store.documents import DocumentStore
+        from qualcode.store.memos import JournalStore, MemoStore
+        from qualcode.store.participants import ParticipantStore
+        from qualcode.store.speakers import SpeakerStore
+
+        self.coders = CoderStore(self)
+        self.participants = ParticipantStore(self)
+        self.documents = DocumentStore(self)
+        self.speakers = SpeakerStore(self)
+        self.codes = CodeStore(self)
+        self.codings = CodingStore(self)
+        self.memos = MemoStore(self)
+        self.journal = JournalStore(self)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        title: str | None = None,
+        approach: str = "reflexive",
+        coder: str | None = None,
+    ) -> "Study":
+        if approach not in APPROACHES:
+            raise InvalidInput(f"approach must be one of {', '.join(APPROACHES)}, not {approach!r}")
+        path = Path(path)
+        db = connection.create(path)
+        study = cls(db, path)
+        with study.change("init", f"create study {path.name}") as ch:
+            for key, value in {
+                "title": title or path.stem,
+                "approach": approach,
+                "phase": 1,
+                "created": changes.now(),
+                "blind": True,
+                "forbid_unblind": False,
+            }.items():
+                ch.insert("project", {"key": key, "value": json.dumps(value)})
+        if coder:
+            study.coders.add(coder)
+        return study
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Study":
+        path = Path(path)
+        return cls(connection.open_existing(path), path)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> "Study":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- changes, undo -----------------------------------------------------------------------
+    @contextmanager
+    def change(self, command: str, summary: str, actor: str | None = None) -> Iterator[changes.Change]:
+        """One transaction + one audit-log entry for a multi-row write.
+
+        Re-entrant: an operation that calls others (a codebook import adding codes) records
+        them all under the outermost change, so one undo reverts the whole command.
+        """
+        if self._change is not None:
+            yield self._change
+            return
+        with changes.record(self.db, command, summary, actor or self.actor) as ch:
+            self._change = ch
+            try:
+                yield ch
+            finally:
+                self._change = None
+
+    def undo(self, coder: str | None = None) -> dict[str, Any]:
+        if coder:
+            coder = self.coders.get(coder).name
+        return changes.undo(self.db, coder, by=coder or self.actor)
+
+    def history(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, coder, command, summary, created, undoes, undone_by FROM changes "
+            "ORDER BY id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        keys = ("id", "coder", "command", "summary", "created", "undoes", "undone_by")
+        return [dict(zip(keys, r)) for r in rows]
+
+    # -- project settings --------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM project")}
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM project WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def configure(self, **values: Any) -> dict[str, Any]:
+        """Change project settings (title, approach, phase, blind, forbid_unblind)."""
+        if "approach" in values and values["approach"] not in APPROACHES:
+            raise InvalidInput(f"approach must be one of {', '.join(APPROACHES)}")
+        if "phase" in values:
+            try:
+                phase = int(values["phase"])
+            except (TypeError, ValueError):
+                phase = 0
+            if phase not in PHASES:
+                raise InvalidInput("phase must be a number from 1 to 6 (Braun & Clarke)")
+            values["phase"] = phase
+        if "title" in values and not str(values["title"]).strip():
+            raise InvalidInput("title cannot be empty")
+        unknown = set(values) - {"title", "approach", "phase", "blind", "forbid_unblind"}
+        if unknown:
+            raise InvalidInput(f"unknown setting: {', '.join(sorted(unknown))}")
+        summary = ", ".join(f"{k}={v}" for k, v in values.items())
+        with self.change("configure", f"set {summary}") as ch:
+            for key, value in values.items():
+                row = self.db.execute("SELECT id FROM project WHERE key = ?", [key]).fetchone()
+                if row:
+                    ch.update("project", row[0], {"value": json.dumps(value)})
+                else:
+                    ch.insert("project", {"key": key, "value": json.dumps(value)})
+        return self.settings()
+
+    # -- overview ----------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        count = lambda table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731
+        settings = self.settings()
+        words = self.db.execute("SELECT coalesce(sum(word_count), 0) FROM documents").fetchone()[0]
+        return {
+            "path": str(self.path),
+            "title": settings.get("title"),
+            "approach": settings.get("approach"),
+            "phase": settings.get("phase"),
+            "phase_name": PHASES.get(settings.get("phase")),
+            "schema_version": schema_version(self.db),
+            "documents": count("documents"),
+            "words": words,
+            "turns": count("turns"),
+            "participants": count("participants"),
+            "coders": count("coders"),
+            "codes": count("codes"),
+            "codings": count("codings"),
+            "memos": count("memos"),
+            "journal_entries": count("journal"),
+            "changes": count("changes"),
+        }
+
+    def search(self, query: str, document: str | None = None, limit: int | None = 50):
+        """Full-text search: (matching turns, keyword-in-context hits)."""
+        from qualcode.store.search import search
+
+        return search(self, query, document=document, limit=limit)
+
+    def integrity_check(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def require(self, found: Any, what: str) -> Any:
+        if found is None:
+            raise NotFound(what)
+        return found
