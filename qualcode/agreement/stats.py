@@ -173,29 +173,30 @@ def _encode(data: Any, categories: Sequence | None = None) -> _Ratings:
     rows = _rows(data)
     m = len(rows)
     n = len(rows[0]) if m else 0
-    integral = False
     if isinstance(rows, np.ndarray) and rows.dtype.kind in "biuf":
         flat = rows.astype(float, copy=False).reshape(-1)
+        integral = rows.dtype.kind in "biu"
+    else:
+        flat = [v for row in rows for v in row]
+        types = set(map(type, flat)) - {type(None)}
+        integral = all(issubclass(t, numbers.Integral) for t in types)
+        if all(issubclass(t, numbers.Real) for t in types):
+            flat = np.array([math.nan if v is None else v for v in flat], dtype=float)
+    if isinstance(flat, np.ndarray):
         present = ~np.isnan(flat)
         vals = flat[present]
-        integral = rows.dtype.kind in "biu" or bool(np.all(vals == np.floor(vals)))
+        integral = integral or bool(np.all(vals == np.floor(vals)))
         uniq, inv = _factorize_numeric(vals)
         cats = uniq.tolist()
     else:
-        flat = [v for row in rows for v in row]
         present = np.fromiter((not _is_missing(v) for v in flat), bool, len(flat))
         vals = [v for v, p in zip(flat, present) if p]
-        if all(isinstance(v, numbers.Real) for v in vals):
-            integral = all(isinstance(v, numbers.Integral) for v in vals)
-            uniq, inv = _factorize_numeric(np.asarray(vals, dtype=float))
-            cats = uniq.tolist()
-        else:
-            try:
-                cats = sorted(set(vals))
-            except TypeError:  # mixed, unorderable types: keep first appearance
-                cats = list(dict.fromkeys(vals))
-            index = {c: i for i, c in enumerate(cats)}
-            inv = np.fromiter((index[v] for v in vals), np.int64, len(vals))
+        try:
+            cats = sorted(set(vals))
+        except TypeError:  # mixed, unorderable types: keep first appearance
+            cats = list(dict.fromkeys(vals))
+        index = {c: i for i, c in enumerate(cats)}
+        inv = np.fromiter((index[v] for v in vals), np.int64, len(vals))
     if integral:
         cats = [int(c) for c in cats]
     if categories is not None:

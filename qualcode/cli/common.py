@@ -1,0 +1,74 @@
+"""What every CLI command shares: opening the study, printing data, reading text arguments."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from qualcode.errors import InvalidInput
+from qualcode.output import table, to_json
+from qualcode.study import Study
+
+STUDY = click.argument("study", type=click.Path(dir_okay=False, path_type=Path), metavar="STUDY.qc")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+CODER = click.option(
+    "--coder", metavar="NAME",
+    help="Who is doing this (default: $QUALCODE_CODER, or the study's only coder).",
+)
+
+
+@contextmanager
+def opened(path: Path, actor: str | None = None) -> Iterator[Study]:
+    study = Study.open(path)
+    study.actor = actor
+    try:
+        yield study
+    finally:
+        study.close()
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], str] | None = None) -> None:
+    if as_json:
+        click.echo(to_json(data))
+    elif render is not None:
+        text = render(data)
+        if text:
+            click.echo(text)
+
+
+def say(message: str) -> None:
+    """A note for the human on stderr, so stdout stays clean for pipes."""
+    click.echo(message, err=True)
+
+
+def read_text(value: str) -> str:
+    """A text argument; ``-`` reads standard input."""
+    if value == "-":
+        return sys.stdin.read()
+    return value
+
+
+def parse_span(value: str) -> tuple[int, int]:
+    try:
+        start, end = value.split(":")
+        return int(start), int(end)
+    except ValueError:
+        raise InvalidInput(f"span must be START:END in characters, e.g. 120:245, not {value!r}") from None
+
+
+def parse_assignments(pairs: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"expected KEY=VALUE, not {pair!r}")
+        values[key.strip()] = value
+    return values
+
+
+__all__ = ["CODER", "JSON", "STUDY", "emit", "opened", "parse_assignments", "parse_span", "read_text",
+           "say", "table"]

@@ -1,0 +1,203 @@
+"""Importing transcripts, listing and showing documents, full-text search."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import click
+
+from qualcode.cli.common import JSON, STUDY, emit, opened, say, table
+from qualcode.errors import InvalidInput, QualcodeError
+
+TRANSCRIPT_SUFFIXES = {".txt", ".md", ".docx", ".vtt", ".srt", ".text"}
+
+
+def collect(paths: tuple[Path, ...]) -> list[Path]:
+    """Files named, plus transcript-looking files inside named folders (sorted, recursive)."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in TRANSCRIPT_SUFFIXES
+                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
+        else:
+            found.append(p)
+    return found
+
+
+def import_one(study, path: Path, fmt: str | None, replace: bool, max_bytes: int) -> dict:
+    import importers
+
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InvalidInput("file not found") from None
+    if size > max_bytes:
+        raise InvalidInput(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB import limit")
+    data = path.read_bytes()
+    parsed = importers.parse(data, path.name, fmt, max_bytes=max_bytes)
+    name = path.name
+    for suffix in (".docx", ".txt", ".vtt", ".srt", ".md", ".text"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    result = study.documents.add(parsed, name=name, source_name=path.name,
+                                 sha256=hashlib.sha256(data).hexdigest(), replace=replace)
+    doc = result["document"]
+    speakers = sorted({t.speaker for t in study.documents.turns(doc.id) if t.speaker})
+    return {"file": str(path), "status": result["status"], "document": doc.name, "format": doc.format,
+            "encoding": doc.encoding, "turns": len(study.documents.turns(doc.id)), "speakers": speakers,
+            "words": doc.word_count, "codings": result["codings"], "warnings": parsed.warnings}
+
+
+@click.command("import")
+@STUDY
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILES...")
+@click.option("--format", "fmt", metavar="FORMAT", help="Skip detection and read every file as FORMAT.")
+@click.option("--replace", is_flag=True,
+              help="Update a document of the same name whose transcript changed; codings are moved to "
+                   "the same words where found, and reported.")
+@click.option("--max-size", type=click.FloatRange(min=0.001), default=50, show_default=True,
+              help="Refuse files larger than this many MB.")
+@JSON
+def import_(study, files, fmt, replace, max_size, as_json):
+    """Import transcripts (files or folders): text, DOCX, VTT, SRT, Otter, Rev ...
+
+    Re-importing the same bytes changes nothing. A bad file is reported and skipped; the
+    others are imported (exit 1 if any was skipped, 2 if none could be imported).
+    """
+    import importers
+
+    if fmt and fmt not in importers.FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; known: {', '.join(sorted(importers.FORMATS))}")
+    paths = collect(files)
+    if not paths:
+        raise InvalidInput("no transcript files found in the given folders")
+    results, failures = [], []
+    with opened(study) as s:
+        show_bar = sys.stderr.isatty() and not as_json and len(paths) > 1
+        with click.progressbar(paths, label="Importing", file=sys.stderr) if show_bar else _plain(paths) as bar:
+            for path in bar:
+                try:
+                    results.append(import_one(s, path, fmt, replace, int(max_size * 1_000_000)))
+                except QualcodeError as exc:
+                    failures.append({"file": str(path), "error": str(exc)})
+    def render(data):
+        rows = [(Path(r["file"]).name, r["status"], r["format"], r["encoding"], r["turns"],
+                 len(r["speakers"]), r["words"]) for r in data["imported"]]
+        out = table(rows, ["file", "status", "format", "encoding", "turns", "speakers", "words"]) if rows else ""
+        for r in data["imported"]:
+            for w in r["warnings"]:
+                out += f"\nwarning: {Path(r['file']).name}: {w}"
+            if r["codings"]:
+                c = r["codings"]
+                out += (f"\n{r['document']}: codings kept {c['kept']}, moved to the same words {c['moved']}, "
+                        f"dropped (words gone) {c['dropped']}")
+        return out
+    emit({"imported": results, "failed": failures}, as_json, render)
+    for f in failures:
+        say(f"qualcode: error: {f['file']}: {f['error']}")
+    if failures:
+        raise SystemExit(2 if not results else 1)
+
+
+class _plain:
+    def __init__(self, items):
+        self.items = items
+
+    def __enter__(self):
+        return self.items
+
+    def __exit__(self, *exc):
+        return False
+
+
+@click.group()
+def documents():
+    """List, show and rename documents."""
+
+
+@documents.command("list")
+@STUDY
+@JSON
+def documents_list(study, as_json):
+    """List documents with participants, format, words and codings per coder."""
+    with opened(study) as s:
+        docs = s.documents.list()
+        per_coder = {}
+        for c in s.codings.list():
+            per_coder.setdefault(c.document_id, {}).setdefault(c.coder, 0)
+            per_coder[c.document_id][c.coder] += 1
+        data = [{**d.as_dict(), "codings": per_coder.get(d.id, {})} for d in docs]
+    emit(data, as_json, lambda ds: table(
+        [(d["id"], d["name"], ", ".join(d["participants"]), d["format"], d["word_count"],
+          ", ".join(f"{k} {v}" for k, v in d["codings"].items())) for d in ds],
+        ["id", "document", "participants", "format", "words", "codings"]))
+
+
+@documents.command("show")
+@STUDY
+@click.argument("document")
+@click.option("--turns", "show_turns", is_flag=True, help="List turns with spans instead of the text.")
+@JSON
+def documents_show(study, document, show_turns, as_json):
+    """Print a document's text (or its turns with character spans)."""
+    with opened(study) as s:
+        doc = s.documents.get(document)
+        text = s.documents.text(doc.id)
+        turns = s.documents.turns(doc.id)
+    if as_json:
+        emit({**doc.as_dict(), "text": text, "turns": turns}, True)
+    elif show_turns:
+        click.echo(table([(t.seq, t.speaker or "", t.participant or "", f"{t.start}:{t.end}",
+                           _ms(t.start_ms), text[t.start:t.end]) for t in turns],
+                         ["#", "speaker", "participant", "span", "time", "text"]))
+    else:
+        click.echo(text)
+
+
+def _ms(ms):
+    if ms is None:
+        return ""
+    s = ms // 1000
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+@documents.command("rename")
+@STUDY
+@click.argument("document")
+@click.argument("new_name")
+@JSON
+def documents_rename(study, document, new_name, as_json):
+    """Rename a document."""
+    with opened(study) as s:
+        doc = s.documents.rename(document, new_name)
+    emit(doc, as_json, lambda d: f"Renamed to {d.name}")
+
+
+@click.command()
+@STUDY
+@click.argument("query")
+@click.option("--document", help="Only this document.")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Most turns to show.")
+@JSON
+def search(study, query, document, limit, as_json):
+    """Full-text search: words, "exact phrases", prefix* and OR; hits in context.
+
+    Any input is safe: other punctuation is treated as a word separator.
+    """
+    with opened(study) as s:
+        total, hits = s.search(query, document=document, limit=limit)
+    def render(data):
+        if not data["hits"]:
+            return "No matches."
+        lines = [f"{h.document} [{h.participant or h.speaker or '-'}] {h.start}:{h.end}  "
+                 f"…{h.left} [{h.match}] {h.right}…" for h in data["hits"]]
+        shown = len({h.turn_id for h in data["hits"]})
+        lines.append(f"{data['turns']} matching turn(s)" + (f", first {shown} shown" if shown < data["turns"] else ""))
+        return "\n".join(lines)
+    emit({"query": query, "turns": total, "hits": hits}, as_json, render)
+
+
+COMMANDS = [import_, documents, search]

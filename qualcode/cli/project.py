@@ -1,0 +1,139 @@
+"""Study-level commands: init, info, settings, coders, undo, history."""
+
+from __future__ import annotations
+
+import click
+
+from qualcode.cli.common import CODER, JSON, STUDY, emit, opened, say, table
+from qualcode.errors import InvalidInput
+from qualcode.study import APPROACHES, PHASES, Study
+
+
+@click.command()
+@STUDY
+@click.option("--title", help="Study title (default: the file name).")
+@click.option("--approach", type=click.Choice(APPROACHES), default="reflexive", show_default=True,
+              help="Thematic-analysis approach; changes prompts and defaults only.")
+@click.option("--coder", "coders", multiple=True, metavar="NAME", help="Add a coder (repeatable).")
+@JSON
+def init(study, title, approach, coders, as_json):
+    """Create a new study file STUDY.qc."""
+    if len({c.strip().casefold() for c in coders}) != len(coders) or any(not c.strip() for c in coders):
+        raise InvalidInput("coder names must be non-empty and different")
+    s = Study.create(study, title=title, approach=approach)
+    try:
+        for name in coders:
+            s.coders.add(name)
+        emit(s.info(), as_json)
+    finally:
+        s.close()
+    if not as_json:
+        say(f"Created {study} ({approach}). Next: qualcode import {study} TRANSCRIPTS...")
+
+
+def _render_info(i: dict) -> str:
+    lines = [
+        f"{i['title']}  ({i['path']})",
+        f"approach: {i['approach']}   phase: {i['phase']} – {i['phase_name']}   schema: {i['schema_version']}",
+        f"documents: {i['documents']} ({i['words']:,} words, {i['turns']} turns)   participants: {i['participants']}",
+        f"coders: {i['coders']}   codes: {i['codes']}   codings: {i['codings']}   memos: {i['memos']}"
+        f"   journal entries: {i['journal_entries']}   changes: {i['changes']}",
+    ]
+    if "integrity" in i:
+        lines.append(f"integrity check: {i['integrity']}")
+    return "\n".join(lines)
+
+
+@click.command()
+@STUDY
+@click.option("--check", is_flag=True, help="Also run SQLite's integrity check (slow on big studies).")
+@JSON
+def info(study, check, as_json):
+    """Show a study's title, approach, phase, schema version and counts."""
+    with opened(study) as s:
+        data = s.info()
+        if check:
+            data["integrity"] = s.integrity_check()
+    emit(data, as_json, _render_info)
+    if check and data["integrity"] != "ok":
+        raise SystemExit(1)
+
+
+@click.command()
+@STUDY
+@click.option("--title", help="New title.")
+@click.option("--approach", type=click.Choice(APPROACHES), help="reflexive, codebook or coding-reliability.")
+@click.option("--phase", type=click.IntRange(1, 6), help="Braun & Clarke phase, 1-6.")
+@click.option("--blind/--no-blind", default=None,
+              help="Coders see only their own codings by default (double coding).")
+@click.option("--forbid-unblind/--allow-unblind", default=None,
+              help="Forbid showing other coders' codings until coding is marked complete.")
+@JSON
+def settings(study, title, approach, phase, blind, forbid_unblind, as_json):
+    """Show or change the study's settings."""
+    values = {k: v for k, v in {"title": title, "approach": approach, "phase": phase, "blind": blind,
+                                "forbid_unblind": forbid_unblind}.items() if v is not None}
+    with opened(study) as s:
+        data = s.configure(**values) if values else s.settings()
+    data = {**data, "phase_name": PHASES.get(data.get("phase"))}
+    emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+
+
+@click.group()
+def coders():
+    """List and add coders (the people who code)."""
+
+
+@coders.command("add")
+@STUDY
+@click.argument("name")
+@JSON
+def coders_add(study, name, as_json):
+    """Add a coder NAME."""
+    with opened(study) as s:
+        coder = s.coders.add(name)
+    emit(coder, as_json, lambda c: f"Added coder {c.name}")
+
+
+@coders.command("list")
+@STUDY
+@JSON
+def coders_list(study, as_json):
+    """List coders with their codings and documents."""
+    with opened(study) as s:
+        rows = []
+        for c in s.coders.list():
+            codings = s.codings.list(coder=c.name)
+            rows.append({**c.as_dict(), "codings": len(codings),
+                         "documents": len({x.document_id for x in codings})})
+    emit(rows, as_json, lambda rs: table([(r["name"], r["kind"], r["codings"], r["documents"]) for r in rs],
+                                         ["coder", "kind", "codings", "documents"]))
+
+
+@click.command()
+@STUDY
+@CODER
+@JSON
+def undo(study, coder, as_json):
+    """Undo the last change (the last change by --coder, if given)."""
+    with opened(study, actor=coder) as s:
+        undone = s.undo(coder)
+    emit(undone, as_json, lambda u: f"Undid change {u['id']}: {u['summary']} ({u['coder']}, {u['created']})")
+
+
+@click.command()
+@STUDY
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@JSON
+def history(study, limit, as_json):
+    """Show the audit log: who changed what, and when."""
+    with opened(study) as s:
+        rows = s.history(limit)
+    def render(rs):
+        return table([(r["id"], r["created"], r["coder"], r["summary"] +
+                       (" [undone]" if r["undone_by"] else "")) for r in rs],
+                     ["id", "when", "who", "change"], max_width=80)
+    emit(rows, as_json, render)
+
+
+COMMANDS = [init, info, settings, coders, undo, history]
