@@ -162,8 +162,14 @@ def undo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
                 f"change {later[0]} ({later[1]}) depends on it; undo that first"
             )
     with record(db, "undo", f"undo: {target['summary']}", by or actor) as change:
-        for table, row_id, op, before, after in ops:
-            _reverse(db, change, table, row_id, op, before)
+        try:
+            for table, row_id, op, before, after in ops:
+                _reverse(db, change, table, row_id, op, before)
+        except sqlite3.IntegrityError:
+            raise Conflict(
+                f"cannot undo change {target['id']} ({target['summary']}): later work still uses "
+                "what it created"
+            ) from None
         from qualcode.store.speakers import relink_turns  # local: speakers imports nothing from here
 
         relink_turns(db)

@@ -1,0 +1,295 @@
+"""The study store through the Python API: the same operations the CLI and TUI use."""
+
+import json
+import sqlite3
+
+import pytest
+
+from qualcode import Conflict, InvalidInput, NotFound, StudyFileError
+from qualcode.study import Study
+from qualcode.transcript import ParsedTranscript, ParsedTurn
+
+from conftest import INTERVIEW, add_interview
+
+
+def test_a_new_study_is_wal_with_foreign_keys_and_an_applied_schema(tmp_path):
+    path = tmp_path / "new.qc"
+    with Study.create(path, title="T", approach="codebook") as s:
+        assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert s.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+        info = s.info()
+    assert info["approach"] == "codebook" and info["schema_version"] == "0001_initial"
+    with Study.open(path) as s:
+        assert s.settings()["title"] == "T"
+
+
+def test_indexes_serve_the_hot_lookups(study_path):
+    with Study.open(study_path) as s:
+        plans = {
+            "codings by document": "SELECT * FROM codings WHERE document_id = 1 AND start < 10",
+            "codings by code": "SELECT * FROM codings WHERE code_id = 1",
+            "codings by coder": "SELECT * FROM codings WHERE coder_id = 1",
+            "turn at offset": "SELECT id FROM turns WHERE document_id = 1 AND start <= 5 ORDER BY start DESC LIMIT 1",
+        }
+        for what, sql in plans.items():
+            plan = " ".join(r[-1] for r in s.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+            assert "USING" in plan and "INDEX" in plan, (what, plan)
+
+
+def test_open_refuses_missing_foreign_and_corrupt_files_without_creating_anything(tmp_path):
+    with pytest.raises(StudyFileError, match="does not exist"):
+        Study.open(tmp_path / "nope.qc")
+    assert not (tmp_path / "nope.qc").exists()
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(StudyFileError, match="not a qualcode study"):
+        Study.open(other)
+    text = tmp_path / "notes.qc"
+    text.write_text("hello")
+    with pytest.raises(StudyFileError, match="not an SQLite database"):
+        Study.open(text)
+
+
+def test_a_document_keeps_canonical_text_and_turns(study_path):
+    with Study.open(study_path) as s:
+        doc = s.documents.get("P1_interview")
+        assert s.documents.text(doc.id) == INTERVIEW
+        turns = s.documents.turns(doc.id)
+        assert [t.speaker for t in turns] == ["Interviewer", "Sarah", "Interviewer", "Sarah"]
+        assert INTERVIEW[turns[1].start:turns[1].end].startswith("Honestly")
+        assert turns[1].participant == "P1" and doc.participants == ("P1",)
+        assert s.documents.get(str(doc.id)).name == "P1_interview"  # by id too
+
+
+def test_reimporting_the_same_bytes_is_a_no_op(study_path):
+    with Study.open(study_path) as s:
+        before = s.info()
+        add_interview(s, name="another name")
+        assert s.info()["documents"] == before["documents"]
+
+
+def test_non_canonical_or_overlapping_turns_are_refused(tmp_path):
+    with Study.create(tmp_path / "s.qc") as s:
+        with pytest.raises(InvalidInput, match="non-canonical"):
+            s.documents.add(ParsedTranscript("a\r\nb"), "d", "d.txt", "h1")
+        with pytest.raises(InvalidInput, match="overlaps"):
+            s.documents.add(ParsedTranscript("abcdef", [ParsedTurn(0, 4), ParsedTurn(2, 6)]), "d", "d.txt", "h2")
+        assert s.info()["documents"] == 0
+
+
+def test_a_text_without_speakers_gets_one_unit_per_paragraph(tmp_path):
+    with Study.create(tmp_path / "s.qc") as s:
+        doc = s.documents.add(ParsedTranscript("First para.\n\n  Second\npara.  \n"), "d", "d.txt", "h")["document"]
+        turns = s.documents.turns(doc.id)
+        text = s.documents.text(doc.id)
+        assert [text[t.start:t.end] for t in turns] == ["First para.", "Second\npara."]
+
+
+def test_coding_by_exact_text_and_by_span_lands_on_the_same_words(study_path):
+    with Study.open(study_path) as s:
+        c = s.codings.add_text("P1_interview", "Cliff edge", "Amira", "like falling off a cliff edge")
+        assert INTERVIEW[c.start:c.end] == "like falling off a cliff edge"
+        assert (c.participant, c.speaker, c.coder) == ("P1", "Sarah", "Amira")
+        second = s.codings.add_text("P1_interview", "Pacing", "Ben", "pace myself", nth=2)
+        assert second.start == INTERVIEW.index("pace myself", INTERVIEW.index("pace myself") + 1)
+        emoji = s.codings.add("P1_interview", "Pacing", "Ben", INTERVIEW.index("😀"), INTERVIEW.index("😀") + 1)
+        assert emoji.text == "😀"
+
+
+def test_overlapping_codings_of_one_coder_and_code_merge_but_other_coders_stay(study_path):
+    with Study.open(study_path) as s:
+        a = s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself", memo="m1")
+        b = s.codings.add_text("P1_interview", "Pacing", "Amira", "pace myself, and Linda's Tuesday group", memo="m2")
+        s.codings.add_text("P1_interview", "Pacing", "Ben", "Learning to pace myself")
+        mine = s.codings.list(code="Pacing", coder="Amira")
+        assert len(mine) == 1 and mine[0].id == a.id == b.id
+        assert mine[0].text == "Learning to pace myself, and Linda's Tuesday group"
+        assert mine[0].memo == "m1\nm2"
+        assert len(s.codings.list(code="Pacing")) == 2
+
+
+def test_uncode_trims_and_splits(study_path):
+    with Study.open(study_path) as s:
+        c = s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself, and Linda's")
+        mid = INTERVIEW.index("pace")
+        r = s.codings.remove("P1_interview", "Pacing", "Amira", mid, mid + 4)
+        assert r == {"removed": 0, "trimmed": 0, "split": 1}
+        texts = sorted(x.text for x in s.codings.list(code="Pacing"))
+        assert texts == [" myself, and Linda's", "Learning to "]
+        with pytest.raises(NotFound):
+            s.codings.remove("P1_interview", "Pacing", "Ben", 0, 5)
+        assert c.id in {x.id for x in s.codings.list()}
+
+
+def test_bad_coding_requests_are_user_errors(study_path):
+    with Study.open(study_path) as s:
+        with pytest.raises(NotFound, match="unknown document"):
+            s.codings.add("nope", "Pacing", "Amira", 0, 5)
+        with pytest.raises(NotFound, match="unknown code"):
+            s.codings.add("P1_interview", "Nope", "Amira", 0, 5)
+        with pytest.raises(NotFound, match="unknown coder"):
+            s.codings.add("P1_interview", "Pacing", "Zed", 0, 5)
+        with pytest.raises(InvalidInput, match="outside"):
+            s.codings.add("P1_interview", "Pacing", "Amira", 5, 10_000)
+        with pytest.raises(NotFound, match="does not occur"):
+            s.codings.add_text("P1_interview", "Pacing", "Amira", "not in the text")
+        with pytest.raises(NotFound, match="ignoring case"):
+            s.codings.add_text("P1_interview", "Pacing", "Amira", "PACING")
+        with pytest.raises(InvalidInput, match="--coder"):
+            s.codings.add("P1_interview", "Pacing", None, 0, 5)  # two coders: must say who
+        assert s.info()["codings"] == 0
+
+
+def test_code_tree_rename_move_merge_delete(study_path):
+    with Study.open(study_path) as s:
+        s.codings.add_text("P1_interview", "Cliff edge", "Amira", "falling off a cliff edge")
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        assert [c.path for c in s.codes.list()] == [
+            "Programme ending", "Programme ending/Cliff edge", "Self-management", "Self-management/Pacing"]
+        s.codes.rename("Cliff edge", "Abrupt end")
+        s.codes.move("Abrupt end", "Self-management")
+        assert s.codes.get("Self-management/Abrupt end").description == "Support stops abruptly"
+        with pytest.raises(InvalidInput, match="under itself"):
+            s.codes.move("Self-management", "Self-management/Pacing")
+        with pytest.raises(Conflict, match="already exists"):
+            s.codes.add("pacing", parent="Self-management")
+        with pytest.raises(Conflict, match="coding"):
+            s.codes.delete("Pacing")
+        with pytest.raises(Conflict, match="child"):
+            s.codes.delete("Self-management")
+        r = s.codes.merge("Abrupt end", "Programme ending")
+        assert r["codings_moved"] == 1
+        assert [c.code for c in s.codings.list(code="Programme ending")] == ["Programme ending"]
+        assert s.codes.delete("Pacing", codings="delete") == {"codings_deleted": 1, "codings_moved": 0}
+        assert s.codes.delete("Self-management") == {"codings_deleted": 0, "codings_moved": 0}
+        assert [c.path for c in s.codes.list()] == ["Programme ending"]
+
+
+def test_a_name_used_twice_needs_its_path(study_path):
+    with Study.open(study_path) as s:
+        s.codes.add("Other", parent="Programme ending")
+        s.codes.add("Other", parent="Self-management")
+        with pytest.raises(InvalidInput, match="path"):
+            s.codes.get("Other")
+        assert s.codes.get("Self-management/Other").parent_id == s.codes.get("Self-management").id
+
+
+def test_participants_are_typed_and_bands_follow_their_source(tmp_path):
+    csv_file = tmp_path / "p.csv"
+    csv_file.write_text("label,group,name,role,age,years_experience,consented\n"
+                        "P1,patient,Sarah W,Patient,52,,yes\n"
+                        "S1,staff,Nadia F,Senior Health Connector,41,8,no\n"
+                        "PTV3,,Ros A,Patient Tutor Volunteer,49,0.3,yes\n", encoding="utf-8")
+    with Study.create(tmp_path / "s.qc") as s:
+        assert s.participants.import_csv(csv_file) == {"added": 3, "updated": 0}
+        types = {k: v["type"] for k, v in s.participants.variables().items()}
+        assert types == {"role": "text", "age": "integer", "years_experience": "float", "consented": "boolean"}
+        s.participants.define_band("experience_band", "years_experience", [0.5, 5],
+                                   ["new", "experienced", "highly experienced"])
+        bands = {p.label: p.attributes.get("experience_band") for p in s.participants.list()}
+        assert bands == {"P1": None, "PTV3": "new", "S1": "highly experienced"}
+        assert s.participants.get("PTV3").group == "PTV"
+        s.participants.set("PTV3", {"years_experience": "2"})
+        assert s.participants.get("PTV3").attributes["experience_band"] == "experienced"
+        with pytest.raises(InvalidInput, match="age must be an integer"):
+            s.participants.set("P1", {"age": "fifty"})
+        assert s.participants.import_csv(csv_file) == {"added": 0, "updated": 3}
+        assert [p.label for p in s.participants.list()] == ["P1", "PTV3", "S1"]
+
+
+def test_speaker_mapping_per_document_wins_over_study_wide(study_path):
+    with Study.open(study_path) as s:
+        s.participants.add("P2", group="patient")
+        add_interview(s, "P2_interview", INTERVIEW.replace("Sarah:", "R:"))
+        assert [r["speaker"] for r in s.speakers.list(unmapped_only=True)] == ["R"]
+        s.speakers.map("R", "P2", document="P2_interview")
+        assert s.speakers.list(unmapped_only=True) == []
+        assert s.documents.get("P2_interview").participants == ("P2",)
+        roles = {(r["document"], r["speaker"]): r["role"] for r in s.speakers.list()}
+        assert roles[("P1_interview", "Interviewer")] == "interviewer"  # recognised on import
+
+
+def test_memos_and_journal(study_path):
+    with Study.open(study_path) as s:
+        m = s.memos.add("Cliff edge is vivid", "Amira", document="P1_interview", span=(10, 40))
+        assert (m.target_type, m.start, m.end) == ("passage", 10, 40)
+        s.memos.add("Define carefully", "Ben", code="Cliff edge")
+        assert [x.body for x in s.memos.list(code="Cliff edge")] == ["Define carefully"]
+        s.memos.edit(m.id, "Edited")
+        assert s.memos.get(m.id).body == "Edited"
+        e = s.journal.add("Noticing my own assumptions about pacing.", "Amira", "2024-03-14")
+        assert (e.entry_date, e.phase) == ("2024-03-14", 1)
+        with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
+            s.journal.add("x", "Amira", "14/03/2024")
+        assert [j.coder for j in s.journal.list(coder="Amira")] == ["Amira"]
+
+
+def test_undo_reverts_the_last_change_of_a_coder_only(study_path):
+    with Study.open(study_path) as s:
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        s.codings.add_text("P1_interview", "Pacing", "Ben", "pace myself")
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "pace myself, and Linda's")  # merges
+        undone = s.undo("Amira")
+        assert undone["coder"] == "Amira" and "code" in undone["summary"]
+        assert {(c.coder, c.text) for c in s.codings.list()} == {
+            ("Amira", "Learning to pace myself"), ("Ben", "pace myself")}
+        s.undo("Amira")
+        assert [c.coder for c in s.codings.list()] == ["Ben"]
+        history = s.history()
+        assert history[0]["command"] == "undo" and history[0]["undoes"] is not None
+
+
+def test_undo_of_a_code_delete_restores_its_codings(study_path):
+    with Study.open(study_path) as s:
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        s.codes.delete("Pacing", codings="delete")
+        s.undo()
+        assert [c.text for c in s.codings.list(code="Self-management/Pacing")] == ["Learning to pace myself"]
+
+
+def test_undo_refuses_when_later_work_depends_on_it(study_path):
+    with Study.open(study_path) as s:
+        s.actor = "Amira"
+        c = s.codes.add("Hope")
+        s.actor = None
+        s.codings.add_text("P1_interview", "Hope", "Ben", "even on bad days")
+        with pytest.raises(Conflict, match="cannot undo"):
+            s.undo("Amira")  # Amira's last change added the code Ben has since used
+        assert s.codes.get("Hope").id == c.id
+        assert len(s.codings.list(code="Hope")) == 1
+
+
+def test_every_change_is_in_the_audit_log_with_before_and_after(study_path):
+    with Study.open(study_path) as s:
+        s.codes.describe("Pacing", description="Balancing activity and rest")
+        row = s.db.execute("SELECT before, after FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        before, after = json.loads(row[0]), json.loads(row[1])
+        assert before["description"] == "" and after["description"] == "Balancing activity and rest"
+
+
+def test_search_is_safe_and_reports_code_point_positions(study_path):
+    with Study.open(study_path) as s:
+        total, hits = s.search("pace")
+        assert total == 1 and len(hits) == 2
+        assert all(INTERVIEW[h.start:h.end].lower() == "pace" for h in hits)
+        total, hits = s.search('"cliff edge" OR lifeline')
+        assert {h.match for h in hits} == {"cliff edge", "lifeline"}
+        assert s.search("pac*")[1][0].match == "Pacing"
+        for nasty in ['"', "AND", "(", "NEAR(a b)", "-pain", "a:b", "'; DROP TABLE codings; --", "*"]:
+            try:
+                s.search(nasty)
+            except InvalidInput:
+                pass  # "no words to look for" is a fine answer; a crash is not
+        assert s.search("NEAR")[0] == 0
+        _, hits = s.search("😀 days")
+        assert hits and hits[0].participant == "P1"
+
+
+def test_settings_validate(study_path):
+    with Study.open(study_path) as s:
+        assert s.configure(phase=3)["phase"] == 3
+        with pytest.raises(InvalidInput):
+            s.configure(phase=9)
+        with pytest.raises(InvalidInput):
+            s.configure(approach="vibes")

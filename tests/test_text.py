@@ -1,0 +1,44 @@
+"""Canonical text and the offset <-> (row, column) conversion every widget relies on."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qualcode.text import LineIndex, canonicalise, is_canonical, word_count
+
+texts = st.text(alphabet=st.sampled_from(list("ab \n😀漢\u00a0’é")), max_size=300)
+
+
+def test_canonicalise_strips_bom_and_normalises_every_line_ending_only():
+    raw = "\ufeffa\r\nb\rc\u2028d\u2029e\x85f\u00a0“g”"
+    assert canonicalise(raw) == "a\nb\nc\nd\ne\nf\u00a0“g”"
+    assert is_canonical(canonicalise(raw))
+    assert not is_canonical("a\r\nb")
+
+
+@given(st.text(max_size=200))
+def test_canonicalise_is_idempotent(raw):
+    once = canonicalise(raw)
+    assert canonicalise(once) == once and is_canonical(once)
+
+
+@given(texts, st.data())
+def test_line_index_round_trips_every_offset(text, data):
+    index = LineIndex(text)
+    offset = data.draw(st.integers(0, len(text)))
+    row, col = index.to_location(offset)
+    assert index.to_offset(row, col) == offset
+    lines = text.split("\n")
+    assert index.line_count == len(lines)
+    assert lines[row][:col] == text[index.line_starts[row]:offset]
+
+
+def test_line_index_counts_code_points_not_utf16_units():
+    text = "😀a\n漢字b"
+    index = LineIndex(text)
+    assert index.to_location(text.index("a")) == (0, 1)
+    assert index.to_location(text.index("b")) == (1, 2)
+
+
+def test_word_count_keeps_contractions_and_hyphens_whole():
+    # I / don't / know / it's / a / well-being / thing / 50 / times
+    assert word_count("I don't know—it's a well-being thing, 50 times.") == 9
