@@ -7,9 +7,10 @@ numbers where distances matter. Formulas, published examples and the edge-case c
 
 * Results are :class:`Coefficient` floats. Undefined results are NaN with a ``reason`` instead of an
   exception, because a study-level report computes hundreds of them and one constant code must not
-  stop the rest: one coder only, no pairable unit, and no variation (every rating used is the same
-  single category -- including for Brennan-Prediger and AC1, where a declared q would otherwise turn
-  a sample that cannot show discrimination into a perfect 1.0). Malformed input raises
+  stop the rest: one coder only, no pairable unit, and no variation (every rating the coefficient
+  uses is the same single category: alpha looks at pairable values, the Gwet family also at units
+  rated once). That includes Brennan-Prediger and AC1, where a declared q would otherwise turn a
+  sample that cannot show discrimination into a perfect 1.0. Malformed input raises
   :class:`~qualcode.errors.InvalidInput`.
 * Percent agreement with more than two coders is the mean over pairable units of the share of
   agreeing coder pairs in the unit (Fleiss' P-bar, Gwet's p_a): it uses units with missing ratings
@@ -64,7 +65,8 @@ class Coefficient(float):
     It prints, compares and computes like a float. ``reason`` is None when the value is defined
     and a short sentence when it is NaN. Other attributes: ``method``, ``n_units`` (units used),
     ``n_coders``, ``categories_used``, ``q`` and, where they apply, ``q_source``, ``p_o``/``p_e``
-    (observed and chance agreement), ``d_o``/``d_e`` (alpha's disagreements) and ``n_dropped``.
+    (observed and chance agreement), ``d_o``/``d_e``/``n_values`` (alpha's disagreements and
+    pairable values) and ``n_dropped`` (two-coder statistics: units only one coder rated).
     """
 
     def __new__(cls, value: float, *, method: str, reason: str | None = None, n_units: int = 0,
