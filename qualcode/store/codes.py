@@ -125,11 +125,16 @@ class CodeStore(EntityStore):
         name = name.strip()
         if not name:
             raise InvalidInput("a code needs a name")
-        if parent is None and SEP in name and self.find(name) is None:
-            parent_path, _, leaf = name.rpartition(SEP)
-            parent_code = self.find(parent_path)
-            if parent_code is not None:
-                parent, name = parent_code.path, leaf.strip()
+        if SEP in name:
+            if parent is not None:
+                raise InvalidInput(f"code names cannot contain {SEP!r} ({SEP} separates a path)")
+            parent_path, _, name = name.rpartition(SEP)
+            name = name.strip()
+            if self.find(parent_path) is None:
+                raise NotFound(f"parent code {parent_path!r} does not exist; add it first")
+            parent = parent_path
+        if not name:
+            raise InvalidInput("a code needs a name")
         parent_id = self.get(parent).id if parent else None
         self._check_free(name, parent_id)
         unknown = set(definition) - set(DEFINITION_FIELDS)
@@ -158,8 +163,8 @@ class CodeStore(EntityStore):
     def rename(self, ref: str, new_name: str) -> Code:
         code = self.get(ref)
         new_name = new_name.strip()
-        if not new_name:
-            raise InvalidInput("a code name cannot be empty")
+        if not new_name or SEP in new_name:
+            raise InvalidInput(f"a code name cannot be empty or contain {SEP!r}")
         self._check_free(new_name, code.parent_id, except_id=code.id)
         with self.study.change("codes rename", f"rename code {code.path} to {new_name}") as ch:
             ch.update("codes", code.id, {"name": new_name})
