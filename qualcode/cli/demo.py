@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.common import JSON, emit, say
+from qualcode.cli.common import JSON, STUDY, emit, opened, say
 from qualcode.errors import InvalidInput
 from qualcode.study import Study
 
@@ -86,4 +86,19 @@ def demo(folder, headless, coder, as_json):
     run_app(target, coder=coder)
 
 
-COMMANDS = [demo]
+@click.command()
+@STUDY
+@click.option("--coder", metavar="NAME", help="Code as NAME (asked for, then remembered per study, if not given).")
+def tui(study, coder):
+    """Open STUDY.qc in the terminal coding workbench."""
+    with opened(study) as s:  # fail here, as a CLI error, if the file is not a usable study
+        if coder:
+            s.coders.get(coder)
+    try:
+        from tui.app import run_app
+    except ImportError:
+        raise InvalidInput("the terminal UI is not available in this installation") from None
+    run_app(study, coder=coder)
+
+
+COMMANDS = [demo, tui]
