@@ -86,6 +86,22 @@ class CodingStore(EntityStore):
             sql += f" LIMIT {int(limit)}"
         return self._records(self.rows(sql, params))
 
+    def spans(self, coders: list[int] | None = None, codes: list[int] | None = None,
+              documents: list[int] | None = None) -> list[tuple[int, int, int, int, int]]:
+        """Lean rows (document_id, code_id, coder_id, start, end) for statistics over many codings.
+
+        No text, no joins: the agreement code works on intervals, 200,000 rows at a time.
+        """
+        where, params = [], []
+        for column, ids in (("coder_id", coders), ("code_id", codes), ("document_id", documents)):
+            if ids is not None:
+                where.append(f"{column} IN ({', '.join('?' for _ in ids)})" if ids else "0")
+                params.extend(ids)
+        sql = 'SELECT document_id, code_id, coder_id, start, "end" FROM codings'
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self.db.execute(sql + " ORDER BY document_id, code_id, coder_id, start", params).fetchall()
+
     def get(self, coding_id: int) -> Coding:
         found = self._records(self.rows(_SELECT + " WHERE c.id = ?", [coding_id]))
         if not found:

@@ -90,6 +90,19 @@ class DocumentStore(EntityStore):
             "t.start_ms, t.end_ms FROM turns t LEFT JOIN participants p ON p.id = t.participant_id "
             "WHERE t.document_id = ? ORDER BY t.start", [document_id])]
 
+    def lengths(self) -> dict[int, int]:
+        """Characters per document id (the continuum length for character-level statistics)."""
+        return dict(self.db.execute("SELECT id, char_count FROM documents").fetchall())
+
+    def turn_spans(self, document_ids: list[int] | None = None) -> list[tuple[int, int, int, int | None]]:
+        """Lean rows (document_id, start, end, participant_id) of every turn, in text order."""
+        sql = 'SELECT document_id, start, "end", participant_id FROM turns'
+        params: list[Any] = []
+        if document_ids is not None:
+            sql += f" WHERE document_id IN ({', '.join('?' for _ in document_ids)})" if document_ids else " WHERE 0"
+            params = list(document_ids)
+        return self.db.execute(sql + " ORDER BY document_id, start", params).fetchall()
+
     def turn_at(self, document_id: int, offset: int) -> Turn | None:
         r = self.row(
             'SELECT t.id, t.document_id, t.seq, t.speaker, p.label AS participant, t.start, t."end", '
