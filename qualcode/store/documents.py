@@ -49,11 +49,13 @@ class DocumentStore(EntityStore):
     _COLUMNS = "id, name, source_name, format, encoding, sha256, char_count, word_count, metadata, imported"
 
     def _record(self, r: dict[str, Any]) -> Document:
-        participants = tuple(
-            row[0] for row in self.db.execute(
+        from qualcode.store.participants import natural_key
+
+        participants = tuple(sorted(
+            (row[0] for row in self.db.execute(
                 "SELECT DISTINCT p.label FROM turns t JOIN participants p ON p.id = t.participant_id "
-                "WHERE t.document_id = ? ORDER BY t.start", [r["id"]])
-        )
+                "WHERE t.document_id = ?", [r["id"]])),
+            key=natural_key))
         return Document(**{**r, "metadata": json.loads(r["metadata"]), "participants": participants})
 
     def list(self) -> list[Document]:

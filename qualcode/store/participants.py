@@ -113,7 +113,7 @@ class ParticipantStore(EntityStore):
             sql += " WHERE grp = ? COLLATE NOCASE"
             params.append(group)
         rows = self.rows(sql, params)
-        return sorted((self._record(r) for r in rows), key=lambda p: _natural(p.label))
+        return sorted((self._record(r) for r in rows), key=lambda p: natural_key(p.label))
 
     def find(self, label: str) -> Participant | None:
         r = self.row("SELECT * FROM participants WHERE label = ?", [label.strip()])
@@ -276,5 +276,5 @@ class ParticipantStore(EntityStore):
         return changed
 
 
-def _natural(label: str) -> tuple:
+def natural_key(label: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", label))
