@@ -1,0 +1,78 @@
+"""Check a DOCX container before python-docx touches it; everything stays in memory.
+
+Refused with ``InvalidInput``: an OLE/CFB file (``D0 CF 11 E0``: an encrypted/password-protected
+Office file or a legacy ``.doc``), bytes that are not a zip archive, a truncated or corrupt zip,
+an encrypted zip member, a zip bomb (total uncompressed size over ``MAX_UNCOMPRESSED`` or a large
+member compressed more than ``MAX_RATIO`` times), and a zip without ``word/document.xml``.
+The header/footer text is read here too (python-docx would add missing header parts).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from qualcode.errors import InvalidInput
+
+from .decoding import human_size
+
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_RATIO = 100
+_RATIO_FLOOR = 1024 * 1024  # small members may legitimately compress very well
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_PART_TEXT = re.compile(rb"<w:t(?:\s[^>]*)?>([^<]*)</w:t>")
+_PARAGRAPH_END = re.compile(rb"</w:p>")
+
+
+def open_archive(data: bytes) -> zipfile.ZipFile:
+    """A checked ``ZipFile`` over ``data`` or ``InvalidInput`` saying what is wrong."""
+    if data.startswith(OLE_MAGIC[:4]):
+        raise InvalidInput(
+            "the Word file is encrypted (password-protected) or an old binary .doc; "
+            "save it as an unprotected .docx and import again"
+        )
+    if not data.startswith(b"PK"):
+        raise InvalidInput("not a DOCX file (not a zip archive)")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise InvalidInput("the DOCX file is truncated or corrupt (cannot read its zip directory)") from None
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise InvalidInput("the DOCX file has encrypted parts; save it without a password")
+        total += info.file_size
+        if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise InvalidInput(
+                f"the DOCX file looks like a zip bomb: part {info.filename!r} expands "
+                f"{info.file_size // max(info.compress_size, 1)} times to {human_size(info.file_size)}"
+            )
+    if total > MAX_UNCOMPRESSED:
+        raise InvalidInput(
+            f"the DOCX file expands to {human_size(total)}, over the "
+            f"{human_size(MAX_UNCOMPRESSED)} limit (zip bomb?)"
+        )
+    names = {info.filename for info in infos}
+    if "word/document.xml" not in names:
+        raise InvalidInput("not a Word document (the zip has no word/document.xml)")
+    return archive
+
+
+def header_footer_text(archive: zipfile.ZipFile) -> str:
+    """Plain text of every header and footer part (for vendor detection), paragraphs on lines."""
+    out: list[str] = []
+    for info in archive.infolist():
+        name = info.filename
+        if name.startswith("word/") and re.fullmatch(r"word/(?:header|footer)\d*\.xml", name):
+            try:
+                blob = archive.read(info)
+            except Exception:  # a corrupt part: detection simply does not see it
+                continue
+            for para in _PARAGRAPH_END.split(blob):
+                text = b"".join(_PART_TEXT.findall(para)).decode("utf-8", "replace").strip()
+                if text:
+                    out.append(text)
+    return "\n".join(out)

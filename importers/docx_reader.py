@@ -1,0 +1,301 @@
+"""Word (DOCX) transcripts: generic, Microsoft Teams, Otter.ai and Rev layouts.
+
+The body is read in document order, paragraphs AND tables (nested tables too, merged cells once);
+page headers and footers are never speech (they are only used to recognise the vendor).
+The text is constructed (see ``construct``): one block per turn, continuation paragraphs of one
+turn on their own lines.
+
+* ``docx`` (typed in Word, Descript-style): labels as in ``verbatim`` (``Name:`` text,
+  ``[00:00:24] Name:``, ``Name (00:03):``, ``Name  0:22``) plus a **bold run** at the start of a
+  paragraph (``**Deb Liu** We don't ...``, colon or not); paragraphs without a label continue the
+  previous turn; Heading/Title paragraphs are not speech. A table row with a label cell, an
+  optional time cell and a text cell is one turn (a ``Speaker | Text`` header row is skipped).
+* ``docx-teams`` (2024/25): one paragraph per turn, ``\\nName   0:04\\nsentence\\nsentence``
+  (sentences join with a space); ``... started/stopped transcription`` events are not speech;
+  the title, date (``October 28, 2025, 10:07AM``) and duration (``50m 58s``) paragraphs go to
+  metadata. 2021 layout: ``0:0:0.0 --> 0:0:1.510\\nSome Body\\nOK. Yeah.`` cues, merged into turns.
+* ``docx-otter``: only what follows the ``TRANSCRIPT`` heading (summary, keywords and outline are
+  AI-written, not speech); the ``https://otter.ai/u/...`` line is skipped; ``Name  00:46``
+  paragraphs head each turn. Title, date, duration, keywords and the speaker list go to metadata.
+* ``docx-rev``: ``Name (00:03):`` / ``(00:47):`` label paragraphs, text paragraphs, empty
+  paragraphs; the exported-on header and Rev.com footer are skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from qualcode.errors import InvalidInput
+from qualcode.transcript import ParsedTranscript
+
+from . import labels
+from .captions import Segment, merge, parse_timing
+from .construct import Block, assemble, fill_end_times
+from .docx_archive import header_footer_text, open_archive
+from .rev import LABEL as REV_LABEL
+from .timestamps import CLOCK, STAMP, clock_ms
+from .verbatim import parse_verbatim
+
+FLAVOURS = ("docx", "docx-teams", "docx-otter", "docx-rev")
+
+_HEADING_STYLE = re.compile(r"(?:Heading|Title|Subtitle|berschrift|Titre|Titel|Kop)\s*\d*", re.IGNORECASE)
+_TEAMS_HEAD = re.compile(rf"(?P<name>\S.*?)(?: {{2,}}|\t+)(?P<t>-?{CLOCK})")
+_TEAMS_EVENT = re.compile(r".{1,80}? (?:started|stopped) transcription")
+_TEAMS_CUE = re.compile(r"-?\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d{1,3})?\s*-->\s*-?\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d{1,3})?")
+_TEAMS_DATE = re.compile(r"[A-Z][a-z]+ \d{1,2}, \d{4}.*|\d{1,2} [A-Z][a-z]+ \d{4}.*")
+_TEAMS_DURATION = re.compile(r"(?:\d+h ?)?\d+m ?\d+s|\d+h ?\d+m|\d+m")
+_OTTER_URL = re.compile(r"https?://otter\.ai/\S*")
+_OTTER_DATELINE = re.compile(r"(?P<date>.+?)\s*•\s*(?P<duration>\d{1,2}:\d{2}(?::\d{2})?)")
+_LEAD_STAMP = re.compile(rf"[ \t]*{STAMP}[ \t]*")
+_HEADER_CELLS = frozenset(
+    "speaker name time timestamp start text transcript utterance speech turn who said".split()
+)
+
+
+@dataclass(slots=True)
+class _Item:
+    text: str  # paragraph text (w:br -> \n); for a table row, the pseudo-line built from it
+    heading: bool = False
+    label: str | None = None  # a bold-run label or a table row's label cell
+    row: bool = False
+
+
+# ---------------------------------------------------------------------------- reading
+
+def _bold_label(paragraph: Any) -> tuple[str | None, str]:
+    """A leading bold label and the paragraph text rewritten as ``label: rest`` when needed."""
+    text = paragraph.text
+    runs = paragraph.runs
+    if not runs:
+        return None, text
+    prefix = ""
+    k = 0
+    while k < len(runs) and not runs[k].text.strip():
+        prefix += runs[k].text
+        k += 1
+    if k < len(runs) and not runs[k].bold and _LEAD_STAMP.fullmatch(runs[k].text):
+        prefix += runs[k].text
+        k += 1
+    bold = ""
+    while k < len(runs) and runs[k].bold and "\n" not in runs[k].text:
+        bold += runs[k].text
+        k += 1
+    label = bold.strip().rstrip(":").strip()
+    if not label or not labels.plausible(label) or ":" in label:
+        return None, text
+    rest = "".join(run.text for run in runs[k:])
+    if bold.rstrip().endswith(":") or rest.lstrip().startswith(":"):
+        return label, text
+    if "".join(run.text for run in runs) != text:
+        return label, text  # hyperlinks or fields between runs: do not rewrite
+    return label, f"{prefix}{label}: {rest.lstrip()}"
+
+
+def _row_item(cells: list[str]) -> _Item | None:
+    filled = [c.strip() for c in cells if c.strip()]
+    if len(filled) < 2:
+        return None
+    if all(c.lower().rstrip(":") in _HEADER_CELLS for c in filled):
+        return _Item("", row=True)  # a header row
+    stamp = None
+    rest = []
+    for c in filled:
+        ms = clock_ms(c.strip("[]()"))
+        if stamp is None and ms is not None:
+            stamp = c.strip("[]()")
+        else:
+            rest.append(c)
+    label = None
+    if len(rest) >= 2 and "\n" not in rest[0] and labels.plausible(rest[0].rstrip(":").strip()):
+        label = rest[0].rstrip(":").strip()
+        rest = rest[1:]
+    body = " ".join(rest)
+    line = (f"[{stamp}] " if stamp else "") + (f"{label}: " if label else "") + body
+    return _Item(line, label=label, row=True)
+
+
+def _iter_items(container: Any, seen: set[int]) -> Iterator[_Item]:
+    from docx.table import Table  # local: python-docx is only needed for Word files
+
+    for block in container.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells = []
+                for cell in row.cells:
+                    if id(cell._tc) in seen:
+                        continue
+                    seen.add(id(cell._tc))
+                    cells.append(cell)
+                texts = [cell.text for cell in cells]
+                has_table = any(cell._tc.tbl_lst for cell in cells)
+                item = None if has_table else _row_item(texts)
+                if item is not None:
+                    if item.text:
+                        yield item
+                    continue
+                for cell in cells:
+                    yield from _iter_items(cell, seen)
+        else:
+            style = block._p.style or ""
+            heading = bool(style and _HEADING_STYLE.match(style))
+            if heading:
+                yield _Item(block.text, heading=True)
+            else:
+                label, text = _bold_label(block)
+                yield _Item(text, label=label)
+
+
+def _read(data: bytes) -> tuple[list[_Item], str, dict[str, Any]]:
+    archive = open_archive(data)
+    chrome = header_footer_text(archive)
+    try:
+        import docx
+
+        document = docx.Document(io.BytesIO(data))
+        items = list(_iter_items(document, set()))
+        props = document.core_properties
+        meta: dict[str, Any] = {}
+        if props.title:
+            meta["title"] = props.title.strip()
+    except InvalidInput:
+        raise
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise InvalidInput(f"the DOCX file is corrupt or truncated ({type(exc).__name__})") from None
+    except Exception as exc:  # python-docx/lxml raise many kinds on broken packages
+        raise InvalidInput(f"not a readable Word document ({type(exc).__name__}: {str(exc)[:80]})") from None
+    return items, chrome, meta
+
+
+# ---------------------------------------------------------------------------- flavours
+
+def _teams_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def _is_teams_turn(item: _Item) -> bool:
+    lines = _teams_lines(item.text)
+    return len(lines) >= 2 and _TEAMS_HEAD.fullmatch(lines[0]) is not None
+
+
+def _flavour(items: list[_Item], chrome: str, filename: str) -> str:
+    if "Rev.com" in chrome:
+        return "docx-rev"
+    texts = [item.text.strip() for item in items]
+    if "TRANSCRIPT" in texts and (
+        "otter" in filename.lower() or "otter.ai" in chrome or any(_OTTER_URL.fullmatch(t) for t in texts)
+    ):
+        return "docx-otter"
+    teams = sum(1 for item in items if _is_teams_turn(item))
+    teams += sum(1 for t in texts if _TEAMS_EVENT.fullmatch(t) or _TEAMS_CUE.match(t))
+    if teams >= 2:
+        return "docx-teams"
+    if sum(1 for t in texts if REV_LABEL.fullmatch(t)) >= 2:
+        return "docx-rev"
+    return "docx"
+
+
+def _teams(items: list[_Item], meta: dict[str, Any], warnings: list[str]) -> list[Block]:
+    blocks: list[Block] = []
+    cues: list[Segment] = []
+    events = 0
+    for item in items:
+        lines = _teams_lines(item.text)
+        if not lines:
+            continue
+        head = _TEAMS_HEAD.fullmatch(lines[0])
+        if head and len(lines) >= 2:
+            blocks.append(Block(head.group("name"), " ".join(lines[1:]), clock_ms(head.group("t").lstrip("-"))))
+        elif _TEAMS_CUE.match(lines[0]) and len(lines) >= 2:
+            start, end = parse_timing(lines[0], 0)
+            speaker = lines[1] if len(lines) >= 3 else None
+            body = " ".join(lines[2:] if len(lines) >= 3 else lines[1:])
+            cues.append(Segment(body, speaker, max(start, 0), max(end, 0)))
+        elif len(lines) == 1 and _TEAMS_EVENT.fullmatch(lines[0]):
+            events += 1
+        elif blocks or cues:
+            if cues:
+                cues[-1].text += " " + " ".join(lines)
+            else:
+                blocks[-1].utterance += "\n" + " ".join(lines)
+        elif _TEAMS_DATE.fullmatch(lines[0]) and "date" not in meta:
+            meta["date"] = lines[0]
+        elif _TEAMS_DURATION.fullmatch(lines[0]) and "duration" not in meta:
+            meta["duration"] = lines[0]
+        elif "title" not in meta:
+            meta["title"] = lines[0]
+    if events:
+        meta["transcription_events"] = events
+    if cues:
+        blocks.extend(merge(cues))
+    fill_end_times(blocks)
+    return blocks
+
+
+def _otter_front(items: list[_Item], meta: dict[str, Any]) -> list[_Item]:
+    """Metadata from Otter's front matter; the items after the TRANSCRIPT heading."""
+    for index, item in enumerate(items):
+        if item.text.strip() == "TRANSCRIPT":
+            break
+    else:
+        return items
+    front = [i.text.strip() for i in items[:index] if i.text.strip()]
+    if front:
+        meta.setdefault("title", front[0])
+    for k, text in enumerate(front):
+        m = _OTTER_DATELINE.fullmatch(text)
+        if m:
+            meta["date"], meta["duration"] = m.group("date"), m.group("duration")
+        elif text == "SPEAKERS" and k + 1 < len(front):
+            meta["speakers"] = [s.strip() for s in front[k + 1].split(",") if s.strip()]
+        elif text == "SUMMARY KEYWORDS" and k + 1 < len(front):
+            meta["keywords"] = [s.strip() for s in front[k + 1].split(",") if s.strip()]
+    return [i for i in items[index + 1 :] if not _OTTER_URL.fullmatch(i.text.strip())]
+
+
+def _labelled(items: list[_Item], warnings: list[str], meta: dict[str, Any]) -> list[Block]:
+    """Generic/Rev/Otter Word files: the verbatim label finder over a pseudo-text of the items."""
+    lines = []
+    for item in items:
+        if item.heading:
+            lines.append("# " + " ".join(item.text.split()))
+        else:
+            lines.append(item.text)
+    pseudo = "\n".join(lines).replace("\r", "\n")
+    forced = {item.label for item in items if item.label}
+    result = parse_verbatim(pseudo, markdown=True, forced_labels=forced)
+    warnings.extend(w for w in result.warnings if not w.startswith("line "))
+    for key, value in result.metadata.items():
+        meta.setdefault(key, value)
+    blocks = []
+    for turn in result.turns:
+        body = "\n".join(
+            line.strip() for line in pseudo[turn.start : turn.end].split("\n") if line.strip()
+        )
+        blocks.append(Block(turn.speaker, body, turn.start_ms, turn.end_ms))
+    return blocks
+
+
+def detect(data: bytes, filename: str) -> str:
+    items, chrome, _ = _read(data)
+    return _flavour(items, chrome, filename)
+
+
+def parse(data: bytes, filename: str = "", fmt: str | None = None) -> ParsedTranscript:
+    items, chrome, meta = _read(data)
+    flavour = fmt if fmt in FLAVOURS else _flavour(items, chrome, filename)
+    warnings: list[str] = []
+    if flavour == "docx-teams":
+        blocks = _teams(items, meta, warnings)
+    else:
+        if flavour == "docx-otter":
+            items = _otter_front(items, meta)
+        blocks = _labelled(items, warnings, meta)
+    text, turns = assemble(blocks)
+    if not turns:
+        raise InvalidInput("the Word document contains no transcript text")
+    return ParsedTranscript(text, turns, flavour, "docx", meta, warnings)
+

@@ -1,0 +1,37 @@
+"""Otter.ai TXT export (also a Teams DOCX pasted into a text file, which has the same shape).
+
+``Name  M:SS`` header lines (two or more spaces, minutes not zero-padded, ``H:MM:SS`` after an
+hour, usually two trailing spaces), the turn's text on the following lines, a blank line between
+turns, and the footer ``Transcribed by https://otter.ai`` (not speech, excluded). With speaker
+names switched off a header is just ``0:15``. A pasted preamble (``# Transcript``, ``## Details``)
+before the first header is not a turn. Text kept in place (see ``verbatim``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qualcode.transcript import ParsedTranscript
+
+from .verbatim import FOOTER, parse_verbatim
+
+HEADER = re.compile(
+    r"^[ \t]*(?:\S[^\n]{0,58}?(?: {2,}|\t+))?\d{1,2}:\d{2}(?::\d{2})?[ \t]*$", re.MULTILINE
+)
+
+
+def looks_like_otter(text: str) -> bool:
+    count = 0
+    for _ in HEADER.finditer(text):
+        count += 1
+        if count >= 2:
+            return True
+    return count == 1 and "otter.ai" in text[-500:]
+
+
+def parse(text: str, fmt: str | None = None, *, markdown: bool = False) -> ParsedTranscript:
+    result = parse_verbatim(text, markdown=markdown)
+    metadata = dict(result.metadata)
+    if any(FOOTER.fullmatch(line) for line in text[-300:].split("\n")):
+        metadata["source"] = "otter.ai"
+    return ParsedTranscript(text, result.turns, "otter", metadata=metadata, warnings=result.warnings)

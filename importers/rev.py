@@ -1,0 +1,32 @@
+"""Rev (rev.com) TXT export.
+
+``Name (MM:SS):`` label lines (``(HH:MM:SS)`` for recordings over an hour), the text on the next
+line, a blank line between turns; a continuation paragraph of the same speaker has a nameless
+label ``(MM:SS):`` and becomes a new turn of that speaker with its own start time. Inline tags
+with their own clock (``[inaudible 00:05:14]``, ``[crosstalk 00:13:22]``) stay in the text and
+never start a turn. CRLF is normalised. Text kept in place (see ``verbatim``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qualcode.transcript import ParsedTranscript
+
+from .verbatim import parse_verbatim
+
+LABEL = re.compile(r"^[ \t]*(?:[^\s(][^\n()]{0,59}?[ \t]*)?\((?:\d{1,2}:)?\d{1,2}:\d{2}\)[ \t]*:[ \t]*$", re.MULTILINE)
+
+
+def looks_like_rev(text: str) -> bool:
+    count = 0
+    for _ in LABEL.finditer(text):
+        count += 1
+        if count >= 2:
+            return True
+    return False
+
+
+def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
+    result = parse_verbatim(text)
+    return ParsedTranscript(text, result.turns, "rev", metadata=result.metadata, warnings=result.warnings)
