@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="qualcode", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:  # a command's own non-zero exit (a failed check, skipped files)
+        return exc.code if isinstance(exc.code, int) else 1
     except click.exceptions.Abort:
         click.echo("qualcode: aborted", err=True)
         return 130

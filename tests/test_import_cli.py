@@ -1,0 +1,103 @@
+"""`qualcode import`: files and folders, per-file summary, idempotence, bad files skipped, --replace."""
+
+import json
+
+from qualcode.study import Study
+
+TRANSCRIPT = (
+    "Interview P7 – 02/04/2024\n\n"
+    "[00:00:04] Interviewer: Could you tell me about the group?\n\n"
+    "[00:00:09] Janet: It was a lifeline, honestly. I'd go every Tuesday.\n\n"
+    "[00:00:20] Interviewer: And after it ended?\n\n"
+    "[00:00:24] Janet: Nothing. Like a cliff edge.\n"
+)
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_import_files_and_folders_with_a_summary(qc, study_path, tmp_path):
+    folder = tmp_path / "transcripts"
+    folder.mkdir()
+    write(folder / "P7_interview.txt", TRANSCRIPT)
+    write(folder / "P8_interview.txt", TRANSCRIPT.replace("Janet", "Ruth"), "cp1252")
+    write(folder / ".hidden.txt", TRANSCRIPT)
+    write(folder / "notes.pdf", "not a transcript")
+    r = qc("import", study_path, folder, "--json")
+    assert r.code == 0, r.err
+    imported = {x["document"]: x for x in r.json()["imported"]}
+    assert set(imported) == {"P7_interview", "P8_interview"}
+    p7 = imported["P7_interview"]
+    assert (p7["status"], p7["format"], p7["turns"], p7["speakers"]) == ("added", "text", 4, ["Interviewer", "Janet"])
+    with Study.open(study_path) as s:
+        doc = s.documents.get("P7_interview")
+        turns = s.documents.turns(doc.id)
+        text = s.documents.text(doc.id)
+        assert text == TRANSCRIPT
+        assert text[turns[1].start:turns[1].end] == "It was a lifeline, honestly. I'd go every Tuesday."
+        assert turns[1].start_ms == 9000
+    table = qc("import", study_path, folder / "P7_interview.txt")
+    assert table.code == 0 and "unchanged" in table.out  # same bytes: a no-op
+
+
+def test_crlf_bom_utf16_and_cp1252_files_become_the_same_canonical_text(qc, study_path, tmp_path):
+    variants = {
+        "crlf.txt": TRANSCRIPT.replace("\n", "\r\n").encode("utf-8"),
+        "bom.txt": b"\xef\xbb\xbf" + TRANSCRIPT.replace("I'd", "I’d").encode("utf-8"),
+        "utf16.txt": TRANSCRIPT.replace("I'd", "I’d").encode("utf-16"),
+        "win.txt": TRANSCRIPT.replace("I'd", "I’d").encode("cp1252"),
+    }
+    for name, data in variants.items():
+        (tmp_path / name).write_bytes(data)
+    r = qc("import", study_path, *[tmp_path / n for n in variants], "--json")
+    assert r.code == 0, r.err
+    encodings = {x["document"]: x["encoding"] for x in r.json()["imported"]}
+    assert encodings["win"] == "cp1252" and encodings["crlf"] == "utf-8"
+    with Study.open(study_path) as s:
+        texts = {n: s.documents.text(s.documents.get(n).id) for n in ("bom", "utf16", "win")}
+        assert set(texts.values()) == {TRANSCRIPT.replace("I'd", "I’d")}
+        assert s.documents.text(s.documents.get("crlf").id) == TRANSCRIPT
+
+
+def test_a_bad_file_is_reported_and_skipped_and_the_others_import(qc, study_path, tmp_path):
+    good = write(tmp_path / "good.txt", TRANSCRIPT)
+    empty = write(tmp_path / "empty.txt", "")
+    binary = tmp_path / "random.txt"
+    binary.write_bytes(bytes(range(256)) * 8)
+    r = qc("import", study_path, good, empty, binary, tmp_path / "missing.txt", "--json")
+    assert r.code == 1
+    data = json.loads(r.out)
+    assert [x["document"] for x in data["imported"]] == ["good"]
+    failed = {x["file"].rsplit("/", 1)[-1]: x["error"] for x in data["failed"]}
+    assert set(failed) == {"empty.txt", "random.txt", "missing.txt"}
+    assert "empty" in failed["empty.txt"]
+    assert all(line.startswith("qualcode: error: ") for line in r.err.strip().splitlines())
+    assert "Traceback" not in r.err
+
+
+def test_nothing_importable_exits_2_and_leaves_the_study_untouched(qc, study_path, tmp_path):
+    before = study_path.read_bytes()
+    r = qc("import", study_path, write(tmp_path / "empty.txt", ""))
+    assert r.code == 2 and study_path.read_bytes() == before
+    r = qc("import", study_path, tmp_path / "x.txt", "--format", "nonsense")
+    assert r.code == 2 and "unknown format" in r.err and study_path.read_bytes() == before
+    big = write(tmp_path / "big.txt", "Interviewer: " + "word " * 3000)
+    r = qc("import", study_path, big, "--max-size", "0.01")
+    assert r.code == 2 and "import limit" in r.err and study_path.read_bytes() == before
+
+
+def test_replace_keeps_codings_on_the_same_words_and_reports_what_happened(qc, study_path, tmp_path):
+    path = write(tmp_path / "P7_interview.txt", TRANSCRIPT)
+    assert qc("import", study_path, path).code == 0
+    assert qc("code", study_path, "P7_interview", "Pacing", "--coder", "Amira", "--text", "every Tuesday").code == 0
+    assert qc("code", study_path, "P7_interview", "Cliff edge", "--coder", "Amira", "--text", "Nothing.").code == 0
+    write(path, TRANSCRIPT.replace("Interview P7", "Interview P7 (corrected)").replace("Nothing.", "Nothing at all."))
+    r = qc("import", study_path, path, "--replace", "--json")
+    assert r.code == 0, r.err
+    result = r.json()["imported"][0]
+    assert result["status"] == "replaced"
+    assert result["codings"] == {"kept": 0, "moved": 1, "dropped": 1}
+    texts = [c["text"] for c in qc("codings", study_path, "--document", "P7_interview", "--json").json()]
+    assert texts == ["every Tuesday"]
