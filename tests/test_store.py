@@ -293,3 +293,38 @@ def test_settings_validate(study_path):
             s.configure(phase=9)
         with pytest.raises(InvalidInput):
             s.configure(approach="vibes")
+
+
+def test_a_study_from_a_newer_qualcode_is_refused_untouched(study_path):
+    with Study.open(study_path) as s:
+        s.db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                     "VALUES ('qualcode', '9999_future', 'x')")
+        s.db.conn.commit()
+    before = study_path.read_bytes()
+    with pytest.raises(StudyFileError, match="newer qualcode"):
+        Study.open(study_path)
+    assert study_path.read_bytes() == before
+
+
+def test_two_connections_share_a_study_waiting_instead_of_failing(study_path):
+    import threading
+    import time
+
+    first, second = Study.open(study_path), Study.open(study_path)
+    holding = threading.Event()
+
+    def hold_a_write():
+        with first.change("test", "hold the write lock"):
+            first.db.execute("INSERT INTO coders (name, kind, created, guid) VALUES ('Cara', 'coder', 'now', 'g-cara')")
+            holding.set()
+            time.sleep(0.4)
+
+    worker = threading.Thread(target=hold_a_write)
+    worker.start()
+    holding.wait(5)
+    second.codes.add("Written while the other connection held the lock")  # waits on the busy timeout
+    worker.join()
+    assert {c.name for c in second.coders.list()} >= {"Amira", "Ben", "Cara"}
+    assert second.codes.get("Written while the other connection held the lock")
+    first.close()
+    second.close()

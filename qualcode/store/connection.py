@@ -67,6 +67,11 @@ def open_existing(path: str | Path) -> Database:
     try:
         conn = _connect(path, "rw")
         db = Database(conn, execute_plugins=False)
+        known = {m.name for m in migrations._migrations}
+        newer = [m.name for m in migrations.applied(db) if m.name not in known]
+        if newer:
+            conn.close()
+            raise StudyFileError(f"{path} was written by a newer qualcode (schema {newer[-1]}); upgrade qualcode")
         if migrations.pending(db):
             migrations.apply(db)
         _tune(conn)
