@@ -7,13 +7,13 @@ independent codings), so it doubles as an end-to-end check of the sample materia
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 import click
 
 from qualcode.cli.common import JSON, STUDY, emit, opened, say
+from qualcode.csvfile import read_rows
 from qualcode.errors import InvalidInput
 from qualcode.study import Study
 
@@ -36,10 +36,8 @@ def build(folder: Path, target: Path) -> Study:
         if path.suffix.lower() in (".md",):
             continue
         import_one(study, path, None, False, 50_000_000)
-    with (folder / "speakers.csv").open(newline="", encoding="utf-8-sig") as fh:
-        study.speakers.import_mapping(list(csv.DictReader(fh)))
-    with (folder / "codings.csv").open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
+    study.speakers.import_mapping(read_rows(folder / "speakers.csv", lower_headers=True))
+    rows = read_rows(folder / "codings.csv", lower_headers=True)
     with study.change("demo codings", f"load {len(rows)} sample codings"):
         for row in rows:
             study.codings.add_text(row["document"], row["code"], row["coder"], row["text"],

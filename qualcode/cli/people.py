@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import click
 
 from qualcode.cli import DefaultGroup
 from qualcode.cli.common import JSON, STUDY, emit, opened, parse_assignments, table
+from qualcode.csvfile import read_rows
 from qualcode.errors import InvalidInput
 
 
@@ -144,13 +144,7 @@ def speakers_map(study, label, target, document, as_json):
 @JSON
 def speakers_import(study, mapping, as_json):
     """Map labels from CSV with columns speaker, participant and optional document."""
-    try:
-        with mapping.open(newline="", encoding="utf-8-sig") as fh:
-            rows = [{(k or "").strip().lower(): v for k, v in r.items()} for r in csv.DictReader(fh)]
-    except FileNotFoundError:
-        raise InvalidInput(f"{mapping} does not exist") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InvalidInput(f"{mapping}: {exc}") from None
+    rows = read_rows(mapping, lower_headers=True)
     with opened(study) as s:
         n = s.speakers.import_mapping(rows)
         left = s.speakers.list(unmapped_only=True)

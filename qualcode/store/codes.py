@@ -7,11 +7,11 @@ codings or child codes remain, unless told where the codings go.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Any
 
+from qualcode.csvfile import read_rows
 from qualcode.errors import Conflict, InvalidInput, NotFound
 from qualcode.records import Code
 from qualcode.store.base import EntityStore, new_guid
@@ -236,13 +236,7 @@ class CodeStore(EntityStore):
     def import_csv(self, path: str | Path) -> dict[str, int]:
         """Add (or update the definitions of) codes from CSV: code/name, colour, description, ..."""
         path = Path(path)
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as fh:
-                rows = list(csv.DictReader(fh))
-        except FileNotFoundError:
-            raise InvalidInput(f"{path} does not exist") from None
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise InvalidInput(f"{path}: {exc}") from None
+        rows = read_rows(path)
         aliases = {"code": "path", "name": "path", "path": "path", "colour": "colour", "color": "colour",
                    "description": "description", "include": "include_when", "include_when": "include_when",
                    "exclude": "exclude_when", "exclude_when": "exclude_when", "example": "example"}

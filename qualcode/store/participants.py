@@ -7,7 +7,6 @@ experienced / highly experienced) is a variable computed from another one whenev
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -15,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
 
+from qualcode.csvfile import read_rows
 from qualcode.errors import Conflict, InvalidInput, NotFound
 from qualcode.records import Participant
 from qualcode.store.base import EntityStore, new_guid
@@ -153,19 +153,10 @@ class ParticipantStore(EntityStore):
 
     def import_csv(self, path: str | Path) -> dict[str, int]:
         path = Path(path)
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                if not reader.fieldnames:
-                    raise InvalidInput(f"{path}: no header row")
-                rows = list(reader)
-                fields = [f.strip() for f in reader.fieldnames]
-        except FileNotFoundError:
-            raise InvalidInput(f"{path} does not exist") from None
-        except UnicodeDecodeError:
-            raise InvalidInput(f"{path} is not UTF-8 text") from None
-        except csv.Error as exc:
-            raise InvalidInput(f"{path}: {exc}") from None
+        rows = read_rows(path)
+        if not rows:
+            raise InvalidInput(f"{path}: no participant rows under the header")
+        fields = list(rows[0])
         lowered = [f.lower() for f in fields]
         if "label" not in lowered:
             raise InvalidInput(f"{path}: needs a 'label' column (e.g. P1, PTV3)")
