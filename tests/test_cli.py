@@ -204,3 +204,24 @@ def test_the_console_script_runs_and_fails_cleanly(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
     assert json.loads(subprocess.run([exe, "info", str(tmp_path / "s.qc"), "--json"], capture_output=True,
                                      text=True).stdout)["documents"] == 0
+
+
+def _all_commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, prefix + (name,))
+
+
+def test_every_command_and_option_is_documented():
+    import click
+
+    from qualcode.cli import cli
+
+    for path, command in _all_commands(cli):
+        assert (command.help or "").strip(), f"qualcode {' '.join(path)} has no help text"
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert (param.help or "").strip(), f"qualcode {' '.join(path)} {param.opts[0]} has no help"

@@ -123,7 +123,7 @@ def undo(study, coder, as_json):
 
 @click.command()
 @STUDY
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="How many changes to show.")
 @JSON
 def history(study, limit, as_json):
     """Show the audit log: who changed what, and when."""
