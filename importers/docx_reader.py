@@ -38,7 +38,7 @@ from .construct import Block, assemble, fill_end_times
 from .docx_archive import header_footer_text, open_archive
 from .rev import LABEL as REV_LABEL
 from .timestamps import CLOCK, STAMP, clock_ms
-from .verbatim import parse_verbatim
+from .verbatim import metadata_key, parse_verbatim
 
 FLAVOURS = ("docx", "docx-teams", "docx-otter", "docx-rev")
 
@@ -51,6 +51,7 @@ _TEAMS_DURATION = re.compile(r"(?:\d+h ?)?\d+m ?\d+s|\d+h ?\d+m|\d+m")
 _OTTER_URL = re.compile(r"https?://otter\.ai/\S*")
 _OTTER_DATELINE = re.compile(r"(?P<date>.+?)\s*•\s*(?P<duration>\d{1,2}:\d{2}(?::\d{2})?)")
 _LEAD_STAMP = re.compile(rf"[ \t]*{STAMP}[ \t]*")
+_TIME_LABEL_REST = re.compile(rf"[ \t]*(?:{CLOCK}[ \t]*$|\({CLOCK}\)[ \t]*:)")
 _HEADER_CELLS = frozenset(
     "speaker name time timestamp start text transcript utterance speech turn who said".split()
 )
@@ -62,6 +63,8 @@ class _Item:
     heading: bool = False
     label: str | None = None  # a bold-run label or a table row's label cell
     row: bool = False
+    bold_only: bool = False  # the whole paragraph is bold: a heading, or a name on its own line
+    meta: tuple[str, str] | None = None  # a "Date | 2024-03-19" table row
 
 
 # ---------------------------------------------------------------------------- reading
@@ -88,6 +91,8 @@ def _bold_label(paragraph: Any) -> tuple[str | None, str]:
     if not label or not labels.plausible(label) or ":" in label:
         return None, text
     rest = "".join(run.text for run in runs[k:])
+    if _TIME_LABEL_REST.match(rest):
+        return None, text  # "Name  00:46" (Otter) or "Name (00:03):" (Rev): a label line already
     if bold.rstrip().endswith(":") or rest.lstrip().startswith(":"):
         return label, text
     if "".join(run.text for run in runs) != text:
@@ -95,10 +100,19 @@ def _bold_label(paragraph: Any) -> tuple[str | None, str]:
     return label, f"{prefix}{label}: {rest.lstrip()}"
 
 
+def _all_bold(paragraph: Any) -> bool:
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    text = paragraph.text.strip()
+    return bool(runs) and all(run.bold for run in runs) and not text.endswith(":") and len(text) <= 200
+
+
 def _row_item(cells: list[str]) -> _Item | None:
     filled = [c.strip() for c in cells if c.strip()]
     if len(filled) < 2:
         return None
+    key = metadata_key(filled[0]) if len(filled) == 2 else None
+    if key is not None:
+        return _Item("", row=True, meta=(key, filled[1]))
     if all(c.lower().rstrip(":") in _HEADER_CELLS for c in filled):
         return _Item("", row=True)  # a header row
     stamp = None
@@ -118,7 +132,7 @@ def _row_item(cells: list[str]) -> _Item | None:
     return _Item(line, label=label, row=True)
 
 
-def _iter_items(container: Any, seen: set[int]) -> Iterator[_Item]:
+def _iter_items(container: Any, seen: set[Any]) -> Iterator[_Item]:
     from docx.table import Table  # local: python-docx is only needed for Word files
 
     for block in container.iter_inner_content():
@@ -126,15 +140,15 @@ def _iter_items(container: Any, seen: set[int]) -> Iterator[_Item]:
             for row in block.rows:
                 cells = []
                 for cell in row.cells:
-                    if id(cell._tc) in seen:
+                    if cell._tc in seen:  # a merged cell repeats in row.cells
                         continue
-                    seen.add(id(cell._tc))
+                    seen.add(cell._tc)  # the element itself, so that it stays alive
                     cells.append(cell)
                 texts = [cell.text for cell in cells]
                 has_table = any(cell._tc.tbl_lst for cell in cells)
                 item = None if has_table else _row_item(texts)
                 if item is not None:
-                    if item.text:
+                    if item.text or item.meta:
                         yield item
                     continue
                 for cell in cells:
@@ -144,6 +158,8 @@ def _iter_items(container: Any, seen: set[int]) -> Iterator[_Item]:
             heading = bool(style and _HEADING_STYLE.match(style))
             if heading:
                 yield _Item(block.text, heading=True)
+            elif _all_bold(block):
+                yield _Item(block.text, bold_only=True)
             else:
                 label, text = _bold_label(block)
                 yield _Item(text, label=label)
@@ -257,15 +273,32 @@ def _otter_front(items: list[_Item], meta: dict[str, Any]) -> list[_Item]:
 
 
 def _labelled(items: list[_Item], warnings: list[str], meta: dict[str, Any]) -> list[Block]:
-    """Generic/Rev/Otter Word files: the verbatim label finder over a pseudo-text of the items."""
-    lines = []
+    """Generic/Rev/Otter Word files: the verbatim label finder over a pseudo-text of the items.
+
+    A whole-bold paragraph is a speaker name on its own line when the same text recurs (and is a
+    plausible label), otherwise a heading (a title, "Interview details"): not speech.
+    """
+    bold_counts: dict[str, int] = {}
     for item in items:
-        if item.heading:
+        if item.bold_only:
+            key = item.text.strip()
+            bold_counts[key] = bold_counts.get(key, 0) + 1
+    lines = []
+    forced = set()
+    for item in items:
+        if item.meta is not None:
+            meta.setdefault(*item.meta)
+            lines.append("")
+        elif item.bold_only and bold_counts[item.text.strip()] >= 2 and labels.plausible(item.text):
+            forced.add(item.text.strip())
+            lines.append(item.text.strip() + ":")
+        elif item.heading or item.bold_only:
             lines.append("# " + " ".join(item.text.split()))
         else:
             lines.append(item.text)
+            if item.label:
+                forced.add(item.label)
     pseudo = "\n".join(lines).replace("\r", "\n")
-    forced = {item.label for item in items if item.label}
     result = parse_verbatim(pseudo, markdown=True, forced_labels=forced)
     warnings.extend(w for w in result.warnings if not w.startswith("line "))
     for key, value in result.metadata.items():

@@ -69,14 +69,28 @@ FOOTER = re.compile(r"[ \t]*Transcribed by https?://\S+[ \t]*")
 _MD_BREAK = re.compile(r"[ \t]*(?:#{1,6}(?:[ \t].*)?|(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})")
 _NONSPACE = re.compile(r"\S")
 
+_META_NAMES = (
+    r"Date|Time|Duration|Length|Location|Place|Setting|Mode|Title|Project|Study|Transcriber"
+    r"|Transcribed by|Recording|Audio file|File|Language|Site|Session|Interview date|Interviewer"
+    r"|Interviewee|Participant|Participants|Respondent|Moderator|Age|Gender|Role|ID|Pseudonym"
+    r"|Group|Format|Type"
+)
+_META_NAME = re.compile(rf"(?:{_META_NAMES})", re.IGNORECASE)
 _META_KEY = re.compile(
-    r"[ \t]*(?:[#*_]+[ \t]*)?(?P<key>Date|Time|Duration|Length|Location|Place|Setting|Mode|Title"
-    r"|Project|Study|Transcriber|Transcribed by|Recording|Audio file|File|Language|Site|Session"
-    r"|Interview date|Interviewer|Interviewee|Participant|Participants|Respondent|Moderator"
-    r"|Age|Gender|Role|ID|Pseudonym|Group|Format|Type)[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?"
+    rf"[ \t]*(?:[#*_]+[ \t]*)?(?P<key>{_META_NAMES})[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?"
     r"[ \t]*(?P<value>\S.*?)[ \t]*",
     re.IGNORECASE,
 )
+
+
+def metadata_key(name: str) -> str | None:
+    """``"Interview date"`` -> ``"interview_date"`` for the header keys we recognise, else None."""
+    name = name.strip().rstrip(":").strip()
+    if _META_NAME.fullmatch(name):
+        return "_".join(name.lower().split())
+    return None
+
+
 _PURE_META = frozenset(
     "date time duration length location place setting mode title project study transcriber "
     "transcribed_by recording audio_file file language site session interview_date format type "

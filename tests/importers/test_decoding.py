@@ -1,0 +1,114 @@
+"""Bytes -> canonical text: BOMs, UTF-16, cp1252, line endings, binary refusal, size limits."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import importers
+from importers.decoding import decode, human_size
+from qualcode.errors import InvalidInput
+from importer_helpers import check_invariants, spans
+
+TEXT = "Interviewer: Don’t worry — café? 😊\r\nP1: “Fine”\u00a0thanks.\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (TEXT.encode("utf-8"), "utf-8"),
+        (b"\xef\xbb\xbf" + TEXT.encode("utf-8"), "utf-8-sig"),
+        (b"\xff\xfe" + TEXT.encode("utf-16-le"), "utf-16-le"),
+        (b"\xfe\xff" + TEXT.encode("utf-16-be"), "utf-16-be"),
+        (TEXT.encode("utf-16-le"), "utf-16-le"),  # BOM-less UTF-16 is recognised too
+    ],
+)
+def test_unicode_encodings_decode_to_the_same_canonical_text(data, encoding):
+    text, found = decode(data)
+    assert found == encoding
+    assert text == "Interviewer: Don’t worry — café? 😊\nP1: “Fine”\u00a0thanks.\n"
+    result = importers.parse(data, "x.txt")
+    check_invariants(result)
+    assert result.encoding == encoding
+    assert spans(result) == [
+        ("Interviewer", "Don’t worry — café? 😊"),
+        ("P1", "“Fine”\u00a0thanks."),
+    ]
+
+
+def test_cp1252_fallback_maps_0x92_to_right_single_quote():
+    data = b"Interviewer: It\x92s \x93quoted\x94 \x96 \x80 5 caf\xe9\r\nR: Ok\x85\r\n"
+    result = importers.parse(data, "x.txt")
+    assert result.encoding == "cp1252"
+    assert spans(result) == [("Interviewer", "It’s “quoted” – € 5 café"), ("R", "Ok…")]
+
+
+def test_bytes_that_are_neither_utf8_nor_cp1252_are_refused_not_read_as_latin1():
+    # 0x81 and 0x8D are undefined in cp1252; latin-1 would silently accept them
+    with pytest.raises(InvalidInput, match="neither UTF-8 nor Windows-1252"):
+        importers.parse(b"Name: caf\xe9 \x81\x8d", "x.txt")
+
+
+@pytest.mark.parametrize(
+    "ending", ["\r\n", "\r", "\u2028", "\u2029", "\u0085"], ids=["crlf", "cr", "ls", "ps", "nel"]
+)
+def test_line_endings_are_normalised(ending):
+    data = f"I: one{ending}{ending}R: two{ending}".encode("utf-8")
+    result = importers.parse(data, "x.txt")
+    assert result.text == "I: one\n\nR: two\n"
+    assert spans(result) == [("I", "one"), ("R", "two")]
+
+
+def test_mixed_crlf_and_cr():
+    result = importers.parse(b"I: one\r\nR: two\rI: three\n", "x.txt")
+    assert result.text == "I: one\nR: two\nI: three\n"
+    assert [s for s, _ in spans(result)] == ["I", "R", "I"]
+
+
+def test_nbsp_smart_quotes_and_wrong_way_quote_are_kept():
+    text = "Teacher 4:\twe‘re here\u00a0now, “ok” … done\n"
+    result = importers.parse(text.encode(), "x.txt")
+    assert result.text == text
+    assert spans(result) == [("Teacher 4", "we‘re here\u00a0now, “ok” … done")]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "file is empty"),
+        (b"\xef\xbb\xbf", "file is empty"),
+        (b" \n\t\r\n", "file is empty"),
+        (b"abc\x00def", "binary"),
+        (os.urandom(4096) + b"\x00", "binary"),
+        (bytes(range(1, 9)) * 50, "control characters"),
+        (b"\x89PNG\r\n\x1a\n\x81\x8d\x8f", "neither UTF-8 nor Windows-1252"),
+        (b"\xff\xfeA\x00B", "UTF-16"),
+    ],
+    ids=["empty", "bom-only", "whitespace", "nul", "random", "controls", "png", "odd-utf16"],
+)
+def test_bad_bytes_are_refused_with_a_reason(data, message):
+    with pytest.raises(InvalidInput, match=message):
+        importers.parse(data, "x.txt")
+    with pytest.raises(InvalidInput):
+        importers.detect(data, "x.txt")
+
+
+def test_over_the_size_limit_message():
+    data = b"x" * int(61.2 * 1024 * 1024)
+    with pytest.raises(InvalidInput) as info:
+        importers.parse(data, "big.txt")
+    assert str(info.value) == "file is 61.2 MB, over the 50 MB import limit"
+
+
+def test_configurable_size_limit():
+    with pytest.raises(InvalidInput, match="over the 1 KB import limit"):
+        importers.parse(b"I: hi\n" * 400, "x.txt", max_bytes=1024)
+    assert importers.parse(b"I: hi\n" * 100, "x.txt", max_bytes=1024).turns
+
+
+def test_human_size():
+    assert human_size(50 * 1024 * 1024) == "50 MB"
+    assert human_size(int(61.2 * 1024 * 1024)) == "61.2 MB"
+    assert human_size(2048) == "2 KB"
+    assert human_size(12) == "12 bytes"
