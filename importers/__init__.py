@@ -56,6 +56,7 @@ Modules: ``decoding`` (bytes -> text), ``timestamps``, ``labels`` (is it a speak
 from __future__ import annotations
 
 import os
+import re
 
 from qualcode.errors import InvalidInput
 from qualcode.transcript import ParsedTranscript
@@ -101,10 +102,14 @@ def _is_word(data: bytes, filename: str) -> bool:
     return _suffix(filename) in _WORD_SUFFIXES and data.startswith(b"PK")
 
 
-def _markdown_labels(text: str) -> bool:
-    import re
+_MD_LABEL = re.compile(r"^[ \t]*\*\*[^*\n:]{1,60}(?::\*\*|\*\*:)", re.MULTILINE)
+_MD_HEADING = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
 
-    return len(re.findall(r"^[ \t]*\*\*[^*\n:]{1,60}(?::\*\*|\*\*:)", text[:200000], re.MULTILINE)) >= 2
+
+def _markdown_labels(text: str) -> bool:
+    """Two ``**Name:**`` labels, or three headings, in the first 200,000 characters."""
+    head = text[:200000]
+    return len(_MD_LABEL.findall(head)) >= 2 or len(_MD_HEADING.findall(head)) >= 3
 
 
 def _detect_text(text: str, filename: str) -> str:

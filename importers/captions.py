@@ -34,7 +34,7 @@ from qualcode.errors import InvalidInput
 
 from . import labels
 from .construct import Block
-from .timestamps import parse_cue_time
+from .timestamps import TIMING_LINE, cue_fields_ms, parse_cue_time
 
 PAUSE_MS = 2000
 
@@ -89,14 +89,21 @@ class CueFile:
     warnings: list[str] = field(default_factory=list)
 
 
+_TIMING_HINT = re.compile(r"[ \t]*[^\s]*\d[^\s]*?[ \t]*-->")
+
+
 def is_timing(line: str) -> bool:
-    if "-->" not in line:
-        return False
-    left = line.split("-->", 1)[0].strip()
-    return bool(left) and " " not in left and "\t" not in left and any(ch.isdigit() for ch in left)
+    """A line meant as a timing line: one token with a digit, then ``-->`` (not "A --> B" speech)."""
+    return "-->" in line and _TIMING_HINT.match(line) is not None
 
 
 def parse_timing(line: str, line_no: int) -> tuple[int, int]:
+    m = TIMING_LINE.fullmatch(line)
+    if m is not None:
+        groups = m.groups()
+        start, end = cue_fields_ms(*groups[:5]), cue_fields_ms(*groups[5:])
+        if start is not None and end is not None:
+            return start, end
     left, right = line.split("-->", 1)
     tokens = right.split()
     for token in (left.strip(), tokens[0] if tokens else ""):
@@ -120,7 +127,7 @@ def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile
             cur = None
             i += 1
             continue
-        if is_timing(line):
+        if "-->" in line and is_timing(line):
             start, end = parse_timing(line, i + 1)
             ident = pending_id
             if cur is not None and cur.lines and re.fullmatch(r"\s*\d+\s*", cur.lines[-1]):
@@ -145,7 +152,7 @@ def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile
                 note = " ".join(part.strip() for part in block)[4:].strip()
                 out.notes.append(note)
             continue
-        if i + 1 < n and is_timing(lines[i + 1]):
+        if i + 1 < n and "-->" in lines[i + 1] and is_timing(lines[i + 1]):
             pending_id = line.strip()
             i += 1
             continue
@@ -236,9 +243,8 @@ class PrefixFinder:
 _DASH = re.compile(r"[-–][ \t]*(?=[^\s\-–])")
 
 
-def dialogue_lines(lines: list[str]) -> list[str] | None:
-    """The cue's lines split at dialogue dashes (``- Are you coming?`` / ``- Yes.``), else None."""
-    cleaned = [c for c in (clean(line) for line in lines) if c]
+def dialogue_lines(cleaned: list[str]) -> list[str] | None:
+    """Cleaned cue lines split at dialogue dashes (``- Are you coming?`` / ``- Yes.``), else None."""
     if not cleaned or not any(_DASH.match(c) for c in cleaned):
         return None
     out: list[str] = []
@@ -307,11 +313,12 @@ def speaker_segments(
     """
     units: list[tuple[Cue, str, bool]] = []
     for cue in cues:
-        parts = dialogue_lines(cue.lines) if dashes else None
+        cleaned = [c for c in (clean(line) for line in cue.lines) if c]
+        parts = dialogue_lines(cleaned) if dashes else None
         if parts:
             units.extend((cue, part, True) for part in parts)
         else:
-            units.append((cue, join_lines(cue.lines), False))
+            units.append((cue, " ".join(cleaned), False))
     finder = PrefixFinder(
         [text for _, text, _ in units], enabled=prefixes, dashed=[alone for _, _, alone in units]
     )

@@ -55,10 +55,52 @@ def open_archive(data: bytes) -> zipfile.ZipFile:
             f"the DOCX file expands to {human_size(total)}, over the "
             f"{human_size(MAX_UNCOMPRESSED)} limit (zip bomb?)"
         )
-    names = {info.filename for info in infos}
-    if "word/document.xml" not in names:
+    if main_part_name(archive) not in {info.filename for info in infos}:
         raise InvalidInput("not a Word document (the zip has no word/document.xml)")
     return archive
+
+
+_OFFICE_DOCUMENT = re.compile(
+    rb"<Relationship\b[^>]*?Type=\"[^\"]*/officeDocument\"[^>]*>|"
+    rb"<Relationship\b[^>]*?Target=\"[^\"]*\"[^>]*?Type=\"[^\"]*/officeDocument\"[^>]*>"
+)
+_TARGET = re.compile(rb'Target="([^"]+)"')
+
+
+def main_part_name(archive: zipfile.ZipFile) -> str:
+    """The main document part named by ``_rels/.rels`` (usually ``word/document.xml``)."""
+    try:
+        rels = archive.read("_rels/.rels")
+    except Exception:
+        return "word/document.xml"
+    m = _OFFICE_DOCUMENT.search(rels)
+    target = _TARGET.search(m.group(0)) if m else None
+    if target is None:
+        return "word/document.xml"
+    return target.group(1).decode("utf-8", "replace").lstrip("/")
+
+
+_TITLE = re.compile(rb"<dc:title>([^<]*)</dc:title>")
+
+
+def core_title(archive: zipfile.ZipFile) -> str | None:
+    try:
+        m = _TITLE.search(archive.read("docProps/core.xml"))
+    except Exception:
+        return None
+    if m is None:
+        return None
+    from html import unescape
+
+    title = unescape(m.group(1).decode("utf-8", "replace")).strip()
+    return title or None
+
+
+def read_part(archive: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return archive.read(name)
+    except Exception as exc:  # CRC errors, truncated members, zlib errors
+        raise InvalidInput(f"the DOCX file is corrupt or truncated ({type(exc).__name__})") from None
 
 
 def header_footer_text(archive: zipfile.ZipFile) -> str:

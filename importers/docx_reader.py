@@ -23,11 +23,9 @@ turn on their own lines.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from qualcode.errors import InvalidInput
 from qualcode.transcript import ParsedTranscript
@@ -35,7 +33,8 @@ from qualcode.transcript import ParsedTranscript
 from . import labels
 from .captions import Segment, merge, parse_timing
 from .construct import Block, assemble, fill_end_times
-from .docx_archive import header_footer_text, open_archive
+from .docx_archive import core_title, header_footer_text, main_part_name, open_archive, read_part
+from .docx_body import Para, read_body
 from .rev import LABEL as REV_LABEL
 from .timestamps import CLOCK, STAMP, clock_ms
 from .verbatim import metadata_key, parse_verbatim
@@ -69,12 +68,10 @@ class _Item:
 
 # ---------------------------------------------------------------------------- reading
 
-def _bold_label(paragraph: Any) -> tuple[str | None, str]:
+def _bold_label(para: Para) -> tuple[str | None, str]:
     """A leading bold label and the paragraph text rewritten as ``label: rest`` when needed."""
-    text = paragraph.text
-    runs = paragraph.runs
-    if not runs:
-        return None, text
+    runs = para.runs
+    text = para.text
     prefix = ""
     k = 0
     while k < len(runs) and not runs[k].text.strip():
@@ -95,14 +92,12 @@ def _bold_label(paragraph: Any) -> tuple[str | None, str]:
         return None, text  # "Name  00:46" (Otter) or "Name (00:03):" (Rev): a label line already
     if bold.rstrip().endswith(":") or rest.lstrip().startswith(":"):
         return label, text
-    if "".join(run.text for run in runs) != text:
-        return label, text  # hyperlinks or fields between runs: do not rewrite
     return label, f"{prefix}{label}: {rest.lstrip()}"
 
 
-def _all_bold(paragraph: Any) -> bool:
-    runs = [run for run in paragraph.runs if run.text.strip()]
-    text = paragraph.text.strip()
+def _all_bold(para: Para) -> bool:
+    runs = [run for run in para.runs if run.text.strip()]
+    text = para.text.strip()
     return bool(runs) and all(run.bold for run in runs) and not text.endswith(":") and len(text) <= 200
 
 
@@ -132,58 +127,40 @@ def _row_item(cells: list[str]) -> _Item | None:
     return _Item(line, label=label, row=True)
 
 
-def _iter_items(container: Any, seen: set[Any]) -> Iterator[_Item]:
-    from docx.table import Table  # local: python-docx is only needed for Word files
+def _para_item(para: Para) -> _Item:
+    if para.outline or (para.style and _HEADING_STYLE.match(para.style)):
+        return _Item(para.text, heading=True)
+    if _all_bold(para):
+        return _Item(para.text, bold_only=True)
+    label, text = _bold_label(para)
+    return _Item(text, label=label)
 
-    for block in container.iter_inner_content():
-        if isinstance(block, Table):
-            for row in block.rows:
-                cells = []
-                for cell in row.cells:
-                    if cell._tc in seen:  # a merged cell repeats in row.cells
-                        continue
-                    seen.add(cell._tc)  # the element itself, so that it stays alive
-                    cells.append(cell)
-                texts = [cell.text for cell in cells]
-                has_table = any(cell._tc.tbl_lst for cell in cells)
-                item = None if has_table else _row_item(texts)
-                if item is not None:
-                    if item.text or item.meta:
-                        yield item
-                    continue
-                for cell in cells:
-                    yield from _iter_items(cell, seen)
-        else:
-            style = block._p.style or ""
-            heading = bool(style and _HEADING_STYLE.match(style))
-            if heading:
-                yield _Item(block.text, heading=True)
-            elif _all_bold(block):
-                yield _Item(block.text, bold_only=True)
-            else:
-                label, text = _bold_label(block)
-                yield _Item(text, label=label)
+
+def _items(blocks: list[Para | Row]) -> list[_Item]:
+    items: list[_Item] = []
+    for block in blocks:
+        if isinstance(block, Para):
+            items.append(_para_item(block))
+            continue
+        item = _row_item(["\n".join(p.text for p in cell) for cell in block.cells])
+        if item is not None:
+            if item.text or item.meta:
+                items.append(item)
+            continue
+        for cell in block.cells:  # a one-cell row, or a layout table: its paragraphs
+            items.extend(_para_item(p) for p in cell)
+    return items
 
 
 def _read(data: bytes) -> tuple[list[_Item], str, dict[str, Any]]:
     archive = open_archive(data)
     chrome = header_footer_text(archive)
-    try:
-        import docx
-
-        document = docx.Document(io.BytesIO(data))
-        items = list(_iter_items(document, set()))
-        props = document.core_properties
-        meta: dict[str, Any] = {}
-        if props.title:
-            meta["title"] = props.title.strip()
-    except InvalidInput:
-        raise
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise InvalidInput(f"the DOCX file is corrupt or truncated ({type(exc).__name__})") from None
-    except Exception as exc:  # python-docx/lxml raise many kinds on broken packages
-        raise InvalidInput(f"not a readable Word document ({type(exc).__name__}: {str(exc)[:80]})") from None
-    return items, chrome, meta
+    blocks = read_body(read_part(archive, main_part_name(archive)))
+    meta: dict[str, Any] = {}
+    title = core_title(archive)
+    if title:
+        meta["title"] = title
+    return _items(blocks), chrome, meta
 
 
 # ---------------------------------------------------------------------------- flavours

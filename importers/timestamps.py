@@ -40,17 +40,23 @@ def _fraction_ms(digits: str | None) -> int:
     return int((digits + "00")[:3])
 
 
-def parse_cue_time(token: str) -> int | None:
-    """``"00:00:04.489"`` / ``"00:43.810"`` / ``"0:0:5.320"`` / ``"00:00:00,179"`` -> ms, else None."""
-    m = _CUE_TIME.fullmatch(token.strip())
-    if m is None:
-        return None
-    sign, hours, minutes, seconds, frac = m.groups()
+_CUE_FIELDS = r"(-)?(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?"
+TIMING_LINE = re.compile(rf"[ \t]*{_CUE_FIELDS}[ \t]*-->[ \t]*{_CUE_FIELDS}(?:[ \t].*)?")
+
+
+def cue_fields_ms(sign: str | None, hours: str | None, minutes: str, seconds: str, frac: str | None) -> int | None:
+    """Milliseconds from the five groups of a cue time, or None when a field is out of range."""
     mins, secs = int(minutes), int(seconds)
     if secs >= 60 or (hours is not None and mins >= 60):
         return None
     ms = ((int(hours or 0) * 60 + mins) * 60 + secs) * 1000 + _fraction_ms(frac)
     return -ms if sign else ms
+
+
+def parse_cue_time(token: str) -> int | None:
+    """``"00:00:04.489"`` / ``"00:43.810"`` / ``"0:0:5.320"`` / ``"00:00:00,179"`` -> ms, else None."""
+    m = _CUE_TIME.fullmatch(token.strip())
+    return None if m is None else cue_fields_ms(*m.groups())
 
 
 def clock_ms(value: str) -> int | None:

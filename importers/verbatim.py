@@ -43,7 +43,7 @@ from .timestamps import CLOCK, STAMP, clock_ms, stamp_ms
 
 _LABEL_START = r"[^\s:：\[\]{}()#*<>\"“”/\-]"
 COLON_LINE = re.compile(
-    rf"[ \t]*(?:(?P<pre>{STAMP})[ \t]*)?(?:>>[ \t]*)?"
+    rf"[ \t]*(?:(?:(?P<pre>{STAMP})|(?P<bare>\d{{1,2}}:\d{{2}}:\d{{2}})(?=\t))[ \t]*)?(?:>>[ \t]*)?"
     rf"(?P<label>{_LABEL_START}[^:：\n\t]{{0,59}}?)[ \t]*(?::(?=[ \t]|$)|：|-(?=\t))[ \t]*"
     rf"(?:(?P<post>{STAMP})[ \t]*)?"
 )
@@ -66,6 +66,7 @@ _MD_POST = MD_LINE.groupindex["post"] + 1
 _SL_PRE = STAMP_LINE.groupindex["pre"] + 1
 
 FOOTER = re.compile(r"[ \t]*Transcribed by https?://\S+[ \t]*")
+_MD_HEADING = re.compile(r"[ \t]*(?P<hashes>#{1,6})[ \t]+(?P<label>[^#\n]*?)[ \t]*#*[ \t]*")
 _MD_BREAK = re.compile(r"[ \t]*(?:#{1,6}(?:[ \t].*)?|(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})")
 _NONSPACE = re.compile(r"\S")
 
@@ -100,13 +101,14 @@ _PURE_META = frozenset(
 
 @dataclass(slots=True)
 class _Cand:
-    kind: str  # colon | md | rev | otter | stamp
+    kind: str  # colon | md | rev | otter | stamp | heading
     label: str | None
     ms: int | None
     line_no: int
     line_start: int
     speech: int
     pre_stamp: bool = False
+    level: int = 0  # Markdown heading level
 
 
 @dataclass
@@ -142,9 +144,12 @@ def _scan_line(line: str, no: int, start: int) -> _Cand | None:
         m = COLON_LINE.match(line)
         if m:
             ms = stamp_ms(m, _PRE) if m.group("pre") else None
+            if m.group("bare"):
+                ms = clock_ms(m.group("bare"))
             if m.group("post"):
                 ms = stamp_ms(m, _POST)
-            return _Cand("colon", m.group("label").strip(), ms, no, start, start + m.end(), bool(m.group("pre")))
+            pre = bool(m.group("pre") or m.group("bare"))
+            return _Cand("colon", m.group("label").strip(), ms, no, start, start + m.end(), pre)
     if stripped.lstrip()[:1] in ("[", "{", "(", "#"):
         m = STAMP_LINE.match(line)
         if m:
@@ -186,6 +191,16 @@ def _accept(cands: list[_Cand], forced: set[str]) -> tuple[list[_Cand], set[str]
     structural = {
         kind for kind in ("md", "rev", "otter") if per_kind[kind] >= 2 or (per_kind[kind] and strong)
     }
+    heading_counts = Counter((c.label, c.level) for c in cands if c.kind == "heading")
+    heading_ok = {
+        key for key, n in heading_counts.items()
+        if key[0] and (n >= 2 or key[0] in forced) and labels.plausible(key[0])
+    }
+    speaker_levels = {level for _, level in heading_ok}
+    heading_ok |= {  # a speaker heard once, at the level of the other speaker headings
+        key for key, n in heading_counts.items()
+        if n == 1 and key[1] in speaker_levels and labels.plausible(key[0]) and labels.name_like(key[0])
+    }
     pre_stamped = any(c.pre_stamp and c.kind in ("colon", "md") and c.label in strong for c in cands)
     has_labels = bool(strong) or bool(structural)
     stamp_ok = pre_stamped or (not has_labels and per_kind["stamp"] >= 2)
@@ -199,6 +214,8 @@ def _accept(cands: list[_Cand], forced: set[str]) -> tuple[list[_Cand], set[str]
             ok = (c.label is None and started) or (c.label is not None and labels.plausible(c.label))
             if c.label is None and c.kind == "otter" and not started:
                 ok = True  # Otter with speaker names switched off: every header is a bare time
+        elif c.kind == "heading":
+            ok = (c.label, c.level) in heading_ok
         elif c.kind == "stamp":
             ok = stamp_ok and (started or not has_labels)
         else:
@@ -253,6 +270,10 @@ def parse_verbatim(
             if FOOTER.fullmatch(line) or (markdown and _MD_BREAK.fullmatch(line)):
                 stops.append(pos)
                 stop_lines.add(no)
+                heading = _MD_HEADING.fullmatch(line) if markdown else None
+                if heading and heading.group("label"):  # "### Interviewer" on its own line
+                    level = len(heading.group("hashes"))
+                    cands.append(_Cand("heading", heading.group("label"), None, no, pos, pos + len(line), level=level))
             else:
                 cand = _scan_line(line, no, pos)
                 if cand is not None:

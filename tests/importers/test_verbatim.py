@@ -257,3 +257,28 @@ def test_forcing_an_in_place_format_names_it(fmt):
     result = importers.parse(b"I: one\nR: two\n", "x.txt", fmt)
     assert result.format == fmt
     assert spans(result) == [("I", "one"), ("R", "two")]
+
+
+def test_markdown_heading_speakers_and_a_section_heading():
+    text = (
+        "# Study X\n\n### Interviewer\nHow are you?\n\n### Anna\nFine: thanks.\nMore.\n\n"
+        "### Interviewer\nGood.\n\n## Appendix\nnot speech\n"
+    )
+    result = parse_text(text, "x.txt")
+    assert result.format == "markdown"
+    assert spans(result) == [("Interviewer", "How are you?"), ("Anna", "Fine: thanks.\nMore."), ("Interviewer", "Good.")]
+
+
+def test_zoom_chat_tab_separated_lines():
+    text = (
+        "00:21:14\tAndrew Knight:\tHello Everyone - It’s great to see you\n"
+        "00:22:02\tDr. Melissa Ko:\tReacted to \"Lots of engagement c...\" with 👍🏻\n"
+        "00:23:00\tAndrew Knight:\tBye\n"
+    )
+    result = parse_text(text, "meeting_saved_chat.txt")
+    assert spans(result) == [
+        ("Andrew Knight", "Hello Everyone - It’s great to see you"),
+        ("Dr. Melissa Ko", "Reacted to \"Lots of engagement c...\" with 👍🏻"),
+        ("Andrew Knight", "Bye"),
+    ]
+    assert [t.start_ms for t in result.turns] == [1274000, 1322000, 1380000]
