@@ -50,7 +50,8 @@ Detection order (first match wins, after the §11 heuristics of the format refer
 Modules: ``decoding`` (bytes -> text), ``timestamps``, ``labels`` (is it a speaker?),
 ``construct`` (constructed text), ``verbatim`` (in-place turns), ``otter``, ``rev``,
 ``noscribe``, ``captions`` (cue blocks, markup, merging), ``vtt``, ``srt``, ``whisper``,
-``docx_archive`` (zip safety), ``docx_reader`` (Word layouts).
+``docx_archive`` (zip safety, parts), ``docx_body`` (Word XML -> paragraphs and table rows),
+``docx_reader`` (Word layouts).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from .timestamps import TIMING_LINE, cue_fields_ms, parse_cue_time
 PAUSE_MS = 2000
 
 _TAGS = re.compile(
-    r"</?[a-zA-Z][a-zA-Z0-9]*(?:[ .\t][^>\n]*)?>|<\d{1,2}:\d{2}(?::\d{2})?[.,]\d{3}>|\{\\[^}\n]*\}"
+    r"</?[a-zA-Z][a-zA-Z0-9]{0,20}(?:[ .\t][^<>\n]{0,300})?>|<\d{1,2}:\d{2}(?::\d{2})?[.,]\d{3}>|\{\\[^{}\n]{0,100}\}"
 )
 _ENTITY = re.compile(r"&(amp|lt|gt|nbsp|lrm|rlm|quot|apos);|&#(\d{1,7});|&#[xX]([0-9a-fA-F]{1,6});")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "nbsp": "\u00a0", "lrm": "\u200e", "rlm": "\u200f",
@@ -89,12 +89,14 @@ class CueFile:
     warnings: list[str] = field(default_factory=list)
 
 
-_TIMING_HINT = re.compile(r"[ \t]*[^\s]*\d[^\s]*?[ \t]*-->")
-
-
 def is_timing(line: str) -> bool:
     """A line meant as a timing line: one token with a digit, then ``-->`` (not "A --> B" speech)."""
-    return "-->" in line and _TIMING_HINT.match(line) is not None
+    if "-->" not in line:
+        return False
+    left = line.split("-->", 1)[0].strip()
+    return 0 < len(left) <= 40 and left.isprintable() and " " not in left and "\t" not in left and any(
+        ch.isdigit() for ch in left
+    )
 
 
 def parse_timing(line: str, line_no: int) -> tuple[int, int]:

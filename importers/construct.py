@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from qualcode.text import canonicalise
 from qualcode.transcript import ParsedTurn
 
-_BLANK_LINES = re.compile(r"[ \t\u00a0]*\n(?:[ \t\u00a0]*\n)+")
 _SPACE_RUN = re.compile(r"\s+")
 
 
@@ -40,7 +39,10 @@ def assemble(blocks: list[Block]) -> tuple[str, list[ParsedTurn]]:
     turns: list[ParsedTurn] = []
     pos = 0
     for block in blocks:
-        utterance = _BLANK_LINES.sub("\n", canonicalise(block.utterance)).strip()
+        utterance = canonicalise(block.utterance)
+        if "\n" in utterance:  # no blank line inside a turn: "\n\n" separates turns only
+            utterance = "\n".join(line for line in utterance.split("\n") if line.strip())
+        utterance = utterance.strip()
         if not utterance:
             continue
         speaker = clean_speaker(block.speaker)

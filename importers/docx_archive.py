@@ -22,7 +22,7 @@ MAX_RATIO = 100
 _RATIO_FLOOR = 1024 * 1024  # small members may legitimately compress very well
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-_PART_TEXT = re.compile(rb"<w:t(?:\s[^>]*)?>([^<]*)</w:t>")
+_PART_TEXT = re.compile(rb"<w:t(?:\s[^<>]{0,200})?>([^<]*)</w:t>")
 _PARAGRAPH_END = re.compile(rb"</w:p>")
 
 

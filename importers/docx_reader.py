@@ -1,7 +1,9 @@
 """Word (DOCX) transcripts: generic, Microsoft Teams, Otter.ai and Rev layouts.
 
-The body is read in document order, paragraphs AND tables (nested tables too, merged cells once);
-page headers and footers are never speech (they are only used to recognise the vendor).
+The container is checked first (``docx_archive``: encrypted, truncated, zip bomb), then the body is
+read in document order, paragraphs AND tables (nested tables too, merged cells once), from the main
+part's XML (``docx_body``); page headers and footers are never speech (they are only used to
+recognise the vendor: Rev.com footer, Otter footer).
 The text is constructed (see ``construct``): one block per turn, continuation paragraphs of one
 turn on their own lines.
 

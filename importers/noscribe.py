@@ -54,7 +54,7 @@ def header_metadata(text: str) -> dict[str, object]:
 def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
     result = parse_verbatim(text)
     metadata = dict(result.metadata)
-    metadata.update(header_metadata(result.preamble or text[:3000]))
+    metadata.update(header_metadata((result.preamble or text)[:5000]))
     title = metadata.get("title")
     if isinstance(title, str) and title.startswith("Transcribed with noScribe"):
         del metadata["title"]

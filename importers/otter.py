@@ -15,17 +15,17 @@ from qualcode.transcript import ParsedTranscript
 
 from .verbatim import FOOTER, parse_verbatim
 
-HEADER = re.compile(
-    r"^[ \t]*(?:\S[^\n]{0,58}?(?: {2,}|\t+))?\d{1,2}:\d{2}(?::\d{2})?[ \t]*$", re.MULTILINE
-)
+HEADER = re.compile(r"[ \t]*(?:\S[^\n]{0,58}?(?: {2,}|\t+))?\d{1,2}:\d{2}(?::\d{2})?[ \t]*")
 
 
 def looks_like_otter(text: str) -> bool:
+    """Two header lines (or one and the Otter footer)."""
     count = 0
-    for _ in HEADER.finditer(text):
-        count += 1
-        if count >= 2:
-            return True
+    for line in text.split("\n"):
+        if len(line) <= 80 and line.rstrip()[-1:].isdigit() and HEADER.fullmatch(line):
+            count += 1
+            if count >= 2:
+                return True
     return count == 1 and "otter.ai" in text[-500:]
 
 

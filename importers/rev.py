@@ -15,15 +15,17 @@ from qualcode.transcript import ParsedTranscript
 
 from .verbatim import parse_verbatim
 
-LABEL = re.compile(r"^[ \t]*(?:[^\s(][^\n()]{0,59}?[ \t]*)?\((?:\d{1,2}:)?\d{1,2}:\d{2}\)[ \t]*:[ \t]*$", re.MULTILINE)
+LABEL = re.compile(r"[ \t]*(?:[^\s(][^\n()]{0,59}?[ \t]*)?\((?:\d{1,2}:)?\d{1,2}:\d{2}\)[ \t]*:[ \t]*")
 
 
 def looks_like_rev(text: str) -> bool:
+    """Two label lines ``Name (MM:SS):`` / ``(MM:SS):``."""
     count = 0
-    for _ in LABEL.finditer(text):
-        count += 1
-        if count >= 2:
-            return True
+    for line in text.split("\n"):
+        if len(line) <= 90 and line.rstrip().endswith("):") and LABEL.fullmatch(line):
+            count += 1
+            if count >= 2:
+                return True
     return False
 
 

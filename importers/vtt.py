@@ -45,7 +45,7 @@ FLAVOURS = ("vtt", "vtt-zoom", "vtt-teams", "vtt-noscribe")
 
 _HEADER = re.compile(r"WEBVTT(?:[ \t]+(.*))?")
 _HEADER_FIELD = re.compile(r"([A-Za-z][\w-]{0,30})[ \t]*:[ \t]*(.+)")
-_VOICE = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+([^>\n]*))?>")
+_VOICE = re.compile(r"<v(?:\.[^\s<>]{0,100})?(?:[ \t]+([^<>\n]{0,200}))?>")
 _TEAMS_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}/\d+-\d+")
 _DIARISER = re.compile(r"S\d{2,3}")
 

@@ -112,3 +112,35 @@ def test_human_size():
     assert human_size(int(61.2 * 1024 * 1024)) == "61.2 MB"
     assert human_size(2048) == "2 KB"
     assert human_size(12) == "12 bytes"
+
+
+N = 100_000
+PATHOLOGICAL = {
+    "long line": "x " * N,
+    "unclosed tags": "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n" + "<a " * N + "\n",
+    "unclosed voices": "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n" + "<v " * N + "\n",
+    "arrow then digits": "-->" + "1" * N + "\n",
+    "space run": "I: a" + " " * N + "b\n",
+    "colons": "a: " * N,
+    "brackets": "[" * N,
+    "stamps": "[00:00:01] " * N,
+    "rev parens": "Name (" * N + "):\n",
+    "otter spaces": "Name" + "  1:00" * N + "\n",
+    "bold marks": "**" * N + "\n",
+    "dash line": "1\n00:00:01,000 --> 00:00:02,000\n" + "- " * N + "\n",
+    "caption arrows": "1\n00:00:01,000 --> 00:00:02,000\n" + ">> " * N + "\n",
+    "entities": "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n" + "&#" * N + "\n",
+    "options": "Transcribed with noScribe\n(" + "(a|" * N + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_pathological_inputs_are_parsed_in_linear_time(name):
+    """No wall-clock limit (see DESIGN.md); a quadratic regex would make this test hang."""
+    data = PATHOLOGICAL[name].encode()
+    for filename in ("x.txt", "x.md", "x.srt", "x.vtt"):
+        try:
+            result = importers.parse(data, filename)
+        except InvalidInput:
+            continue
+        check_invariants(result)

@@ -214,3 +214,65 @@ def test_word_document_without_text():
     Document().save(buffer)
     with pytest.raises(InvalidInput, match="no transcript text"):
         importers.parse(buffer.getvalue(), "empty.docx")
+
+
+W_MAIN = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+RAW_BODY = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="{ns}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
+<w:body>
+<w:p><w:r><w:rPr><w:b/></w:rPr><w:t>Interviewer:</w:t></w:r><w:r><w:t xml:space="preserve"> See </w:t></w:r><w:hyperlink r:id="rId99"><w:r><w:t>the site</w:t></w:r></w:hyperlink><w:ins w:id="1" w:author="x"><w:r><w:t xml:space="preserve"> now</w:t></w:r></w:ins><w:del w:id="2" w:author="x"><w:r><w:delText> later</w:delText></w:r></w:del><w:r><w:t>.</w:t></w:r></w:p>
+<w:sdt><w:sdtContent><w:p><w:r><w:t>Anna: In a content control.</w:t></w:r></w:p></w:sdtContent></w:sdt>
+<w:tbl>
+<w:tr><w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr><w:p><w:r><w:t>Anna</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>First row text.</w:t></w:r></w:p></w:tc></w:tr>
+<w:tr><w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc><w:tc><w:p><w:r><w:t>Second row, same merged speaker cell.</w:t></w:r></w:p></w:tc></w:tr>
+</w:tbl>
+<w:p><w:r><w:t>Interviewer: Bye</w:t></w:r><w:r><w:br w:type="page"/></w:r><w:r><w:tab/><w:t>then</w:t><w:noBreakHyphen/><w:t>ok.</w:t></w:r></w:p>
+</w:body></w:document>"""
+
+
+@pytest.mark.parametrize("namespace", [W_MAIN, "http://purl.oclc.org/ooxml/wordprocessingml/main"])
+def test_hyperlinks_tracked_changes_content_controls_and_merged_cells(namespace):
+    data = _rezip(generic_docx(), replace={"word/document.xml": RAW_BODY.format(ns=namespace).encode()})
+    result = parse_docx(data)
+    assert spans(result) == [
+        ("Interviewer", "See the site now."),
+        ("Anna", "In a content control."),
+        ("Anna", "First row text.\nSecond row, same merged speaker cell."),
+        ("Interviewer", "Bye\tthen-ok."),
+    ]
+
+
+def test_xml_entities_are_not_expanded():
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+        f'<w:document xmlns:w="{W_MAIN}"><w:body><w:p><w:r><w:t>I: &c;</w:t></w:r></w:p>'
+        "<w:p><w:r><w:t>R: fine</w:t></w:r></w:p></w:body></w:document>"
+    )
+    data = _rezip(generic_docx(), replace={"word/document.xml": bomb.encode()})
+    try:
+        result = importers.parse(data, "x.docx")
+    except InvalidInput:
+        return
+    assert "a" * 100 not in result.text
+
+
+def test_main_part_found_through_the_package_relationships():
+    source = generic_docx()
+    with zipfile.ZipFile(io.BytesIO(source)) as z:
+        rels = z.read("_rels/.rels").replace(b"word/document.xml", b"word/main.xml")
+        body = z.read("word/document.xml")
+        ctypes = z.read("[Content_Types].xml").replace(b"/word/document.xml", b"/word/main.xml")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename == "word/document.xml":
+                zout.writestr("word/main.xml", body)
+            elif info.filename == "_rels/.rels":
+                zout.writestr(info, rels)
+            elif info.filename == "[Content_Types].xml":
+                zout.writestr(info, ctypes)
+            else:
+                zout.writestr(info, zin.read(info))
+    result = parse_docx(out.getvalue())
+    assert [s for s, _ in spans(result)][:2] == ["Interviewer", "Grace"]
