@@ -1,0 +1,69 @@
+"""What every main screen shares: navigation keys, undo/redo, help, status bar, error display."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from textual.screen import Screen
+from textual.widgets import Static
+
+from qualcode.errors import QualcodeError
+from tui.keymap import key
+
+if TYPE_CHECKING:
+    from tui.app import QualcodeApp
+    from tui.session import Session
+
+
+class StatusBar(Static):
+    """One line: who is coding, what is open and selected, whether coding is blind."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+
+class WorkScreen(Screen):
+    """A main screen (one per app mode)."""
+
+    BINDINGS = [
+        key("app", "1", "go('home')", "Documents", name="documents"),
+        key("app", "2", "go('coding')", "Coding", name="coding"),
+        key("app", "3", "go('codebook')", "Codebook", name="codebook"),
+        key("app", "4", "go('memos')", "Memos & journal", name="memos"),
+        key("app", "5,slash", "go('search')", "Search", name="search"),
+        key("app", "ctrl+z", "undo", "Undo"),
+        key("app", "ctrl+y", "redo", "Redo"),
+        key("app", "question_mark,f1", "help", "Help: all keys"),
+    ]
+
+    app: "QualcodeApp"
+
+    @property
+    def session(self) -> "Session":
+        return self.app.session
+
+    def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call the core; show a QualcodeError as a notification and return None."""
+        return self.app.attempt(fn, *args, **kwargs)
+
+    def action_go(self, mode: str) -> None:
+        self.app.go(mode)
+
+    def action_help(self) -> None:
+        self.app.action_help()
+
+    def action_undo(self) -> None:
+        self.app.action_undo()
+
+    def action_redo(self) -> None:
+        self.app.action_redo()
+
+    def refresh_data(self) -> None:
+        """Reload what this screen shows from the study (after undo, redo or other screens' work)."""
+
+    def status_text(self) -> str:
+        s = self.session
+        coder = s.coder or "(no coder)"
+        blind = "all coders visible" if s.visible_coders() is None else "blind: own codings only"
+        return f"Coder: {coder}  │  {blind}"

@@ -1,0 +1,111 @@
+"""Home: the study's documents with participants, group, format, words and each coder's progress;
+the Braun & Clarke phase. Enter or a click opens a document on the coding screen."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Footer, Static
+
+from qualcode.study import PHASES, Study
+from tui._core_stopgap import coding_progress
+from tui.keymap import key
+from tui.screens.base import StatusBar, WorkScreen
+from tui.screens.dialogs import ChoiceScreen
+
+
+class DocumentTable(DataTable):
+    """A click on a row opens it (DataTable alone needs a second click)."""
+
+    async def _on_click(self, event) -> None:
+        before = self.cursor_coordinate
+        await super()._on_click(event)
+        meta = event.style.meta
+        if meta.get("row", -1) >= 0 and self.cursor_coordinate != before:
+            self.action_select_cursor()
+
+
+class HomeScreen(WorkScreen):
+    BINDINGS = [
+        key("home", "f", "set_phase", "Set B&C phase"),
+        key("home", "w", "switch_coder", "Switch coder"),
+        key("home", "r", "reload", "Reload"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="home-title")
+        yield DocumentTable(id="documents", cursor_type="row", zebra_stripes=True)
+        yield Static("Enter or click: open a document · f: B&C phase · ?: all keys · ctrl+p: commands",
+                     id="home-hint")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.generation = -1
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if self.generation != self.session.generation:
+            self.refresh_data()
+        self.query_one(StatusBar).update(self.status_text())
+
+    def refresh_data(self) -> None:
+        self.generation = self.session.generation
+        info = self.session.study.info()
+        phase = info.get("phase")
+        self.query_one("#home-title", Static).update(
+            f"[b]{info.get('title')}[/b]  ·  {info.get('approach')}  ·  "
+            f"Phase {phase}: {PHASES.get(phase, '?')}  ·  {info.get('documents')} documents, "
+            f"{info.get('words'):,} words, {info.get('codings')} codings")
+        self.query_one(StatusBar).update(self.status_text())
+        self.query_one(DocumentTable).loading = True
+        self._load()
+
+    @work(thread=True, exclusive=True, group="home")
+    def _load(self) -> None:
+        with Study.open(self.session.path) as study:
+            coders = [c.name for c in study.coders.list() if c.kind == "coder"]
+            groups = {p.label: p.group for p in study.participants.list()}
+            progress = coding_progress(study, coders)
+            rows = []
+            for doc in study.documents.list():
+                labels = ", ".join(doc.participants) or "—"
+                group = ", ".join(dict.fromkeys(groups.get(p, "") for p in doc.participants if groups.get(p))) or "—"
+                cells = [doc.name, labels, group, doc.format, f"{doc.word_count:,}"]
+                cells += [f"{round(100 * progress.get(doc.id, {}).get(c, 0.0))}%" for c in coders]
+                rows.append((doc.name, cells))
+        self.app.call_from_thread(self._fill, coders, rows)
+
+    def _fill(self, coders: list[str], rows: list[tuple[str, list[str]]]) -> None:
+        table = self.query_one(DocumentTable)
+        table.clear(columns=True)
+        table.add_columns("Document", "Participants", "Group", "Format", "Words",
+                          *[f"{c}{' (you)' if c == self.session.coder else ''}" for c in coders])
+        for name, cells in rows:
+            table.add_row(*cells, key=name)
+        table.loading = False
+        if not rows:
+            self.notify("No documents yet: import transcripts with `qualcode import`.")
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.app.open_document(str(event.row_key.value))
+
+    def action_reload(self) -> None:
+        self.refresh_data()
+
+    def action_set_phase(self) -> None:
+        current = self.session.settings().get("phase")
+        choices = [(f"{n}. {name}{'  (current)' if n == current else ''}", n) for n, name in PHASES.items()]
+
+        def chosen(phase) -> None:
+            if phase is not None and self.attempt(self.session.perform, f"set phase {phase}",
+                                                  self.session.study.configure, phase=phase) is not None:
+                self.notify(f"Phase {phase}: {PHASES[phase]}")
+                self.refresh_data()
+
+        self.app.push_screen(ChoiceScreen("Braun & Clarke phase", choices), chosen)
+
+    def action_switch_coder(self) -> None:
+        self.app.ask_coder()
