@@ -137,7 +137,7 @@ def _scan_line(line: str, no: int, start: int) -> _Cand | None:
             return _Cand("rev", label.strip() if label else None, clock_ms(m.group("t")), no, start, start + m.end())
     if stripped[-1].isdigit() and ":" in stripped:
         m = OTTER_LINE.fullmatch(line)
-        if m:
+        if m and ":" not in (m.group("label") or ""):  # "R: we met at  10:30" is a colon label
             label = m.group("label")
             return _Cand("otter", label.strip() if label else None, clock_ms(m.group("t")), no, start, start + m.end())
     if ":" in line or "：" in line or "-\t" in line:
@@ -188,9 +188,7 @@ def _accept(cands: list[_Cand], forced: set[str]) -> tuple[list[_Cand], set[str]
     colon_counts: Counter[str] = Counter(c.label for c in cands if c.kind == "colon" and c.label)
     strong = labels.choose(colon_counts, forced, allow_single_names=False)
     weak = labels.single_names(colon_counts) if strong else set()
-    structural = {
-        kind for kind in ("md", "rev", "otter") if per_kind[kind] >= 2 or (per_kind[kind] and strong)
-    }
+    structural = {kind for kind in ("md", "rev", "otter") if per_kind[kind] >= 2}
     heading_counts = Counter((c.label, c.level) for c in cands if c.kind == "heading")
     heading_ok = {
         key for key, n in heading_counts.items()
@@ -214,6 +212,8 @@ def _accept(cands: list[_Cand], forced: set[str]) -> tuple[list[_Cand], set[str]
             ok = (c.label is None and started) or (c.label is not None and labels.plausible(c.label))
             if c.label is None and c.kind == "otter" and not started:
                 ok = True  # Otter with speaker names switched off: every header is a bare time
+        elif c.kind in ("md", "rev", "otter"):
+            ok = c.label is not None and c.label in strong  # a lone variant of a known speaker
         elif c.kind == "heading":
             ok = (c.label, c.level) in heading_ok
         elif c.kind == "stamp":

@@ -282,3 +282,14 @@ def test_zoom_chat_tab_separated_lines():
         ("Andrew Knight", "Bye"),
     ]
     assert [t.start_ms for t in result.turns] == [1274000, 1322000, 1380000]
+
+
+def test_a_lone_line_shaped_like_another_vendor_label_is_speech():
+    text = "I: When?\nR: The meeting was at  10:30\nI: And **Note:** this?\nR: Fine.\n"
+    result = parse_text(text)
+    assert spans(result) == [
+        ("I", "When?"),
+        ("R", "The meeting was at  10:30"),
+        ("I", "And **Note:** this?"),
+        ("R", "Fine."),
+    ]
