@@ -262,7 +262,9 @@ def dialogue_lines(cleaned: list[str]) -> list[str] | None:
 # ---------------------------------------------------------------------------- merging
 
 def merge(segments: list[Segment]) -> list[Block]:
+    """Blocks of consecutive same-speaker segments (texts gathered in lists, joined once)."""
     blocks: list[Block] = []
+    parts: list[list[str]] = []
     cur: Block | None = None
     cur_alone = False
     for seg in segments:
@@ -280,13 +282,16 @@ def merge(segments: list[Segment]) -> list[Block]:
             if gap_from is not None and seg.start_ms is not None and seg.start_ms - gap_from >= PAUSE_MS:
                 joinable = False
         if joinable:
-            cur.utterance += " " + seg.text  # type: ignore[union-attr]
+            parts[-1].append(seg.text)
             if seg.end_ms is not None:
                 cur.end_ms = seg.end_ms if cur.end_ms is None else max(cur.end_ms, seg.end_ms)  # type: ignore[union-attr]
         else:
-            cur = Block(seg.speaker, seg.text, seg.start_ms, seg.end_ms)
+            cur = Block(seg.speaker, "", seg.start_ms, seg.end_ms)
             blocks.append(cur)
+            parts.append([seg.text])
         cur_alone = seg.alone
+    for block, texts in zip(blocks, parts):
+        block.utterance = " ".join(texts)
     return blocks
 
 

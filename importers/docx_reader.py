@@ -194,8 +194,9 @@ def _flavour(items: list[_Item], chrome: str, filename: str) -> str:
 
 
 def _teams(items: list[_Item], meta: dict[str, Any], warnings: list[str]) -> list[Block]:
-    blocks: list[Block] = []
-    cues: list[Segment] = []
+    """2024/25 paragraphs are turns of their own; 2021 cue paragraphs merge like captions."""
+    segments: list[Segment] = []
+    extra: list[list[str]] = []  # paragraphs after a turn that carry no header of their own
     events = 0
     for item in items:
         lines = _teams_lines(item.text)
@@ -203,19 +204,19 @@ def _teams(items: list[_Item], meta: dict[str, Any], warnings: list[str]) -> lis
             continue
         head = _TEAMS_HEAD.fullmatch(lines[0])
         if head and len(lines) >= 2:
-            blocks.append(Block(head.group("name"), " ".join(lines[1:]), clock_ms(head.group("t").lstrip("-"))))
+            ms = 0 if head.group("t").startswith("-") else clock_ms(head.group("t"))
+            segments.append(Segment(" ".join(lines[1:]), head.group("name"), ms, None, alone=True))
+            extra.append([])
         elif _TEAMS_CUE.match(lines[0]) and len(lines) >= 2:
             start, end = parse_timing(lines[0], 0)
             speaker = lines[1] if len(lines) >= 3 else None
             body = " ".join(lines[2:] if len(lines) >= 3 else lines[1:])
-            cues.append(Segment(body, speaker, max(start, 0), max(end, 0)))
+            segments.append(Segment(body, speaker, max(start, 0), max(end, 0)))
+            extra.append([])
         elif len(lines) == 1 and _TEAMS_EVENT.fullmatch(lines[0]):
             events += 1
-        elif blocks or cues:
-            if cues:
-                cues[-1].text += " " + " ".join(lines)
-            else:
-                blocks[-1].utterance += "\n" + " ".join(lines)
+        elif segments:
+            extra[-1].append(" ".join(lines))
         elif _TEAMS_DATE.fullmatch(lines[0]) and "date" not in meta:
             meta["date"] = lines[0]
         elif _TEAMS_DURATION.fullmatch(lines[0]) and "duration" not in meta:
@@ -224,8 +225,10 @@ def _teams(items: list[_Item], meta: dict[str, Any], warnings: list[str]) -> lis
             meta["title"] = lines[0]
     if events:
         meta["transcription_events"] = events
-    if cues:
-        blocks.extend(merge(cues))
+    for seg, more in zip(segments, extra):
+        if more:
+            seg.text = (seg.text + "\n" if seg.alone else seg.text + " ") + ("\n" if seg.alone else " ").join(more)
+    blocks = merge(segments)
     fill_end_times(blocks)
     return blocks
 

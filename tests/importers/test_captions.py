@@ -271,3 +271,15 @@ def test_markup_cleaner():
     assert clean('{\\an8}<font color="#fff" size=3>Hi</font> &#39;you&#x27; &#10;') == "Hi 'you'"
     assert clean("<i>- Fine &amp; dandy</i>") == "- Fine & dandy"
     assert clean("a < b and c > d") == "a < b and c > d"
+
+
+def test_one_speaker_over_many_cues_is_one_long_turn():
+    n = 30_000
+    cues = "".join(
+        f"{i}\n00:{i // 60000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d} --> "
+        f"00:{i // 60000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d}\n<v Ann>word{i}</v>\n\n"
+        for i in range(n)
+    )
+    result = parse_text("WEBVTT\n\n" + cues, "long.vtt")
+    assert len(result.turns) == 1
+    assert spans(result) == [("Ann", " ".join(f"word{i}" for i in range(n)))]
