@@ -99,13 +99,22 @@ def is_timing(line: str) -> bool:
     )
 
 
-def parse_timing(line: str, line_no: int) -> tuple[int, int]:
+def _fast_timing(line: str) -> tuple[int, int] | None:
     m = TIMING_LINE.fullmatch(line)
-    if m is not None:
-        groups = m.groups()
-        start, end = cue_fields_ms(*groups[:5]), cue_fields_ms(*groups[5:])
-        if start is not None and end is not None:
-            return start, end
+    if m is None:
+        return None
+    groups = m.groups()
+    start, end = cue_fields_ms(*groups[:5]), cue_fields_ms(*groups[5:])
+    if start is None or end is None:
+        return None
+    return start, end
+
+
+def parse_timing(line: str, line_no: int) -> tuple[int, int]:
+    """``(start_ms, end_ms)`` of a timing line, or ``InvalidInput`` naming the bad timestamp."""
+    times = _fast_timing(line)
+    if times is not None:
+        return times
     left, right = line.split("-->", 1)
     tokens = right.split()
     for token in (left.strip(), tokens[0] if tokens else ""):
@@ -129,8 +138,11 @@ def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile
             cur = None
             i += 1
             continue
-        if "-->" in line and is_timing(line):
-            start, end = parse_timing(line, i + 1)
+        times = _fast_timing(line) if "-->" in line else None
+        if times is None and "-->" in line and is_timing(line):
+            times = parse_timing(line, i + 1)  # raises: line N: malformed timestamp '...'
+        if times is not None:
+            start, end = times
             ident = pending_id
             if cur is not None and cur.lines and re.fullmatch(r"\s*\d+\s*", cur.lines[-1]):
                 ident = cur.lines.pop().strip()  # missing blank line before this cue
@@ -154,7 +166,7 @@ def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile
                 note = " ".join(part.strip() for part in block)[4:].strip()
                 out.notes.append(note)
             continue
-        if i + 1 < n and "-->" in lines[i + 1] and is_timing(lines[i + 1]):
+        if i + 1 < n and "-->" in lines[i + 1] and (_fast_timing(lines[i + 1]) or is_timing(lines[i + 1])):
             pending_id = line.strip()
             i += 1
             continue
