@@ -17,6 +17,9 @@ from qualcode.agreement.stats import (
     percent_agreement,
     scott_pi,
 )
+from qualcode.agreement.units import UNITS, AgreementReport, Figure, agreement
+from qualcode.agreement.reconcile import (accept_agreed, assign_sample, decide, disagreements,
+                                          rounds, save_round)
 
 __all__ = [
     "Coefficient",
@@ -29,4 +32,14 @@ __all__ = [
     "krippendorff_alpha",
     "percent_agreement",
     "scott_pi",
+    "UNITS",
+    "AgreementReport",
+    "Figure",
+    "agreement",
+    "accept_agreed",
+    "assign_sample",
+    "decide",
+    "disagreements",
+    "rounds",
+    "save_round",
 ]

@@ -46,6 +46,7 @@ def _register() -> None:
     for module in (project, people, documents, coding, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
+    from qualcode.cli.agreement import COMMANDS as agreement_commands; list(map(cli.add_command, agreement_commands))  # noqa: E702
 
 
 _register()

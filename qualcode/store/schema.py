@@ -176,3 +176,56 @@ def _split(script: str) -> list[str]:
 def schema_version(db: Database) -> str:
     applied = migrations.applied(db)
     return applied[-1].name if applied else "none"
+
+
+SCHEMA_RECONCILIATION = """
+CREATE TABLE assignments (
+    id INTEGER PRIMARY KEY,
+    coder_id INTEGER NOT NULL REFERENCES coders(id),
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    sample TEXT NOT NULL,          -- as asked: '20%' or '5'
+    seed INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (coder_id, document_id)
+);
+CREATE INDEX assignments_by_document ON assignments(document_id);
+CREATE TABLE agreement_rounds (
+    id INTEGER PRIMARY KEY,
+    round INTEGER NOT NULL,
+    coders TEXT NOT NULL,          -- JSON list of coder names
+    unit TEXT NOT NULL,
+    headline TEXT NOT NULL,        -- the methods sentence
+    figures TEXT NOT NULL,         -- JSON agreement report (without code x document cells)
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE INDEX agreement_rounds_by_round ON agreement_rounds(round);
+CREATE TABLE reconciliation_decisions (
+    id INTEGER PRIMARY KEY,
+    disagreement TEXT NOT NULL,    -- stable id of the disagreement (hash of document, code, spans)
+    round INTEGER NOT NULL,
+    document_id INTEGER NOT NULL,  -- no foreign keys: the log outlives merged or deleted codes
+    document TEXT NOT NULL,        -- names as they were when decided
+    code_id INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    coders TEXT NOT NULL,          -- JSON list of the compared coders' names
+    spans TEXT NOT NULL,           -- JSON {coder: [[start, end], ...]} as the disagreement stood
+    decision TEXT NOT NULL CHECK (decision IN
+        ('keep-a', 'keep-b', 'union', 'intersection', 'drop', 'edit', 'agreed')),
+    result TEXT NOT NULL,          -- JSON [[start, end], ...] coded under the consensus coder
+    rationale TEXT NOT NULL,
+    decided_by INTEGER NOT NULL REFERENCES coders(id),
+    adjudicated INTEGER NOT NULL DEFAULT 0,   -- 1: decided by a coder other than the compared ones
+    unit TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX reconciliation_by_disagreement ON reconciliation_decisions(disagreement);
+CREATE INDEX reconciliation_by_document ON reconciliation_decisions(document_id, code_id);
+"""
+
+
+@migrations(name="0002_reconciliation")
+def _reconciliation(db: Database) -> None:
+    for statement in _split(SCHEMA_RECONCILIATION):
+        db.execute(statement)

@@ -1,0 +1,1035 @@
+"""Agreement of a study's codings at an explicit unit of analysis.
+
+``agreement(study, ["Amira", "Ben"], unit="turn")`` returns an :class:`AgreementReport`: pooled,
+per-code, per-document and per code x document figures, each with its unit, the number of units,
+the prevalence and labelled statistics, plus the pairwise Cohen kappa matrix and a methods
+sentence for the paper. The unit changes the figure, so it is never implicit.
+
+Conventions (also shown in every report's ``notes``)
+----------------------------------------------------
+
+Which documents count
+    Only documents coded by **every** named coder (at least one coding of any code) count as
+    double-coded; the others are listed in ``excluded_documents`` and left out. With
+    ``all_documents=True`` every selected document counts and a coder's silence is "not coded".
+    Inside a double-coded document every coder rates every unit (not coded = absent), so the
+    study-level matrices have no missing ratings.
+
+Which codes
+    The codes given, else every code a named coder used in the double-coded documents (tree
+    order). A code is compared as itself: codings of its child codes do not count for the parent.
+
+Merging
+    One coder's overlapping or touching codings of one code in one document are merged into one
+    span first (interval union), so nothing is counted twice.
+
+``character`` (NVivo Coding Comparison)
+    Per code per document, the 2x2 table of characters coded by both / A only / B only / neither,
+    computed by interval arithmetic (an event sweep over merged spans, never per-character
+    arrays). Percent agreement = (both + neither) / characters; kappa = Cohen's kappa on that
+    table, i.e. NVivo's K = (TA - sum EF) / (TU - sum EF). Pooled, per-code and per-document
+    figures use the **pooled 2x2 table** summed over their code x document cells (a
+    length-weighted pool, not a mean of kappas). ``exclude_uncoded=True`` leaves out text that
+    no coder coded: only the overlap share both / (both + A only + B only) is reported, chance-
+    corrected coefficients are undefined (no "neither" cell). ``nvivo_compat=True`` reports K = 1
+    where there is no variation (nobody coded the code there, or everybody coded every character),
+    as NVivo does; otherwise such K is NaN with a reason (agreement.md section 5).
+
+``segment`` (MAXQDA-style)
+    A merged segment of coder A matches when coder B has a segment of the same code in the same
+    document whose overlap with it is at least ``threshold`` (default 0.9). ``overlap="union"``
+    (default): |A n B| / |A u B| of the two spans; ``overlap="shorter"``: |A n B| / the shorter
+    span. The check runs in both directions and each segment is one check: a = matched segments
+    of A plus matched segments of B, b = unmatched segments of A, c = unmatched segments of B.
+    P_obs = a / (a + b + c) and the Brennan-Prediger kappa (P_obs - 1/q) / (1 - 1/q) with q = the
+    number of codes in the table (MAXQDA's rule). It is labelled "MAXQDA-compatible, not Cohen's
+    kappa". There is no "neither" cell, so no prevalence. With more than two coders the checks of
+    every coder pair are summed (pairwise figures are in ``pairwise``).
+
+``turn``, ``sentence``, ``document``
+    Units are speaker turns (the document's turn spans; paragraphs for text without speakers),
+    sentences (turns split by a simple rule-based splitter: after . ! ? or an ellipsis followed by
+    white space, not after common abbreviations such as Dr. or e.g., and at line breaks; or spaCy's
+    rule-based sentencizer with ``sentencizer="spacy"``), or whole documents. A coder codes a unit
+    for a code when the merged codings overlap it by at least ``max(1, ceil(min_overlap x unit
+    length))`` characters (default: any overlap). Text outside every unit (speaker labels) is not
+    a unit. Per code: present/absent per unit per coder; Cohen's kappa (two coders), Fleiss' kappa,
+    Krippendorff's alpha (nominal) and percent agreement. Pooled = over all code x unit pairs.
+
+Statistics
+    The binary coefficients are computed from pattern counts (how many units each combination of
+    coders coded), which is exact and lets characters be weighted without expanding them; they are
+    checked against :mod:`qualcode.agreement.stats` on the expanded matrix in the tests, and
+    :meth:`AgreementReport.matrix` gives that matrix for any other coefficient. Fleiss' kappa for
+    two coders equals Scott's pi. With more than two coders the headline kappa is Fleiss'; the
+    pairwise Cohen matrix is always reported.
+
+Bootstrap
+    ``bootstrap=B`` gives seeded 95 % percentile intervals for the pooled and per-code figures.
+    Resampled: units for turn/sentence/document (the same units for every code), whole documents
+    for character and segment level (characters and segments within a document are not
+    independent). Replicates where a coefficient is undefined are dropped and counted.
+
+Undefined results are NaN with a ``reason`` (``null`` plus ``reason`` in JSON): one coder only, no
+units, no variation. User errors raise :class:`~qualcode.errors.InvalidInput` / ``NotFound``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from qualcode.agreement import stats
+from qualcode.agreement.stats import Coefficient
+from qualcode.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from qualcode.study import Study
+
+UNITS = ("character", "segment", "turn", "sentence", "document")
+UNIT_LABELS = {"character": "characters", "segment": "coded segments", "turn": "speaker turns",
+               "sentence": "sentences", "document": "documents"}
+OVERLAPS = ("union", "shorter")
+SENTENCIZERS = ("regex", "spacy")
+MAX_CODERS = 8
+
+NO_UNITS = "no units: there is nothing to compare here"
+NEITHER = "no variation: no coder coded this code here"
+EVERYWHERE = "no variation: every coder coded every unit"
+EXCLUDED = ("not reported when text no coder coded is left out: without the 'neither' cell "
+            "chance agreement is undefined (overlap share only)")
+NO_SEGMENTS = "no coded segments to compare"
+ONE_Q = "only one code in the table: chance agreement 1/q = 1, so the kappa is 0/0"
+
+
+def _unit(unit: str) -> str:
+    if unit not in UNITS:
+        raise InvalidInput(f"unknown unit {unit!r}: use one of {', '.join(UNITS)}")
+    return unit
+
+
+# ---------------------------------------------------------------------------------------------
+# Selecting coders, documents and codes; merging spans
+
+
+@dataclass
+class Selection:
+    """The double-coded material: coders, documents and codes in report order, merged spans.
+
+    ``spans`` is an int64 array with columns (document index, code index, coder index, start,
+    end), one row per merged span, sorted by those columns.
+    """
+
+    coders: list[str]
+    coder_ids: list[int]
+    document_ids: list[int]
+    documents: list[str]
+    lengths: np.ndarray
+    n_documents_selected: int
+    excluded_documents: list[dict[str, Any]]
+    code_ids: list[int]
+    codes: list[str]
+    codes_given: bool
+    spans: np.ndarray
+    all_documents: bool = False
+
+    @property
+    def m(self) -> int:
+        return len(self.coders)
+
+
+def merge_spans(rows: np.ndarray) -> np.ndarray:
+    """Merge overlapping or touching spans per (document, code, coder) group.
+
+    ``rows``: int array (n, 5) sorted by (document, code, coder, start). A segmented running
+    maximum of the ends (groups shifted apart by an offset) finds where a new span starts.
+    """
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, 5)
+    if len(rows) < 2:
+        return rows.copy()
+    head = rows[:, :3]
+    new_group = np.ones(len(rows), dtype=bool)
+    new_group[1:] = (head[1:] != head[:-1]).any(axis=1)
+    group = np.cumsum(new_group) - 1
+    big = int(rows[:, 4].max()) + 1
+    starts = rows[:, 3] + group * big
+    ends = rows[:, 4] + group * big
+    running = np.maximum.accumulate(ends)
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = starts[1:] > running[:-1]
+    idx = np.flatnonzero(new)
+    out = rows[idx].copy()
+    out[:, 4] = np.maximum.reduceat(rows[:, 4], idx)
+    return out
+
+
+def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = None,
+           documents: Sequence[str] | None = None, all_documents: bool = False) -> Selection:
+    """Resolve names and load the merged spans of the double-coded documents."""
+    names = [str(c).strip() for c in coders or () if str(c).strip()]
+    if not names:
+        raise InvalidInput("name the coders to compare, e.g. --coders Amira Ben")
+    recs = [study.coders.get(n) for n in names]
+    if len({r.id for r in recs}) != len(recs):
+        raise InvalidInput("a coder is named twice in --coders")
+    if len(recs) > MAX_CODERS:
+        raise InvalidInput(f"at most {MAX_CODERS} coders can be compared at once")
+    coder_ids = [r.id for r in recs]
+
+    lengths_by_id = study.documents.lengths()
+    doc_names = {d_id: name for d_id, name in _document_names(study)}
+    if documents:
+        chosen = []
+        for ref in documents:
+            doc = study.documents.get(ref)
+            if doc.id not in chosen:
+                chosen.append(doc.id)
+    else:
+        chosen = sorted(doc_names, key=lambda i: doc_names[i].casefold())
+    raw = np.asarray(study.codings.spans(coders=coder_ids, documents=chosen), dtype=np.int64)
+    raw = raw.reshape(-1, 5)
+    coder_index = {cid: i for i, cid in enumerate(coder_ids)}
+    coded_by: dict[int, set[int]] = {}
+    if len(raw):
+        width = int(raw[:, 2].max()) + 1
+        for key in np.unique(raw[:, 0] * width + raw[:, 2]).tolist():
+            coded_by.setdefault(key // width, set()).add(coder_index[key % width])
+    kept, excluded = [], []
+    for d_id in chosen:
+        who = coded_by.get(d_id, set())
+        if all_documents or len(who) == len(recs):
+            kept.append(d_id)
+        elif who:
+            excluded.append({"document": doc_names[d_id],
+                             "coded_by": [names[i] for i in sorted(who)],
+                             "not_coded_by": [names[i] for i in range(len(names)) if i not in who]})
+    code_list = study.codes.list()
+    paths = {c.id: c.path for c in code_list}
+    order = {c.id: i for i, c in enumerate(code_list)}
+    if codes:
+        code_ids = []
+        for ref in codes:
+            c = study.codes.get(ref)
+            if c.id not in code_ids:
+                code_ids.append(c.id)
+    else:
+        used = set(np.unique(raw[np.isin(raw[:, 0], kept), 1]).tolist()) if len(raw) else set()
+        code_ids = sorted(used, key=order.__getitem__)
+    doc_pos = {d: i for i, d in enumerate(kept)}
+    code_pos = {c: i for i, c in enumerate(code_ids)}
+    if len(raw):
+        lut_doc = np.full(int(raw[:, 0].max()) + 1, -1, dtype=np.int64)
+        lut_doc[list(doc_pos)] = list(doc_pos.values()) if doc_pos else []
+        lut_code = np.full(int(raw[:, 1].max()) + 1, -1, dtype=np.int64)
+        known = [c for c in code_pos if c < len(lut_code)]
+        lut_code[known] = [code_pos[c] for c in known]
+        lut_coder = np.full(max(int(raw[:, 2].max()), *coder_ids) + 1, -1, dtype=np.int64)
+        lut_coder[coder_ids] = np.arange(len(coder_ids))
+        mapped = np.column_stack([lut_doc[raw[:, 0]], lut_code[raw[:, 1]], lut_coder[raw[:, 2]],
+                                  raw[:, 3], raw[:, 4]])
+        mapped = mapped[(mapped[:, 0] >= 0) & (mapped[:, 1] >= 0)]
+        mapped = mapped[np.lexsort((mapped[:, 3], mapped[:, 2], mapped[:, 1], mapped[:, 0]))]
+        spans = merge_spans(mapped)
+    else:
+        spans = np.zeros((0, 5), dtype=np.int64)
+    return Selection(
+        coders=[r.name for r in recs], coder_ids=coder_ids, document_ids=kept,
+        documents=[doc_names[d] for d in kept],
+        lengths=np.asarray([lengths_by_id[d] for d in kept], dtype=np.int64),
+        n_documents_selected=len(chosen), excluded_documents=excluded,
+        code_ids=code_ids, codes=[paths[c] for c in code_ids], codes_given=bool(codes),
+        spans=spans, all_documents=all_documents)
+
+
+def _document_names(study: "Study") -> list[tuple[int, str]]:
+    from qualcode.store.decisions import decisions
+
+    return decisions(study).document_names()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pattern counts: how many units (characters) each combination of coders coded
+
+
+def _popcount(m: int) -> np.ndarray:
+    return np.array([bin(p).count("1") for p in range(1 << m)], dtype=np.int64)
+
+
+def character_counts(sel: Selection) -> np.ndarray:
+    """(codes, documents, 2**m) characters by coder pattern (bit i set: coder i coded it).
+
+    Each merged span adds its coder's bit at its start and removes it at its end; sorting the
+    events per code x document cell and taking the running sum gives, between consecutive events,
+    the pattern of coders covering that stretch (one coder's spans are disjoint after merging).
+    """
+    m, C, D = sel.m, len(sel.codes), len(sel.documents)
+    K = 1 << m
+    counts = np.zeros((C, D, K), dtype=np.int64)
+    sp = sel.spans
+    if len(sp):
+        cell = sp[:, 1] * D + sp[:, 0]
+        bits = np.left_shift(1, sp[:, 2])
+        pos = np.concatenate([sp[:, 3], sp[:, 4]])
+        delta = np.concatenate([bits, -bits])
+        cells = np.concatenate([cell, cell])
+        big = int(sp[:, 4].max()) + 1
+        order = np.argsort(cells * big + pos, kind="stable")
+        pos, delta, cells = pos[order], delta[order], cells[order]
+        pattern = np.cumsum(delta)
+        width = np.where(cells[1:] == cells[:-1], pos[1:] - pos[:-1], 0)
+        flat = np.bincount(cells[:-1] * K + pattern[:-1], weights=width, minlength=C * D * K)
+        counts = np.rint(flat).astype(np.int64).reshape(C, D, K)
+    counts[:, :, 0] = sel.lengths[None, :] - counts[:, :, 1:].sum(axis=2)
+    return counts
+
+
+_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "st", "vs", "etc", "e.g", "i.e", "eg", "ie",
+                  "approx", "no", "nr", "cf", "fig", "jr", "sr", "mt"}
+_SENTENCE_END = re.compile(r"(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*)(?=\s)|\n")
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans inside ``text[start:end]`` (absolute offsets, white space trimmed).
+
+    Rule: a sentence ends after . ! ? or an ellipsis (with closing quotes or brackets) followed by
+    white space, unless the word before is a common abbreviation (Dr., e.g. ...); a line break
+    always ends one.
+    """
+    end = len(text) if end is None else end
+    out: list[tuple[int, int]] = []
+    begin = start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        if m.group(0) != "\n":
+            word = re.search(r"([\w.]+)$", text[max(begin, m.start() - 12):m.start()])
+            if m.group(0).startswith(".") and word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+                continue
+        _push(text, begin, m.end(), out)
+        begin = m.end()
+    _push(text, begin, end, out)
+    return out
+
+
+def _push(text: str, s: int, e: int, out: list) -> None:
+    piece = text[s:e]
+    lead = len(piece) - len(piece.lstrip())
+    body = piece.strip()
+    if body:
+        out.append((s + lead, s + lead + len(body)))
+
+
+def _spacy_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    try:
+        import spacy
+    except ImportError:  # pragma: no cover - spaCy is a declared dependency
+        raise InvalidInput("sentencizer 'spacy' needs spaCy installed; use 'regex'") from None
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    out = []
+    for s, e in spans:
+        for sent in nlp(text[s:e]).sents:
+            _push(text, s + sent.start_char, s + sent.end_char, out)
+    return out
+
+
+def unit_spans(study: "Study", sel: Selection, unit: str, sentencizer: str = "regex"):
+    """(document index, start, end) arrays of the units, sorted by document and position."""
+    doc_index = {d: i for i, d in enumerate(sel.document_ids)}
+    if unit == "document":
+        n = len(sel.document_ids)
+        return np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), sel.lengths.copy()
+    rows = [(doc_index[d], s, e) for d, s, e, _p in study.documents.turn_spans(sel.document_ids)
+            if e > s]
+    if unit == "sentence":
+        if sentencizer not in SENTENCIZERS:
+            raise InvalidInput(f"unknown sentencizer {sentencizer!r}: use regex or spacy")
+        by_doc: dict[int, list[tuple[int, int]]] = {}
+        for i, s, e in rows:
+            by_doc.setdefault(i, []).append((s, e))
+        rows = []
+        for i, turns in by_doc.items():
+            text = study.documents.text(sel.document_ids[i])
+            if sentencizer == "spacy":
+                rows += [(i, s, e) for s, e in _spacy_sentences(text, turns)]
+            else:
+                rows += [(i, s, e) for ts, te in turns for s, e in split_sentences(text, ts, te)]
+    arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    arr = arr[np.lexsort((arr[:, 1], arr[:, 0]))]
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def unit_presence(sel: Selection, ud: np.ndarray, us: np.ndarray, ue: np.ndarray,
+                  min_overlap: float = 0.0) -> np.ndarray:
+    """Boolean (coders, codes, units): coder i coded unit u with code c (see module notes)."""
+    m, C, U = sel.m, len(sel.codes), len(ud)
+    present = np.zeros((m, C, U), dtype=bool)
+    sp = sel.spans
+    if not len(sp) or not U:
+        return present
+    big = int(max(sel.lengths.max(), sp[:, 4].max())) + 1
+    key_s, key_e = ud * big + us, ud * big + ue
+    lo = np.searchsorted(key_e, sp[:, 0] * big + sp[:, 3], side="right")
+    hi = np.searchsorted(key_s, sp[:, 0] * big + sp[:, 4], side="left")
+    cnt = np.maximum(hi - lo, 0)
+    which = np.repeat(np.arange(len(sp)), cnt)
+    offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    u = np.repeat(lo, cnt) + offs
+    ov = np.minimum(sp[which, 4], ue[u]) - np.maximum(sp[which, 3], us[u])
+    key = (sp[which, 1] * m + sp[which, 2]) * U + u
+    acc = np.bincount(key, weights=ov, minlength=C * m * U).reshape(C, m, U)
+    need = np.maximum(1, np.ceil(min_overlap * (ue - us)))
+    return (acc >= need[None, None, :]).transpose(1, 0, 2)
+
+
+def unit_patterns(present: np.ndarray) -> np.ndarray:
+    """(codes, units) coder patterns from (coders, codes, units) presence."""
+    weights = np.left_shift(1, np.arange(present.shape[0], dtype=np.int64))
+    return np.tensordot(weights, present.astype(np.int64), axes=(0, 0))
+
+
+def pattern_counts(patterns: np.ndarray, ud: np.ndarray, n_docs: int, m: int) -> np.ndarray:
+    C, U = patterns.shape
+    K = 1 << m
+    key = (np.arange(C)[:, None] * n_docs + ud[None, :]) * K + patterns
+    return np.bincount(key.ravel(), minlength=C * n_docs * K).reshape(C, n_docs, K)
+
+
+def segment_matches(sel: Selection, i: int, j: int, threshold: float, overlap: str):
+    """Merged segments of coders i and j and whether each found a match in the other's.
+
+    Returns ``(idx_i, matched_i, idx_j, matched_j)``: row indices into ``sel.spans`` and boolean
+    flags. Candidate pairs (same code, same document, overlapping) come from binary searches on
+    the other coder's sorted, disjoint segments.
+    """
+    sp = sel.spans
+    D = max(len(sel.documents), 1)
+    ia_all = np.flatnonzero(sp[:, 2] == i)
+    ib_all = np.flatnonzero(sp[:, 2] == j)
+    ia_all = ia_all[np.lexsort((sp[ia_all, 3], sp[ia_all, 1] * D + sp[ia_all, 0]))]
+    ib_all = ib_all[np.lexsort((sp[ib_all, 3], sp[ib_all, 1] * D + sp[ib_all, 0]))]
+    a, b = sp[ia_all], sp[ib_all]
+    ma = np.zeros(len(a), dtype=bool)
+    mb = np.zeros(len(b), dtype=bool)
+    if len(a) and len(b):
+        big = int(sp[:, 4].max()) + 1
+        ca, cb = a[:, 1] * D + a[:, 0], b[:, 1] * D + b[:, 0]
+        lo = np.searchsorted(cb * big + b[:, 4], ca * big + a[:, 3], side="right")
+        hi = np.searchsorted(cb * big + b[:, 3], ca * big + a[:, 4], side="left")
+        cnt = np.maximum(hi - lo, 0)
+        ia = np.repeat(np.arange(len(a)), cnt)
+        ib = np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        inter = np.minimum(a[ia, 4], b[ib, 4]) - np.maximum(a[ia, 3], b[ib, 3])
+        la, lb = a[ia, 4] - a[ia, 3], b[ib, 4] - b[ib, 3]
+        denom = la + lb - inter if overlap == "union" else np.minimum(la, lb)
+        ok = inter >= threshold * denom - 1e-9 * denom
+        ma[ia[ok]] = True
+        mb[ib[ok]] = True
+    return ia_all, ma, ib_all, mb
+
+
+def matched_by_all(sel: Selection, threshold: float, overlap: str) -> np.ndarray:
+    """Per row of ``sel.spans``: matched by a segment of every other coder."""
+    ok = np.ones(len(sel.spans), dtype=bool)
+    for i in range(sel.m):
+        for j in range(i + 1, sel.m):
+            ia, ma, ib, mb = segment_matches(sel, i, j, threshold, overlap)
+            ok[ia[~ma]] = False
+            ok[ib[~mb]] = False
+    return ok
+
+
+def segment_counts(sel: Selection, threshold: float, overlap: str,
+                   pairs: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
+    """(codes, documents, 4) checks summed over coder pairs: A matched, A unmatched, B matched,
+    B unmatched."""
+    C, D = len(sel.codes), len(sel.documents)
+    out = np.zeros((C, D, 4), dtype=np.int64)
+    if pairs is None:
+        pairs = [(i, j) for i in range(sel.m) for j in range(i + 1, sel.m)]
+    for i, j in pairs:
+        ia, ma, ib, mb = segment_matches(sel, i, j, threshold, overlap)
+        for idx, matched, col in ((ia, ma, 0), (ib, mb, 2)):
+            rows = sel.spans[idx]
+            cell = rows[:, 1] * D + rows[:, 0]
+            out[..., col] += np.bincount(cell[matched], minlength=C * D).reshape(C, D)
+            out[..., col + 1] += np.bincount(cell[~matched], minlength=C * D).reshape(C, D)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Coefficients from counts (vectorised over any leading axes)
+
+
+def binary_stats(w: np.ndarray, m: int) -> dict[str, np.ndarray]:
+    """Percent agreement, Cohen (m = 2), Fleiss and nominal alpha from pattern counts.
+
+    ``w[..., p]`` is the number (or weight) of units coded by exactly the coders in bit pattern
+    p. NaN where undefined (no units, no variation); the reasons are attached by the callers.
+    Formulas: agreement.md section 1 (binary alpha: 1 - (n-1) o_01 / (n_0 n_1)).
+    """
+    w = np.asarray(w, dtype=float)
+    K = 1 << m
+    k = _popcount(m).astype(float)
+    N = w.sum(-1)
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if m < 2:
+            nan = np.full(N.shape, np.nan)
+            return {"percent": nan, "cohen": nan.copy(), "fleiss": nan.copy(), "alpha": nan.copy()}
+        agree = (k * (k - 1) + (m - k) * (m - k - 1)) / (m * (m - 1))
+        p_bar = (w * agree).sum(-1) / N
+        n1 = (w * k).sum(-1)
+        p1 = n1 / (N * m)
+        pe = p1**2 + (1 - p1) ** 2
+        fleiss = (p_bar - pe) / (1 - pe)
+        n = N * m
+        o01 = (w * k * (m - k)).sum(-1) / (m - 1)
+        alpha = 1 - (n - 1) * o01 / ((n - n1) * n1)
+        novar = (N == 0) | (w[..., 0] == N) | (w[..., K - 1] == N)
+        if m == 2:
+            a, b, c, d = w[..., 3], w[..., 1], w[..., 2], w[..., 0]
+            po = (a + d) / N
+            pe2 = ((a + b) * (a + c) + (c + d) * (b + d)) / N**2
+            cohen = (po - pe2) / (1 - pe2)
+        else:
+            cohen = np.full(N.shape, np.nan)
+        out.update(percent=np.where(N == 0, np.nan, p_bar), cohen=np.where(novar, np.nan, cohen),
+                   fleiss=np.where(novar, np.nan, fleiss), alpha=np.where(novar, np.nan, alpha))
+    return out
+
+
+def segment_stats(w: np.ndarray, q: int) -> dict[str, np.ndarray]:
+    """P_obs = a/(a+b+c) and Brennan-Prediger kappa from (..., 4) segment checks."""
+    w = np.asarray(w, dtype=float)
+    total = w.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = (w[..., 0] + w[..., 2]) / total
+        bp = (p - 1 / q) / (1 - 1 / q) if q >= 2 else np.full(np.shape(p), np.nan)
+    return {"percent": p, "bp": np.where(total == 0, np.nan, bp)}
+
+
+def pair_counts(w: np.ndarray, i: int, j: int, m: int) -> np.ndarray:
+    """Collapse (..., 2**m) pattern counts to the 2x2 patterns of coders i and j."""
+    p = np.arange(1 << m)
+    target = ((p >> i) & 1) + 2 * ((p >> j) & 1)
+    out = np.zeros(w.shape[:-1] + (4,), dtype=w.dtype)
+    for t in range(4):
+        out[..., t] = w[..., target == t].sum(-1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Report objects
+
+
+def coefficient_dict(c: Coefficient, ci: tuple[float, float] | None = None,
+                     ci_valid: int | None = None) -> dict[str, Any]:
+    value = float(c)
+    d: dict[str, Any] = {"value": None if math.isnan(value) else round(value, 6),
+                         "method": c.method, "reason": c.reason, "n_units": c.n_units}
+    if getattr(c, "convention", None):
+        d["convention"] = c.convention
+    if ci is not None:
+        d["ci95"] = [None if math.isnan(x) else round(float(x), 6) for x in ci]
+        d["bootstrap_valid"] = ci_valid
+    return d
+
+
+@dataclass
+class Figure:
+    """One row of an agreement table: pooled, one code, one document or one code x document."""
+
+    scope: str
+    code: str | None
+    document: str | None
+    n_units: int
+    prevalence: float | None
+    coded: dict[str, int]
+    table: dict[str, int]
+    stats: dict[str, Coefficient]
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    ci_valid: dict[str, int] = field(default_factory=dict)
+
+    def value(self, key: str) -> float:
+        c = self.stats.get(key)
+        return math.nan if c is None else float(c)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope, "code": self.code, "document": self.document,
+            "n_units": self.n_units,
+            "prevalence": None if self.prevalence is None else round(self.prevalence, 6),
+            "coded": self.coded, "table": self.table,
+            "stats": {k: coefficient_dict(c, self.ci.get(k), self.ci_valid.get(k))
+                      for k, c in self.stats.items()},
+        }
+
+
+STAT_SYMBOLS = {"cohen": "κ", "fleiss": "Fleiss' κ", "alpha": "α", "percent": "%", "bp": "κ_BP"}
+STAT_NAMES = {"cohen": "Cohen's κ", "fleiss": "Fleiss' κ", "alpha": "Krippendorff's α",
+              "percent": "agreement", "bp": "Brennan–Prediger κ"}
+
+
+@dataclass
+class AgreementReport:
+    """Agreement of a study's codings at one unit; see the module docstring for conventions."""
+
+    unit: str
+    unit_label: str
+    coders: list[str]
+    documents: list[str]
+    n_documents_selected: int
+    n_documents_study: int
+    excluded_documents: list[dict[str, Any]]
+    codes: list[str]
+    options: dict[str, Any]
+    headline: str
+    stat_keys: list[str]
+    pooled: Figure
+    by_code: list[Figure]
+    by_document: list[Figure]
+    pairwise: dict[str, Any]
+    notes: list[str]
+    methods: str = ""
+    _matrix: Any = field(default=None, repr=False)
+    _cell_source: Any = field(default=None, repr=False)
+    _cells: list[Figure] | None = field(default=None, repr=False)
+
+    @property
+    def cells(self) -> list[Figure]:
+        """One figure per code x document (NVivo's per node per source rows), built on demand."""
+        if self._cells is None:
+            ctx, counts = self._cell_source
+            C, D = counts.shape[:2]
+            self._cells = ctx.figures("cell", counts.reshape(C * D, counts.shape[2]),
+                                      [c for c in self.codes for _ in range(D)],
+                                      [d for _ in range(C) for d in self.documents])
+        return self._cells
+
+    def matrix(self, code: str | None = None) -> list[list[int]]:
+        """The coders x units 0/1 reliability matrix behind a figure (unit levels only).
+
+        ``code=None`` gives the pooled matrix (every code x unit pair); feed it to any function
+        of :mod:`qualcode.agreement.stats`.
+        """
+        if self._matrix is None:
+            raise InvalidInput(f"no unit matrix at {self.unit} level (only turn, sentence, document)")
+        present = self._matrix
+        if code is None:
+            return present.reshape(present.shape[0], -1).astype(int).tolist()
+        if code not in self.codes:
+            raise InvalidInput(f"code {code!r} is not in this report")
+        return present[:, self.codes.index(code), :].astype(int).tolist()
+
+    def cell_values(self, key: str | None = None) -> tuple[list[str], list[str], np.ndarray]:
+        """(codes, documents, values) of one statistic per code x document, for a heatmap."""
+        key = key or ("percent" if self.unit == "document" else self.headline)
+        ctx, counts = self._cell_source
+        if key not in ctx.keys():
+            raise InvalidInput(f"no statistic {key!r} at {self.unit} level "
+                               f"(have: {', '.join(ctx.keys())})")
+        values = np.asarray(_batch(ctx, counts)[key], dtype=float)
+        if ctx.nvivo_compat and key == "cohen":
+            for f in self.cells:
+                if f.stats["cohen"].__dict__.get("convention"):
+                    values[self.codes.index(f.code), self.documents.index(f.document)] = 1.0
+        return self.codes, self.documents, values
+
+    def as_dict(self, cells: bool = True) -> dict[str, Any]:
+        d = {
+            "unit": self.unit, "unit_label": self.unit_label, "coders": self.coders,
+            "documents": self.documents, "n_documents": len(self.documents),
+            "n_documents_selected": self.n_documents_selected,
+            "n_documents_study": self.n_documents_study,
+            "excluded_documents": self.excluded_documents, "codes": self.codes,
+            "options": self.options, "headline": self.headline, "stat_keys": self.stat_keys,
+            "pooled": self.pooled.as_dict(),
+            "by_code": [f.as_dict() for f in self.by_code],
+            "by_document": [f.as_dict() for f in self.by_document],
+            "pairwise": self.pairwise, "notes": self.notes, "methods": self.methods,
+        }
+        if cells:
+            d["cells"] = [f.as_dict() for f in self.cells]
+        return d
+
+
+# ---------------------------------------------------------------------------------------------
+# Building figures
+
+
+class _Context:
+    def __init__(self, unit: str, coders: list[str], q: int, exclude_uncoded: bool,
+                 nvivo_compat: bool, threshold: float, overlap: str):
+        self.unit, self.coders, self.m, self.q = unit, coders, len(coders), q
+        self.exclude_uncoded, self.nvivo_compat = exclude_uncoded, nvivo_compat
+        self.threshold, self.overlap = threshold, overlap
+
+    # statistics shown at this unit, headline first
+    def keys(self) -> list[str]:
+        if self.unit == "segment":
+            return ["bp", "percent"]
+        if self.exclude_uncoded:
+            return ["percent"]
+        first = ["cohen"] if self.m == 2 else ["fleiss"]
+        rest = ["alpha", "fleiss", "percent"] if self.m == 2 else ["alpha", "percent"]
+        return first + rest
+
+    def prepare(self, w: np.ndarray) -> np.ndarray:
+        if self.exclude_uncoded:
+            w = w.copy()
+            w[..., 0] = 0
+        return w
+
+    def coefficients(self, w: np.ndarray, vals: dict[str, float] | None = None
+                     ) -> dict[str, Coefficient]:
+        if self.unit == "segment":
+            return self._segment(w, vals)
+        m = self.m
+        w = self.prepare(np.asarray(w))
+        N = int(w.sum())
+        K = 1 << m
+        if vals is None:
+            vals = binary_stats(w, m)
+        word = "characters" if self.unit == "character" else UNIT_LABELS[self.unit]
+        pct_method = ("percent agreement (overlap: text no coder coded left out)" if self.exclude_uncoded
+                      else "percent agreement" + (" (mean pairwise per unit)" if m > 2 else ""))
+        methods = {
+            "percent": pct_method,
+            "cohen": ("Cohen's kappa (NVivo Coding Comparison K)" if self.unit == "character"
+                      else "Cohen's kappa (unweighted)"),
+            "fleiss": "Fleiss' kappa" + (" (= Scott's pi for two coders)" if m == 2 else ""),
+            "alpha": "Krippendorff's alpha (nominal)",
+        }
+        if m < 2:
+            reason = stats.ONE_CODER
+        elif N == 0:
+            reason = NEITHER if self.exclude_uncoded else NO_UNITS
+        elif w[0] == N:
+            reason = NEITHER
+        elif w[K - 1] == N:
+            reason = EVERYWHERE
+        else:
+            reason = None
+        out = {}
+        for key in self.keys():
+            v = float(vals[key])
+            r = None
+            if math.isnan(v):
+                r = reason
+                if key != "percent" and self.exclude_uncoded:
+                    r = EXCLUDED
+                r = r or "undefined"
+            elif key != "percent" and self.exclude_uncoded:
+                v, r = math.nan, EXCLUDED
+            extra = {}
+            if (key == "cohen" and self.nvivo_compat and m == 2 and reason in (NEITHER, EVERYWHERE)
+                    and not self.exclude_uncoded):
+                v, r = 1.0, None
+                extra["convention"] = f"K = 1 by NVivo's convention ({reason})"
+            out[key] = Coefficient(v, method=methods[key], reason=r, n_units=N, n_coders=m,
+                                   unit=word, **extra)
+        return out
+
+    def _segment(self, w: np.ndarray, vals: dict[str, float] | None = None
+                 ) -> dict[str, Coefficient]:
+        if vals is None:
+            vals = segment_stats(w, self.q)
+        total = int(np.asarray(w).sum())
+        pairs = "" if self.m == 2 else ", checks summed over coder pairs"
+        rule = f"overlap ≥ {self.threshold:g} of the {self.overlap}"
+        reason = stats.ONE_CODER if self.m < 2 else (NO_SEGMENTS if total == 0 else None)
+        out = {}
+        for key, method in (
+                ("bp", f"Brennan-Prediger kappa (q = {self.q} codes; MAXQDA-compatible, not "
+                       f"Cohen's kappa; {rule}{pairs})"),
+                ("percent", f"P_obs = a/(a+b+c) (MAXQDA segment agreement; {rule}{pairs})")):
+            v = float(vals[key]) if self.m >= 2 else math.nan
+            r = None if not math.isnan(v) else (reason or (ONE_Q if key == "bp" else "undefined"))
+            out[key] = Coefficient(v, method=method, reason=r, n_units=total, n_coders=self.m,
+                                   unit="coded segments", q=self.q)
+        return out
+
+    def figures(self, scope: str, W: np.ndarray, codes: Sequence[str | None],
+                documents: Sequence[str | None]) -> list[Figure]:
+        """One figure per row of ``W`` (rows x K counts), the statistics computed in one batch."""
+        W = np.asarray(W).reshape(-1, W.shape[-1])
+        batch = _batch(self, W)
+        rows = {k: v.tolist() for k, v in batch.items()}
+        return [self.figure(scope, W[r], codes[r], documents[r],
+                            {k: v[r] for k, v in rows.items()}) for r in range(len(W))]
+
+    def figure(self, scope: str, w: np.ndarray, code: str | None = None,
+               document: str | None = None, vals: dict[str, float] | None = None) -> Figure:
+        w = np.asarray(w)
+        if self.unit == "segment":
+            table = dict(zip(("a_matched", "a_unmatched", "b_matched", "b_unmatched"),
+                             map(int, w)))
+            coded = {}
+            if self.m == 2:
+                coded = {self.coders[0]: int(w[0] + w[1]), self.coders[1]: int(w[2] + w[3])}
+            return Figure(scope, code, document, int(w.sum()), None, coded, table,
+                          self.coefficients(w, vals))
+        wp = self.prepare(w)
+        N = int(wp.sum())
+        p = np.arange(len(wp))
+        coded = {name: int(wp[((p >> i) & 1) == 1].sum()) for i, name in enumerate(self.coders)}
+        prevalence = sum(coded.values()) / (self.m * N) if N and self.m else None
+        if self.m == 2:
+            table = {"both": int(wp[3]), "a_only": int(wp[1]), "b_only": int(wp[2]),
+                     "neither": int(wp[0])}
+        else:
+            k = _popcount(self.m)
+            table = {f"coded_by_{j}": int(wp[k == j].sum()) for j in range(self.m + 1)}
+        return Figure(scope, code, document, N, prevalence, coded, table, self.coefficients(w, vals))
+
+
+def _batch(ctx: _Context, w: np.ndarray) -> dict[str, np.ndarray]:
+    if ctx.unit == "segment":
+        return segment_stats(w, ctx.q)
+    return binary_stats(ctx.prepare(w), ctx.m)
+
+
+def _bootstrap(ctx: _Context, n: int, C: int, K: int, counts_of, B: int, seed: int,
+               chunk: int = 64) -> tuple[dict, list[dict]]:
+    """Percentile CIs for the pooled and per-code figures.
+
+    ``n`` clusters (units or documents) are resampled with replacement; ``counts_of(weights)``
+    turns a (b, n) matrix of resample weights into (b, codes, K) counts. Weights are drawn in
+    fixed chunks from one seeded generator, so a seed always gives the same intervals.
+    """
+    rng = np.random.default_rng(seed)
+    reps = np.empty((B, C, K))
+    for start in range(0, B, chunk):
+        b = min(chunk, B - start)
+        idx = rng.integers(0, n, size=(b, n))
+        weights = np.bincount((np.arange(b)[:, None] * n + idx).ravel(),
+                              minlength=b * n).reshape(b, n).astype(float)
+        reps[start:start + b] = counts_of(weights)
+
+    def summarise(vals: dict[str, np.ndarray]) -> dict:
+        out = {}
+        for key in ctx.keys():
+            if key != "percent" and ctx.exclude_uncoded:
+                continue
+            v = vals[key]
+            ok = v[~np.isnan(v)]
+            out[key] = (((float(np.percentile(ok, 2.5)), float(np.percentile(ok, 97.5))), int(ok.size))
+                        if ok.size else ((math.nan, math.nan), 0))
+        return out
+
+    pooled = summarise(_batch(ctx, reps.sum(axis=1)))
+    per_code = [summarise(_batch(ctx, reps[:, c, :])) for c in range(C)]
+    return pooled, per_code
+
+
+def _attach(fig: Figure, cis: dict) -> None:
+    for key, (ci, valid) in cis.items():
+        fig.ci[key] = ci
+        fig.ci_valid[key] = valid
+
+
+def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
+              codes: Sequence[str] | None = None, documents: Sequence[str] | None = None,
+              all_documents: bool = False, threshold: float = 0.9, overlap: str = "union",
+              min_overlap: float = 0.0, exclude_uncoded: bool = False, nvivo_compat: bool = False,
+              sentencizer: str = "regex", bootstrap: int = 0, seed: int | None = None
+              ) -> AgreementReport:
+    """Agreement between ``coders`` at ``unit`` (see the module docstring for every convention)."""
+    unit = _unit(unit)
+    if overlap not in OVERLAPS:
+        raise InvalidInput(f"unknown overlap {overlap!r}: use union or shorter")
+    if not (0 < threshold <= 1):
+        raise InvalidInput(f"threshold must be a share in (0, 1], e.g. 0.9, not {threshold}")
+    if not (0 <= min_overlap <= 1):
+        raise InvalidInput(f"min overlap must be a share in [0, 1], not {min_overlap}")
+    if exclude_uncoded and unit != "character":
+        raise InvalidInput("leaving out uncoded text (--exclude-uncoded) applies to --unit character")
+    if nvivo_compat and unit != "character":
+        raise InvalidInput("NVivo-compatible mode applies to --unit character")
+    if bootstrap < 0 or bootstrap > 100_000:
+        raise InvalidInput("bootstrap resamples must be between 0 and 100000")
+    if sentencizer not in SENTENCIZERS:
+        raise InvalidInput(f"unknown sentencizer {sentencizer!r}: use regex or spacy")
+    sel = select(study, coders, codes, documents, all_documents)
+    m, C, D = sel.m, len(sel.codes), len(sel.documents)
+    ctx = _Context(unit, sel.coders, C, exclude_uncoded, nvivo_compat, threshold, overlap)
+    notes = [_rule_note(sel)]
+    present = None
+    if unit == "character":
+        counts = character_counts(sel)
+    elif unit == "segment":
+        counts = segment_counts(sel, threshold, overlap)
+    else:
+        ud, us, ue = unit_spans(study, sel, unit, sentencizer)
+        present = unit_presence(sel, ud, us, ue, min_overlap)
+        patterns = unit_patterns(present)
+        counts = pattern_counts(patterns, ud, D, m)
+    notes.append(_unit_note(unit, threshold, overlap, min_overlap, exclude_uncoded, nvivo_compat,
+                            sentencizer))
+    pooled = ctx.figure("pooled", counts.sum(axis=(0, 1)))
+    by_code = ctx.figures("code", counts.sum(axis=1), sel.codes, [None] * C)
+    by_document = ctx.figures("document", counts.sum(axis=0), [None] * D, sel.documents)
+    options: dict[str, Any] = {"all_documents": all_documents, "codes_given": sel.codes_given}
+    if unit == "segment":
+        options.update(threshold=threshold, overlap=overlap, q=C)
+    if unit in ("turn", "sentence", "document"):
+        options["min_overlap"] = min_overlap
+    if unit == "sentence":
+        options["sentencizer"] = sentencizer
+    if unit == "character":
+        options.update(exclude_uncoded=exclude_uncoded, nvivo_compat=nvivo_compat)
+    if bootstrap:
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))
+        options.update(bootstrap=bootstrap, seed=seed)
+        K = counts.shape[2]
+        if present is None:  # documents are the clusters
+            per_doc = counts.transpose(1, 0, 2).reshape(D, C * K).astype(float)
+            n, counts_of = D, lambda w: (w @ per_doc).reshape(len(w), C, K)
+        else:  # units are the clusters; one-hot of each code's pattern per unit
+            n = patterns.shape[1]
+            onehots = [(patterns[c][:, None] == np.arange(K)[None, :]).astype(float)
+                       for c in range(C)]
+            counts_of = lambda w: np.stack([w @ oh for oh in onehots], axis=1)  # noqa: E731
+        if n and C:
+            pooled_ci, code_ci = _bootstrap(ctx, n, C, K, counts_of, bootstrap, seed)
+            _attach(pooled, pooled_ci)
+            for fig, ci in zip(by_code, code_ci):
+                _attach(fig, ci)
+        what = "documents" if unit in ("character", "segment") else UNIT_LABELS[unit]
+        notes.append(f"95 % CIs: percentile bootstrap, {bootstrap} resamples of {what} "
+                     f"(seed {seed}); shown for the pooled and per-code figures.")
+    pairwise = _pairwise(sel, ctx, counts, threshold, overlap)
+    report = AgreementReport(
+        unit=unit, unit_label=UNIT_LABELS[unit], coders=sel.coders, documents=sel.documents,
+        n_documents_selected=sel.n_documents_selected,
+        n_documents_study=len(study.documents.lengths()),
+        excluded_documents=sel.excluded_documents, codes=sel.codes, options=options,
+        headline=ctx.keys()[0], stat_keys=ctx.keys(), pooled=pooled, by_code=by_code,
+        by_document=by_document, pairwise=pairwise, notes=notes,
+        _matrix=present, _cell_source=(ctx, counts))
+    report.methods = methods_sentence(report)
+    return report
+
+
+def _pairwise(sel: Selection, ctx: _Context, counts: np.ndarray, threshold: float,
+              overlap: str) -> dict[str, Any]:
+    m = sel.m
+    key = "bp" if ctx.unit == "segment" else "cohen"
+    matrix: list[list[float | None]] = [[None] * m for _ in range(m)]
+    agree: list[list[float | None]] = [[None] * m for _ in range(m)]
+    reasons = []
+    pair_ctx = _Context(ctx.unit, ["a", "b"], ctx.q, ctx.exclude_uncoded, ctx.nvivo_compat,
+                        threshold, overlap)
+    for i in range(m):
+        matrix[i][i] = agree[i][i] = 1.0
+        for j in range(i + 1, m):
+            if ctx.unit == "segment":
+                w = segment_counts(sel, threshold, overlap, [(i, j)]).sum(axis=(0, 1))
+            else:
+                w = pair_counts(counts.sum(axis=(0, 1)), i, j, m)
+            co = pair_ctx.coefficients(w)
+            k = co.get(key) if key in co else co["percent"]
+            kv = None if math.isnan(k) else round(float(k), 6)
+            pv = None if math.isnan(co["percent"]) else round(float(co["percent"]), 6)
+            matrix[i][j] = matrix[j][i] = kv
+            agree[i][j] = agree[j][i] = pv
+            if kv is None:
+                reasons.append({"coders": [sel.coders[i], sel.coders[j]], "reason": k.reason})
+    label = ("Brennan-Prediger kappa (MAXQDA-compatible)" if ctx.unit == "segment"
+             else "Cohen's kappa" if not ctx.exclude_uncoded else "overlap share")
+    return {"coders": sel.coders, "statistic": label, "kappa": matrix, "percent": agree,
+            "undefined": reasons}
+
+
+def _rule_note(sel: Selection) -> str:
+    if sel.all_documents:
+        return ("Every selected document counts, whether or not each coder coded it "
+                "(a coder's silence is 'not coded').")
+    note = ("Only documents coded by all of the named coders count as double-coded "
+            f"({len(sel.documents)} of {sel.n_documents_selected}).")
+    if sel.excluded_documents:
+        note += " Left out (not coded by every coder): " + ", ".join(
+            e["document"] for e in sel.excluded_documents) + "."
+    return note
+
+
+def _unit_note(unit, threshold, overlap, min_overlap, exclude_uncoded, nvivo_compat, sentencizer):
+    if unit == "character":
+        s = ("Unit: character (NVivo Coding Comparison): per code x document the 2x2 table of "
+             "characters coded by both / one / neither coder; pooled, per-code and per-document "
+             "figures use the pooled 2x2 table over their cells, not a mean of kappas.")
+        if exclude_uncoded:
+            s += " Text no coder coded is left out: overlap share only, no kappa."
+        if nvivo_compat:
+            s += " NVivo-compatible: K = 1 where there is no variation."
+        return s
+    if unit == "segment":
+        return (f"Unit: coded segment (MAXQDA-style): segments match at overlap ≥ {threshold:g} "
+                f"(intersection / {'union' if overlap == 'union' else 'shorter span'}), checked "
+                "in both directions; P_obs = a/(a+b+c); Brennan-Prediger kappa with P_c = 1/q, "
+                "q = number of codes in the table (MAXQDA-compatible, not Cohen's kappa).")
+    rule = "any overlap" if not min_overlap else f"an overlap of at least {min_overlap:.0%} of the unit"
+    what = {"turn": "speaker turn", "document": "whole document",
+            "sentence": f"sentence (inside speaker turns; {sentencizer} splitter)"}[unit]
+    return (f"Unit: {what}; a code is present for a coder when a coding has {rule} with the "
+            "unit. Pooled figures are over all code x unit pairs.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The methods sentence
+
+_NUMBERS = ["No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten"]
+_UNIT_PHRASE = {"character": "characters (NVivo-style coding comparison)",
+                "segment": "coded segments (MAXQDA-style)", "turn": "speaker turns",
+                "sentence": "sentences", "document": "whole transcripts (code present or absent)"}
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}".replace("-", "−")
+
+
+def _with_ci(fig: Figure, key: str) -> str:
+    c = fig.stats[key]
+    if math.isnan(c):
+        return "undefined (" + (c.reason or "undefined") + ")"
+    text = _num(float(c))
+    ci = fig.ci.get(key)
+    if ci and not any(math.isnan(x) for x in ci):
+        text += f" (95 % CI {_num(ci[0])}–{_num(ci[1])})"
+    return text
+
+
+def methods_sentence(r: AgreementReport) -> str:
+    m = len(r.coders)
+    who = _NUMBERS[m] if m < len(_NUMBERS) else str(m)
+    total = r.n_documents_selected
+    share = f" ({len(r.documents) / total:.0%})".replace("%", " %") if total else ""
+    coder_word = "coder" if m == 1 else "coders"
+    start = (f"{who} {coder_word} independently coded {len(r.documents)} of {total} transcripts"
+             f"{share}")
+    f = r.pooled
+    n_codes = len(r.codes)
+    if r.unit == "segment":
+        thr = r.options["threshold"]
+        body = (f"agreement at the level of {_UNIT_PHRASE['segment']}, with segments matching at "
+                f"≥ {thr:.0%} overlap".replace("%", " %")
+                + f", was P_obs = {_with_ci(f, 'percent')} over {f.n_units:,} segments and "
+                  f"{n_codes} codes; Brennan–Prediger κ = {_with_ci(f, 'bp')} (q = {n_codes}; "
+                  "MAXQDA-compatible, not Cohen's κ).")
+        return f"{start}; {body}"
+    unit_words = "characters" if r.unit == "character" else f"code × {r.unit} units"
+    prev = f", prevalence {f.prevalence:.1%}".replace("%", " %") if f.prevalence is not None else ""
+    pooled = f"pooled over {n_codes} codes ({f.n_units:,} {unit_words}{prev})"
+    if r.options.get("exclude_uncoded"):
+        return (f"{start}; at the level of {_UNIT_PHRASE['character']}, leaving out text no coder "
+                f"coded, coded text overlapped by {_with_ci(f, 'percent')} ({pooled}).")
+    kappa = "κ" if r.headline == "cohen" else "Fleiss' κ"
+    body = (f"agreement at the level of {_UNIT_PHRASE[r.unit]}, {pooled}, was {kappa} = "
+            f"{_with_ci(f, r.headline)}, Krippendorff's α = {_with_ci(f, 'alpha')}")
+    if f.stats.get("percent") is not None and not math.isnan(f.stats["percent"]):
+        body += f" (percent agreement {float(f.stats['percent']):.1%})".replace("%", " %")
+    return f"{start}; {body}."
