@@ -23,6 +23,7 @@ CODERS = ("Amira", "Ben")
 
 def build(folder: Path, target: Path) -> Study:
     """Create the demo study at ``target`` from the sample files in ``folder``."""
+    import importers
     from qualcode.cli.documents import collect, import_one
 
     study = Study.create(target, title=TITLE, approach="reflexive")
@@ -33,9 +34,7 @@ def build(folder: Path, target: Path) -> Study:
                                    ["new", "experienced", "highly experienced"])
     study.codes.import_csv(folder / "codebook.csv")
     for path in collect((folder,)):
-        if path.suffix.lower() in (".md",):
-            continue
-        import_one(study, path, None, False, 50_000_000)
+        import_one(study, path, None, False, importers.DEFAULT_MAX_BYTES)
     study.speakers.import_mapping(read_rows(folder / "speakers.csv", lower_headers=True))
     rows = read_rows(folder / "codings.csv", lower_headers=True)
     with study.change("demo codings", f"load {len(rows)} sample codings"):

@@ -11,15 +11,18 @@ import click
 from qualcode.cli.common import JSON, STUDY, emit, opened, say, table
 from qualcode.errors import InvalidInput, QualcodeError
 
+MB = 1024 * 1024  # the importers count megabytes this way too
 TRANSCRIPT_SUFFIXES = {".txt", ".md", ".docx", ".vtt", ".srt", ".text"}
 
 
 def collect(paths: tuple[Path, ...]) -> list[Path]:
-    """Files named, plus transcript-looking files inside named folders (sorted, recursive)."""
+    """Files named, plus transcript-looking files inside named folders (sorted, recursive;
+    hidden files and README files inside folders are skipped)."""
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
             found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in TRANSCRIPT_SUFFIXES
+                            and not f.stem.lower().startswith("readme")
                             and not any(part.startswith(".") for part in f.relative_to(p).parts))
         else:
             found.append(p)
@@ -34,7 +37,7 @@ def import_one(study, path: Path, fmt: str | None, replace: bool, max_bytes: int
     except FileNotFoundError:
         raise InvalidInput("file not found") from None
     if size > max_bytes:
-        raise InvalidInput(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB import limit")
+        raise InvalidInput(f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB import limit")
     data = path.read_bytes()
     parsed = importers.parse(data, path.name, fmt, max_bytes=max_bytes)
     name = path.name
@@ -80,7 +83,7 @@ def import_(study, files, fmt, replace, max_size, as_json):
         with click.progressbar(paths, label="Importing", file=sys.stderr) if show_bar else _plain(paths) as bar:
             for path in bar:
                 try:
-                    results.append(import_one(s, path, fmt, replace, int(max_size * 1_000_000)))
+                    results.append(import_one(s, path, fmt, replace, int(max_size * MB)))
                 except QualcodeError as exc:
                     failures.append({"file": str(path), "error": str(exc)})
     def render(data):
