@@ -101,3 +101,32 @@ def test_replace_keeps_codings_on_the_same_words_and_reports_what_happened(qc, s
     assert result["codings"] == {"kept": 0, "moved": 1, "dropped": 1}
     texts = [c["text"] for c in qc("codings", study_path, "--document", "P7_interview", "--json").json()]
     assert texts == ["every Tuesday"]
+
+
+def test_speaker_labels_map_at_import_and_from_a_toml_file(qc, study_path, tmp_path):
+    path = write(tmp_path / "P2_interview.txt", TRANSCRIPT.replace("Janet", "R").replace("Interviewer:", "I:"))
+    assert qc("participants", "add", study_path, "P2", "--group", "patient").code == 0
+    r = qc("import", study_path, path, "--speaker", "R=P2", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["imported"][0]["participants"] == ["P2"]
+    other = write(tmp_path / "P3_interview.txt", TRANSCRIPT.replace("Janet", "Margaret Lowe"))
+    assert qc("participants", "add", study_path, "P3").code == 0
+    assert qc("import", study_path, other).code == 0
+    mapping = tmp_path / "speakers.toml"
+    mapping.write_text('[speakers]\n"Margaret Lowe" = "P3"\n\n[documents.P2_interview]\nI = "interviewer"\n',
+                       encoding="utf-8")
+    assert qc("speakers", "import", study_path, mapping).code == 0
+    assert qc("speakers", study_path, "--unmapped", "--json").json() == []
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[people]\nx = "P1"\n', encoding="utf-8")
+    before = study_path.read_bytes()
+    r = qc("speakers", "import", study_path, bad)
+    assert r.code == 2 and "unknown table" in r.err and study_path.read_bytes() == before
+
+
+def test_reimporting_the_same_bytes_writes_nothing(qc, study_path, tmp_path):
+    path = write(tmp_path / "P7_interview.txt", TRANSCRIPT)
+    assert qc("import", study_path, path).code == 0
+    history = qc("history", study_path, "--json").json()
+    assert qc("import", study_path, path, "--json").json()["imported"][0]["status"] == "unchanged"
+    assert qc("history", study_path, "--json").json() == history

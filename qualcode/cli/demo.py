@@ -23,8 +23,7 @@ CODERS = ("Amira", "Ben")
 
 def build(folder: Path, target: Path) -> Study:
     """Create the demo study at ``target`` from the sample files in ``folder``."""
-    import importers
-    from qualcode.cli.documents import collect, import_one
+    from importers.batch import collect, import_file
 
     study = Study.create(target, title=TITLE, approach="reflexive")
     for name in CODERS:
@@ -34,7 +33,7 @@ def build(folder: Path, target: Path) -> Study:
                                    ["new", "experienced", "highly experienced"])
     study.codes.import_csv(folder / "codebook.csv")
     for path in collect((folder,)):
-        import_one(study, path, None, False, importers.DEFAULT_MAX_BYTES)
+        import_file(study, path)
     study.speakers.import_mapping(read_rows(folder / "speakers.csv", lower_headers=True))
     rows = read_rows(folder / "codings.csv", lower_headers=True)
     with study.change("demo codings", f"load {len(rows)} sample codings"):

@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
 import click
 
-from qualcode.cli.common import JSON, STUDY, emit, opened, say, table
+from qualcode.cli.common import JSON, STUDY, emit, opened, parse_assignments, say, table
 from qualcode.errors import InvalidInput, QualcodeError
-
-MB = 1024 * 1024  # the importers count megabytes this way too
-TRANSCRIPT_SUFFIXES = {".txt", ".md", ".docx", ".vtt", ".srt", ".text"}
-
-
-def collect(paths: tuple[Path, ...]) -> list[Path]:
-    """Files named, plus transcript-looking files inside named folders (sorted, recursive;
-    hidden files and README files inside folders are skipped)."""
-    found: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in TRANSCRIPT_SUFFIXES
-                            and not f.stem.lower().startswith("readme")
-                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
-        else:
-            found.append(p)
-    return found
-
-
-def import_one(study, path: Path, fmt: str | None, replace: bool, max_bytes: int) -> dict:
-    import importers
-
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InvalidInput("file not found") from None
-    if size > max_bytes:
-        raise InvalidInput(f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB import limit")
-    data = path.read_bytes()
-    parsed = importers.parse(data, path.name, fmt, max_bytes=max_bytes)
-    name = path.name
-    for suffix in (".docx", ".txt", ".vtt", ".srt", ".md", ".text"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    result = study.documents.add(parsed, name=name, source_name=path.name,
-                                 sha256=hashlib.sha256(data).hexdigest(), replace=replace)
-    doc = result["document"]
-    speakers = sorted({t.speaker for t in study.documents.turns(doc.id) if t.speaker})
-    return {"file": str(path), "status": result["status"], "document": doc.name, "format": doc.format,
-            "encoding": doc.encoding, "turns": len(study.documents.turns(doc.id)), "speakers": speakers,
-            "words": doc.word_count, "codings": result["codings"], "warnings": parsed.warnings}
-
 
 @click.command("import")
 @STUDY
@@ -63,17 +19,21 @@ def import_one(study, path: Path, fmt: str | None, replace: bool, max_bytes: int
                    "the same words where found, and reported.")
 @click.option("--max-size", type=click.FloatRange(min=0.001), default=50, show_default=True,
               help="Refuse files larger than this many MB.")
+@click.option("--speaker", "speaker_map", multiple=True, metavar="LABEL=PARTICIPANT",
+              help="Map a speaker label in these files to a participant (or interviewer/unknown); repeatable.")
 @JSON
-def import_(study, files, fmt, replace, max_size, as_json):
+def import_(study, files, fmt, replace, max_size, speaker_map, as_json):
     """Import transcripts (files or folders): text, DOCX, VTT, SRT, Otter, Rev ...
 
     Re-importing the same bytes changes nothing. A bad file is reported and skipped; the
     others are imported (exit 1 if any was skipped, 2 if none could be imported).
     """
     import importers
+    from importers.batch import MB, collect, import_file
 
     if fmt and fmt not in importers.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; known: {', '.join(sorted(importers.FORMATS))}")
+    mapping = parse_assignments(speaker_map)
     paths = collect(files)
     if not paths:
         raise InvalidInput("no transcript files found in the given folders")
@@ -83,7 +43,7 @@ def import_(study, files, fmt, replace, max_size, as_json):
         with click.progressbar(paths, label="Importing", file=sys.stderr) if show_bar else _plain(paths) as bar:
             for path in bar:
                 try:
-                    results.append(import_one(s, path, fmt, replace, int(max_size * MB)))
+                    results.append(import_file(s, path, fmt, replace, int(max_size * MB), mapping))
                 except QualcodeError as exc:
                     failures.append({"file": str(path), "error": str(exc)})
     def render(data):

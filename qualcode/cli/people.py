@@ -143,13 +143,39 @@ def speakers_map(study, label, target, document, as_json):
 @click.argument("mapping", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
 @JSON
 def speakers_import(study, mapping, as_json):
-    """Map labels from CSV with columns speaker, participant and optional document."""
-    rows = read_rows(mapping, lower_headers=True)
+    """Map labels from CSV (columns speaker, participant, optional document) or TOML.
+
+    TOML: a [speakers] table of "label" = "P1" pairs for the whole study, and
+    [documents."DOCUMENT"] tables for labels such as R or I that differ per document.
+    """
+    rows = read_toml_mapping(mapping) if mapping.suffix.lower() == ".toml" else read_rows(mapping, lower_headers=True)
     with opened(study) as s:
         n = s.speakers.import_mapping(rows)
         left = s.speakers.list(unmapped_only=True)
     emit({"mapped": n, "unmapped": left}, as_json,
          lambda r: f"Mapped {n} speaker labels; {len(left)} still unmapped")
+
+
+def read_toml_mapping(path: Path) -> list[dict[str, str]]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InvalidInput(f"{path} does not exist") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+    rows = [{"speaker": k, "participant": v} for k, v in data.get("speakers", {}).items()]
+    for document, table_ in data.get("documents", {}).items():
+        rows += [{"speaker": k, "participant": v, "document": document} for k, v in table_.items()]
+    if any(not isinstance(r["participant"], str) for r in rows):
+        raise InvalidInput(f"{path}: every mapping value must be a participant label in quotes")
+    unknown = set(data) - {"speakers", "documents"}
+    if unknown:
+        raise InvalidInput(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [speakers] and [documents.NAME]")
+    return rows
 
 
 COMMANDS = [participants, speakers]
