@@ -16,6 +16,7 @@ from qualcode.errors import (
     QualcodeError,
     StudyFileError,
 )
+from qualcode.study import Study
 from qualcode.transcript import ParsedTranscript, ParsedTurn
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __all__ = [
     "ParsedTranscript",
     "ParsedTurn",
     "QualcodeError",
+    "Study",
     "StudyFileError",
     "__version__",
 ]

@@ -130,3 +130,15 @@ def test_reimporting_the_same_bytes_writes_nothing(qc, study_path, tmp_path):
     history = qc("history", study_path, "--json").json()
     assert qc("import", study_path, path, "--json").json()["imported"][0]["status"] == "unchanged"
     assert qc("history", study_path, "--json").json() == history
+
+
+def test_the_python_api_imports_the_same_way(tmp_path):
+    import qualcode
+    from importers.batch import import_file
+
+    path = write(tmp_path / "P7_interview.txt", TRANSCRIPT)
+    with qualcode.Study.create(tmp_path / "lib.qc", coder="Amira") as study:
+        summary = import_file(study, path)
+        assert (summary["status"], summary["format"], summary["turns"]) == ("added", "text", 4)
+        coding = study.codings.add_text("P7_interview", study.codes.add("Lifeline").name, None, "a lifeline")
+        assert coding.speaker == "Janet"
