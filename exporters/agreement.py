@@ -118,8 +118,7 @@ def write_heatmap(report: AgreementReport, path: str | Path, key: str | None = N
     codes, documents, values = report.cell_values(key)
     n_codes, n_docs = max(len(codes), 1), max(len(documents), 1)
     fig, ax = plt.subplots(figsize=(min(2.0 + 1.1 * n_docs, 24), min(1.5 + 0.32 * n_codes, 40)))
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
     percent = key == "percent"
     vmin = 0.0 if percent else -0.2
     data = np.ma.masked_invalid(values.reshape(len(codes), len(documents)) if values.size else
