@@ -321,6 +321,13 @@ def test_sentence_level(coded_study):
     assert float(r.pooled.stats["cohen"]) == pytest.approx(float(cohen_kappa(mat)))
 
 
+def test_spacy_sentencizer_is_an_option(coded_study):
+    pytest.importorskip("spacy")
+    r = agreement(coded_study, ["Amira", "Ben"], "sentence", sentencizer="spacy")
+    assert r.options["sentencizer"] == "spacy" and r.by_code[0].n_units > 8
+    assert float(r.pooled.stats["cohen"]) == pytest.approx(float(cohen_kappa(r.matrix())))
+
+
 def test_document_level(coded_study):
     r = agreement(coded_study, ["Amira", "Ben"], "document")
     assert [f.n_units for f in r.by_code] == [2, 2, 2]

@@ -81,7 +81,8 @@ class Disagreement:
     status: str = "open"
     decision: dict[str, Any] | None = field(default=None)
 
-    def span_text(self, coder: str, full_text: str | None = None) -> list[str]:
+    def span_text(self, coder: str) -> list[str]:
+        """The text of each of ``coder``'s spans in this item."""
         return [self.text[s - self.start:e - self.start] for s, e in self.spans.get(coder, [])]
 
     def as_dict(self) -> dict[str, Any]:
@@ -113,12 +114,12 @@ def _clusters(sel: U.Selection) -> list[tuple[int, int, int, int, list[int]]]:
     new = np.ones(len(order), dtype=bool)
     new[1:] = s[1:] >= running[:-1]
     starts = np.flatnonzero(new)
-    bounds = list(starts) + [len(order)]
-    out = []
-    for k in range(len(starts)):
-        rows = order[bounds[k]:bounds[k + 1]].tolist()
-        out.append((int(sp[rows[0], 1]), int(sp[rows[0], 0]), int(sp[rows, 3].min()),
-                    int(sp[rows, 4].max()), rows))
+    first = order[starts]
+    lo = np.minimum.reduceat(sp[order, 3], starts)
+    hi = np.maximum.reduceat(sp[order, 4], starts)
+    groups = np.split(order, starts[1:])
+    out = [(c, d, a, b, rows.tolist()) for c, d, a, b, rows in
+           zip(sp[first, 1].tolist(), sp[first, 0].tolist(), lo.tolist(), hi.tolist(), groups)]
     out.sort(key=lambda c: (sel.documents[c[1]].casefold(), c[2], sel.codes[c[0]].casefold()))
     return out
 
@@ -158,10 +159,12 @@ def items(study: "Study", coders: Sequence[str], unit: str = "character", *,
         key_s, key_e, mixed, big = _unit_mixed(study, sel, unit, min_overlap, sentencizer)
     texts: dict[int, str] = {}
     out: list[Disagreement] = []
+    rows_list = sp[:, 2:].tolist()
     for c, d, start, end, rows in clusters:
-        spans = {name: [] for name in sel.coders}
-        for r in sorted(rows, key=lambda r: sp[r, 3]):
-            spans[sel.coders[int(sp[r, 2])]].append((int(sp[r, 3]), int(sp[r, 4])))
+        spans: dict[str, list[tuple[int, int]]] = {name: [] for name in sel.coders}
+        for r in rows:  # in start order within the item
+            coder, s_, e_ = rows_list[r]
+            spans[sel.coders[coder]].append((s_, e_))
         missing = [n for n in sel.coders if not spans[n]]
         if unit == "character":
             dis = len({tuple(v) for v in spans.values()}) > 1

@@ -992,14 +992,19 @@ def _num(x: float) -> str:
     return f"{x:.2f}".replace("-", "−")
 
 
-def _with_ci(fig: Figure, key: str) -> str:
+def _pct(x: float) -> str:
+    return f"{x:.1%}".replace("%", " %")
+
+
+def _with_ci(fig: Figure, key: str, percent: bool = False) -> str:
     c = fig.stats[key]
     if math.isnan(c):
         return "undefined (" + (c.reason or "undefined") + ")"
-    text = _num(float(c))
+    fmt = _pct if percent else _num
+    text = fmt(float(c))
     ci = fig.ci.get(key)
     if ci and not any(math.isnan(x) for x in ci):
-        text += f" (95 % CI {_num(ci[0])}–{_num(ci[1])})"
+        text += f" (95 % CI {fmt(ci[0])}–{fmt(ci[1])})"
     return text
 
 
@@ -1021,12 +1026,13 @@ def methods_sentence(r: AgreementReport) -> str:
                   f"{n_codes} codes; Brennan–Prediger κ = {_with_ci(f, 'bp')} (q = {n_codes}; "
                   "MAXQDA-compatible, not Cohen's κ).")
         return f"{start}; {body}"
-    unit_words = "characters" if r.unit == "character" else f"code × {r.unit} units"
+    unit_words = f"code × {r.unit} units"
     prev = f", prevalence {f.prevalence:.1%}".replace("%", " %") if f.prevalence is not None else ""
     pooled = f"pooled over {n_codes} codes ({f.n_units:,} {unit_words}{prev})"
     if r.options.get("exclude_uncoded"):
         return (f"{start}; at the level of {_UNIT_PHRASE['character']}, leaving out text no coder "
-                f"coded, coded text overlapped by {_with_ci(f, 'percent')} ({pooled}).")
+                f"coded, the coders' coded text overlapped by {_with_ci(f, 'percent', True)} "
+                f"({pooled}).")
     kappa = "κ" if r.headline == "cohen" else "Fleiss' κ"
     body = (f"agreement at the level of {_UNIT_PHRASE[r.unit]}, {pooled}, was {kappa} = "
             f"{_with_ci(f, r.headline)}, Krippendorff's α = {_with_ci(f, 'alpha')}")

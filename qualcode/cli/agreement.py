@@ -111,7 +111,8 @@ def _unit_kwargs(codes, documents, all_documents, threshold, overlap, min_overla
 def agreement():
     """Inter-coder agreement at an explicit unit: `qualcode agreement STUDY.qc --coders A B`.
 
-    Subcommands: compute (the default) and rounds (saved rounds' figures).
+    Subcommands: compute (the default; see `qualcode agreement compute --help` for the units
+    and options) and rounds (the figures kept per round).
     """
 
 
