@@ -1022,6 +1022,7 @@ def methods_sentence(r: AgreementReport) -> str:
         thr = r.options["threshold"]
         body = (f"agreement at the level of {_UNIT_PHRASE['segment']}, with segments matching at "
                 f"≥ {thr:.0%} overlap".replace("%", " %")
+                + (" of the shorter segment" if r.options.get("overlap") == "shorter" else "")
                 + f", was P_obs = {_with_ci(f, 'percent')} over {f.n_units:,} segments and "
                   f"{n_codes} codes; Brennan–Prediger κ = {_with_ci(f, 'bp')} (q = {n_codes}; "
                   "MAXQDA-compatible, not Cohen's κ).")
