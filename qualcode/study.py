@@ -40,6 +40,7 @@ class Study:
         from qualcode.store.codes import CodeStore
         from qualcode.store.coders import CoderStore
         from qualcode.store.codings import CodingStore
+        from qualcode.store.decisions import DecisionStore
         from qualcode.store.documents import DocumentStore
         from qualcode.store.memos import JournalStore, MemoStore
         from qualcode.store.participants import ParticipantStore
@@ -53,6 +54,7 @@ class Study:
         self.codings = CodingStore(self)
         self.memos = MemoStore(self)
         self.journal = JournalStore(self)
+        self.decisions = DecisionStore(self)  # double coding: assignments, rounds, reconciliation
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod

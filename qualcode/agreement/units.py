@@ -246,9 +246,7 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
 
 
 def _document_names(study: "Study") -> list[tuple[int, str]]:
-    from qualcode.store.decisions import decisions
-
-    return decisions(study).document_names()
+    return study.documents.names()
 
 
 # ---------------------------------------------------------------------------------------------

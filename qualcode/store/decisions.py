@@ -24,20 +24,11 @@ if TYPE_CHECKING:
 
 
 def decisions(study: "Study") -> "DecisionStore":
-    """The study's decision store, created on first use and kept on the study object."""
-    store = study.__dict__.get("_decision_store")
-    if store is None:
-        store = study.__dict__["_decision_store"] = DecisionStore(study)
-    return store
+    """The study's decision store (``study.decisions``)."""
+    return study.decisions
 
 
 class DecisionStore(EntityStore):
-    # -- lean lookups for the agreement code (could move to DocumentStore) ------------------
-    def document_names(self) -> list[tuple[int, str]]:
-        """(id, name) of every document in name order, without per-document queries."""
-        return [(r[0], r[1]) for r in self.db.execute(
-            "SELECT id, name FROM documents ORDER BY name COLLATE NOCASE, id").fetchall()]
-
     # -- assignments -------------------------------------------------------------------------
     def assigned(self, coder_id: int) -> set[int]:
         return {r[0] for r in self.db.execute(

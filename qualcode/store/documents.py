@@ -92,6 +92,11 @@ class DocumentStore(EntityStore):
             "t.start_ms, t.end_ms FROM turns t LEFT JOIN participants p ON p.id = t.participant_id "
             "WHERE t.document_id = ? ORDER BY t.start", [document_id])]
 
+    def names(self) -> list[tuple[int, str]]:
+        """(id, name) of every document in name order, in one query."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT id, name FROM documents ORDER BY name COLLATE NOCASE, id").fetchall()]
+
     def lengths(self) -> dict[int, int]:
         """Characters per document id (the continuum length for character-level statistics)."""
         return dict(self.db.execute("SELECT id, char_count FROM documents").fetchall())
