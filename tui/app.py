@@ -49,6 +49,7 @@ class QualcodeApp(App):
     def __init__(self, path: str | Path, coder: str | None = None) -> None:
         self.session = Session(path, coder)
         self.user_keymap: dict[str, str] = {}
+        self.errors: list[str] = []  # messages of QualcodeErrors shown, newest last (for the record)
         super().__init__()
         self.title = f"qualcode — {Path(path).name}"
 
@@ -100,6 +101,7 @@ class QualcodeApp(App):
         try:
             return fn(*args, **kwargs)
         except QualcodeError as exc:
+            self.errors.append(str(exc))
             self.notify(str(exc), severity="error", timeout=6)
             return None
 

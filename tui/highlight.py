@@ -175,8 +175,11 @@ class CodingIndex:
 
     def at(self, offset: int) -> list[Span]:
         """Visible codings covering ``offset`` (start <= offset < end), innermost first."""
-        row, _ = self.omap.to_location(offset)
-        found = [s for s in self.on_row(row) if s.start <= offset < s.end]
+        row, col = self.omap.to_location(offset)
+        if col >= self.omap.index.line_length(row):  # a line break: not painted, so not filed
+            found = self.overlapping(offset, offset + 1)
+        else:
+            found = [s for s in self.on_row(row) if s.start <= offset < s.end]
         return sorted(found, key=lambda s: (s.length, s.id))
 
     def overlapping(self, start: int, end: int) -> list[Span]:

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from textual.app import App  # noqa: E402
 
-from tests.tui.corpus import long_transcript  # noqa: E402
+from tui_corpus import long_transcript  # noqa: E402
 from tui.highlight import Span  # noqa: E402
 from tui.widgets.transcript import TranscriptView  # noqa: E402
 import random  # noqa: E402

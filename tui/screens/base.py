@@ -27,14 +27,14 @@ class WorkScreen(Screen):
     """A main screen (one per app mode)."""
 
     BINDINGS = [
-        key("app", "1", "go('home')", "Documents", name="documents"),
-        key("app", "2", "go('coding')", "Coding", name="coding"),
-        key("app", "3", "go('codebook')", "Codebook", name="codebook"),
-        key("app", "4", "go('memos')", "Memos & journal", name="memos"),
-        key("app", "5,slash", "go('search')", "Search", name="search"),
-        key("app", "ctrl+z", "undo", "Undo"),
-        key("app", "ctrl+y", "redo", "Redo"),
-        key("app", "question_mark,f1", "help", "Help: all keys"),
+        key("app", "1", "go('home')", "Documents", name="documents", show=False),
+        key("app", "2", "go('coding')", "Coding", name="coding", show=False),
+        key("app", "3", "go('codebook')", "Codebook", name="codebook", show=False),
+        key("app", "4", "go('memos')", "Memos & journal", name="memos", show=False),
+        key("app", "5,slash", "go('search')", "Search", name="search", show=False),
+        key("app", "ctrl+z", "undo", "Undo", show=False),
+        key("app", "ctrl+y", "redo", "Redo", show=False),
+        key("app", "question_mark,f1", "help", "Help"),
     ]
 
     app: "QualcodeApp"
@@ -65,5 +65,5 @@ class WorkScreen(Screen):
     def status_text(self) -> str:
         s = self.session
         coder = s.coder or "(no coder)"
-        blind = "all coders visible" if s.visible_coders() is None else "blind: own codings only"
-        return f"Coder: {coder}  │  {blind}"
+        blind = "all coders visible (o)" if s.visible_coders() is None else "blind: own codings only (o)"
+        return f"1 docs 2 coding 3 codebook 4 memos 5 search  │  Coder: {coder}  │  {blind}"

@@ -104,13 +104,17 @@ class CodebookScreen(WorkScreen):
             if code.path == self._want:
                 target = node
         tree.loading = False
-        if target is not None:
-            tree.move_cursor(target)
-        elif codes:
-            tree.move_cursor(nodes[codes[0].path])
-        self._show_detail()
+        if target is None and codes:
+            target = nodes[codes[0].path]
+        # node lines exist once the tree has been laid out: place the cursor after the refresh
+        self.call_after_refresh(self._place_cursor, target)
         if not codes:
             self.query_one("#code-def", Static).update("No codes yet. Press a to add one.")
+
+    def _place_cursor(self, node) -> None:
+        if node is not None:
+            self.query_one(Tree).move_cursor(node)
+        self._show_detail()
 
     def current(self):
         node = self.query_one(Tree).cursor_node

@@ -51,7 +51,7 @@ class CodingScreen(WorkScreen):
         key("coding", "c", "apply_code", "Apply code"),
         key("coding", "v", "in_vivo", "In-vivo code"),
         key("coding", "x,delete", "remove_coding", "Remove coding"),
-        key("coding", "a", "adjust_coding", "Adjust coding to selection"),
+        key("coding", "a", "adjust_coding", "Adjust coding to selection", show=False),
         key("coding", "w", "select_word", "Select word (again: extend)", show=False),
         key("coding", "s", "select_sentence", "Select sentence (again: extend)", show=False),
         key("coding", "t", "select_turn", "Select turn", show=False),
@@ -61,7 +61,7 @@ class CodingScreen(WorkScreen):
         key("coding", "U,left_curly_bracket", "previous_uncoded", "Previous uncoded turn", show=False),
         key("coding", "m", "memo", "Memo"),
         key("coding", "l", "list_codings", "Codings here", show=False),
-        key("coding", "o", "toggle_others", "Show/hide other coders"),
+        key("coding", "o", "toggle_others", "Show/hide other coders", show=False),
         key("coding", "ctrl+o", "open_document", "Open document…", show=False),
         key("coding", "escape", "clear_or_leave", "Clear selection / back", show=False),
     ]
@@ -356,7 +356,12 @@ class CodingScreen(WorkScreen):
         if not name:
             self.notify("The selection has no words to name a code", severity="warning")
             return
-        existing = self.attempt(self.session.study.codes.find, name)
+        try:
+            existing = self.session.study.codes.find(name)
+        except QualcodeError as exc:
+            self.app.errors.append(str(exc))
+            self.notify(str(exc), severity="error")
+            return
         self._apply(("code", existing.path) if existing else ("new", name), *sel)
 
     def action_remove_coding(self) -> None:

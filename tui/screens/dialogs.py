@@ -3,6 +3,7 @@ code definition form. Each returns its answer through ``dismiss`` (``None`` when
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Iterable, Sequence
 
@@ -139,27 +140,46 @@ class TextEditScreen(Dialog):
         self.dismiss(None)
 
 
-def rank_codes(query: str, paths: Sequence[str], recent: Sequence[str], limit: int = 50) -> list[str]:
-    """Code paths for the picker: fuzzy matches (rapidfuzz), most recently used first on ties;
-    with no query, recent codes first, then the codebook in tree order."""
+def _code_score(query: str, path: str, **_kwargs: Any) -> float:
+    """How well ``query`` names ``path``: the whole path (WRatio) or a part of its leaf name."""
+    leaf = path.rsplit("/", 1)[-1]
+    score = max(fuzz.WRatio(query, path), 0.95 * fuzz.partial_ratio(query, leaf))
+    words = re.split(r"[\s/_-]+", path)
+    tokens = query.split()
+    if len(tokens) > 1 and all(any(w.startswith(t) for w in words) for t in tokens):
+        score = max(score, 92.0)  # "prog end" -> Programme ending
+    return score
+
+
+def rank_codes_scored(query: str, paths: Sequence[str], recent: Sequence[str],
+                      limit: int = 50) -> list[tuple[str, float]]:
+    """(path, score) for the picker: fuzzy matches (rapidfuzz) boosted for a leaf that starts
+    with the query and for recent use; with no query, recent codes first, then the codebook in
+    tree order (score 0)."""
     rank = {p: i for i, p in enumerate(recent)}
     if not query.strip():
         known = set(paths)
         first = [p for p in recent if p in known]
-        return (first + [p for p in paths if p not in rank])[:limit]
+        return [(p, 0.0) for p in (first + [p for p in paths if p not in rank])[:limit]]
     q = query.strip()
-    found = process.extract(q, list(paths), scorer=fuzz.WRatio, processor=str.casefold,
-                            limit=None, score_cutoff=45)
+    found = process.extract(q, list(paths), scorer=_code_score, processor=str.casefold,
+                            limit=None, score_cutoff=50)
     lowered = q.casefold()
-
-    def score(item: tuple[str, float, int]) -> tuple:
-        path, value, _ = item
+    scored = []
+    for path, value, _ in found:
         leaf = path.rsplit("/", 1)[-1].casefold()
         bonus = 15 if leaf.startswith(lowered) else 8 if lowered in path.casefold() else 0
         recency = (len(recent) - rank[path]) / max(len(recent), 1) * 6 if path in rank else 0
-        return (-(value + bonus + recency), path.casefold())
+        scored.append((path, value + bonus + recency))
+    scored.sort(key=lambda item: (-item[1], item[0].casefold()))
+    return scored[:limit]
 
-    return [p for p, _v, _i in sorted(found, key=score)][:limit]
+
+def rank_codes(query: str, paths: Sequence[str], recent: Sequence[str], limit: int = 50) -> list[str]:
+    return [p for p, _score in rank_codes_scored(query, paths, recent, limit)]
+
+
+STRONG_MATCH = 80  # below this, a typed name that is no code's is offered first as a new code
 
 
 class CodePicker(Dialog):
@@ -173,6 +193,7 @@ class CodePicker(Dialog):
         Binding("up", "move(-1)", "Previous", show=False),
         Binding("pagedown", "move(8)", "Page down", show=False),
         Binding("pageup", "move(-8)", "Page up", show=False),
+        key("dialog", "ctrl+n", "create", "Create the typed name as a new code"),
     ]
 
     def __init__(self, paths: Sequence[str], recent: Sequence[str], colours: dict[str, str] | None = None,
@@ -202,11 +223,14 @@ class CodePicker(Dialog):
         self._refill(event.value)
 
     def _refill(self, query: str) -> None:
-        ranked = rank_codes(query, self.paths, self.recent)
-        self.results = [("code", p) for p in ranked]
+        ranked = rank_codes_scored(query, self.paths, self.recent)
+        self.results = [("code", p) for p, _score in ranked]
         name = query.strip()
         if self.allow_new and name and name.casefold() not in {p.casefold() for p in self.paths}:
-            self.results.append(("new", name))
+            if ranked and ranked[0][1] >= STRONG_MATCH:
+                self.results.append(("new", name))
+            else:
+                self.results.insert(0, ("new", name))
         options = []
         for kind, value in self.results:
             if kind == "new":
@@ -233,6 +257,11 @@ class CodePicker(Dialog):
         widget = self.query_one(OptionList)
         if widget.highlighted is not None and self.results:
             self.dismiss(self.results[widget.highlighted])
+
+    def action_create(self) -> None:
+        name = self.query_one(Input).value.strip()
+        if self.allow_new and name:
+            self.dismiss(("new", name))
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:

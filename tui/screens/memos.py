@@ -69,7 +69,7 @@ class MemosScreen(WorkScreen):
         self.generation = self.session.generation
         study = self.session.study
         kind = self.query_one("#memo-filter", Select).value
-        kind = None if kind is Select.BLANK else kind
+        kind = kind if isinstance(kind, str) else None  # Select.NULL: every memo
         self.memos = [m for m in (self.attempt(study.memos.list, target_type=kind) or [])
                       if self.session.can_see(m.coder)]
         table = self.query_one("#memo-table", DataTable)

@@ -1,0 +1,54 @@
+"""Shared helpers and fixtures of the TUI tests (imported by the test modules)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from qualcode.study import Study
+from qualcode.transcript import ParsedTranscript, ParsedTurn
+
+
+def transcript(blocks: list[tuple[str, str, int | None]]) -> ParsedTranscript:
+    """Blocks of (speaker, speech, start ms) -> text 'Speaker: speech' separated by blank lines."""
+    parts, turns, pos = [], [], 0
+    for speaker, speech, ms in blocks:
+        label = f"{speaker}: "
+        start = pos + len(label)
+        turns.append(ParsedTurn(start, start + len(speech), speaker, ms, None))
+        block = label + speech + "\n\n"
+        parts.append(block)
+        pos += len(block)
+    return ParsedTranscript(text="".join(parts), turns=turns, format="text")
+
+
+def add_parsed(study: Study, parsed: ParsedTranscript, name: str) -> int:
+    digest = hashlib.sha256((name + parsed.text).encode()).hexdigest()
+    return study.documents.add(parsed, name, f"{name}.txt", digest)["document"].id
+
+
+def fresh_codings(path: Path, **filters):
+    """Codings as a new process would see them: a fresh Study.open."""
+    with Study.open(path) as study:
+        return study.codings.list(**filters)
+
+
+async def settle(pilot) -> None:
+    """Wait for workers (loading, searching) and the messages they post."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def open_doc(pilot, name: str, select: tuple[int, int] | None = None):
+    app = pilot.app
+    app.open_document(name, select)
+    await settle(pilot)
+    screen = app.screen
+    assert screen.document is not None and screen.document.name == name, screen
+    return screen
+
+
+def set_cursor(view, offset: int) -> None:
+    view.move_cursor(view.omap.to_location(offset))
