@@ -1,0 +1,785 @@
+"""Evidence for themes and codes, and the tables that exports are made of.
+
+Everything here reads the study and returns plain records or rows; the exporters only format
+them (DOCX, CSV, XLSX, Markdown), so the CLI, the TUI and notebooks see the same numbers.
+
+- :func:`evidence` — for a theme (with its subthemes) or a code: every extract with its
+  participant, which participants (by group) it draws on ("8 of 16 patients: P3, P10, ..."),
+  coding density per transcript (every transcript, also those it does not touch) and how often
+  each participant is quoted.
+- :func:`overview` — the same coverage figures for every theme at once.
+- :func:`quote_rows` and :class:`Attribution` — the quote table: theme | subtheme | quote |
+  attribution, from an attribution template over participant fields.
+- :func:`framework_matrix` — participants x themes (or codes), cells of memo summaries and quote
+  references (Gale et al.'s framework method).
+- :func:`participant_table` — participant characteristics by group with small-cell suppression.
+- :func:`codebook_rows` — the code tree with definitions, counts and the themes each code serves.
+
+Conventions: extracts are codings (any coder unless one is named); the same passage coded by
+two coders is one row in quote tables (same document and span), but both codings count as
+extracts. Participants are the speakers' participants (the turn a coding starts in). Ordering is
+always deterministic: themes in tree order, participants in natural label order (P2 < P10),
+documents by name, then position.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import string
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from qualcode.errors import InvalidInput
+from qualcode.records import Coding, Participant, Record
+from qualcode.store.participants import natural_key
+from qualcode.store.themes import Theme, themes_of
+
+if TYPE_CHECKING:
+    from qualcode.study import Study
+
+# -- small helpers -----------------------------------------------------------------------------
+
+_UNCOUNTABLE = {"staff", "personnel", "people", "family", "police", "clergy", "faculty", "crew"}
+
+
+def plural(word: str, n: int = 2) -> str:
+    """``patient`` -> ``patients``, ``patient tutor volunteer`` -> ``... volunteers``, ``staff`` stays."""
+    if n == 1 or not word:
+        return word
+    head, _, last = word.rpartition(" ")
+    low = last.lower()
+    if low in _UNCOUNTABLE or low.endswith("s") and not low.endswith("ss"):
+        new = last
+    elif re.search(r"[^aeiou]y$", low):
+        new = last[:-1] + "ies"
+    elif re.search(r"(ss|x|z|ch|sh)$", low):
+        new = last + "es"
+    else:
+        new = last + "s"
+    return f"{head} {new}" if head else new
+
+
+def flatten(text: str) -> str:
+    """A quote on one line: runs of white space (line breaks too) become one space."""
+    return " ".join(text.split())
+
+
+def shorten(text: str, width: int) -> str:
+    text = flatten(text)
+    if width <= 0 or len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}" if value != int(value) else str(int(value))
+    return str(value)
+
+
+def _participants(study: "Study") -> dict[str, Participant]:
+    return {p.label.casefold(): p for p in study.participants.list()}
+
+
+def _spans_union(spans: Iterable[tuple[int, int]]) -> int:
+    total, cur_s, cur_e = 0, None, None
+    for s, e in sorted(spans):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total
+
+
+# -- evidence ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Extract(Record):
+    coding_id: int
+    document: str
+    document_id: int
+    start: int
+    end: int
+    code: str
+    code_id: int
+    coder: str
+    participant: str | None
+    group: str | None
+    speaker: str | None
+    text: str
+    memo: str
+    key: bool = False
+    themes: tuple[str, ...] = ()    # the theme nodes (paths) this extract supports
+
+
+@dataclass(frozen=True)
+class GroupCoverage(Record):
+    group: str
+    n: int                          # participants of the group drawn on
+    of: int                         # participants of the group in the study
+    labels: tuple[str, ...]
+    text: str                       # "8 of 16 patients: P3, P10, ..."
+
+
+@dataclass(frozen=True)
+class ParticipantCoverage(Record):
+    participant: str
+    group: str
+    extracts: int                   # extracts of this theme/code
+    key_quotes: int                 # key quotes of this theme
+    quoted_overall: int             # key quotes across every theme
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentDensity(Record):
+    document: str
+    participants: tuple[str, ...]
+    words: int
+    characters: int
+    extracts: int
+    coded_characters: int           # union of the extracts' spans (nothing counted twice)
+    share: float                    # coded characters / characters
+    per_1000_words: float           # extracts per 1,000 words
+
+
+@dataclass
+class Evidence(Record):
+    kind: str                       # "theme" or "code"
+    name: str
+    codes: list[str]
+    coders: list[str]
+    extracts: list[Extract]
+    groups: list[GroupCoverage]
+    participants: list[ParticipantCoverage]
+    density: list[DocumentDensity]
+    summary: str
+    unattributed: int = 0           # extracts whose speaker is no participant
+    theme: dict[str, Any] | None = None
+    subthemes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def participant_labels(self) -> list[str]:
+        return [p.participant for p in self.participants]
+
+
+def coverage_text(groups: Sequence[GroupCoverage]) -> str:
+    return "; ".join(g.text for g in groups) if groups else "no participants"
+
+
+def _group_coverage(labels: Iterable[str], people: dict[str, Participant]) -> list[GroupCoverage]:
+    by_group: dict[str, list[str]] = {}
+    totals: dict[str, int] = {}
+    for p in people.values():
+        totals[p.group] = totals.get(p.group, 0) + 1
+    for label in labels:
+        p = people.get(label.casefold())
+        if p is not None:
+            by_group.setdefault(p.group, []).append(p.label)
+    out = []
+    for group in sorted(by_group, key=lambda g: (-len(by_group[g]), g.casefold())):
+        found = sorted(set(by_group[group]), key=natural_key)
+        n, of = len(found), totals[group]
+        lead = f"all {of}" if n == of and of > 1 else f"{n} of {of}"
+        out.append(GroupCoverage(group=group, n=n, of=of, labels=tuple(found),
+                                 text=f"{lead} {plural(group, of)}: {', '.join(found)}"))
+    return out
+
+
+def _make_extracts(codings: Iterable[Coding], people: dict[str, Participant],
+                   key_ids: dict[int, set[int]], node_of_code: dict[int, list[Theme]] | None,
+                   key_theme_ids: set[int] | None = None) -> list[Extract]:
+    out = []
+    for c in codings:
+        p = people.get(c.participant.casefold()) if c.participant else None
+        nodes = tuple(t.path for t in (node_of_code or {}).get(c.code_id, ()))
+        flagged = key_ids.get(c.id, set())
+        key = bool(flagged & key_theme_ids) if key_theme_ids is not None else bool(flagged)
+        out.append(Extract(
+            coding_id=c.id, document=c.document, document_id=c.document_id, start=c.start, end=c.end,
+            code=c.code, code_id=c.code_id, coder=c.coder, participant=p.label if p else None,
+            group=p.group if p else None, speaker=c.speaker, text=c.text, memo=c.memo, key=key,
+            themes=nodes))
+    return out
+
+
+def _order_extracts(extracts: list[Extract]) -> list[Extract]:
+    return sorted(extracts, key=lambda e: (e.document.casefold(), e.start, e.end, e.code.casefold(),
+                                           e.coder.casefold(), e.coding_id))
+
+
+def _density(study: "Study", extracts: Sequence[Extract]) -> list[DocumentDensity]:
+    spans: dict[int, list[tuple[int, int]]] = {}
+    counts: dict[int, int] = {}
+    for e in extracts:
+        spans.setdefault(e.document_id, []).append((e.start, e.end))
+        counts[e.document_id] = counts.get(e.document_id, 0) + 1
+    out = []
+    for d in study.documents.list():
+        coded = _spans_union(spans.get(d.id, []))
+        n = counts.get(d.id, 0)
+        out.append(DocumentDensity(
+            document=d.name, participants=d.participants, words=d.word_count, characters=d.char_count,
+            extracts=n, coded_characters=coded,
+            share=round(coded / d.char_count, 4) if d.char_count else 0.0,
+            per_1000_words=round(n * 1000 / d.word_count, 2) if d.word_count else 0.0))
+    return out
+
+
+def _participant_coverage(extracts: Sequence[Extract], people: dict[str, Participant],
+                          quoted_overall: dict[str, int]) -> list[ParticipantCoverage]:
+    per: dict[str, dict[str, Any]] = {}
+    for e in extracts:
+        if e.participant is None:
+            continue
+        entry = per.setdefault(e.participant, {"extracts": 0, "key": set(), "docs": set()})
+        entry["extracts"] += 1
+        entry["docs"].add(e.document)
+        if e.key:
+            entry["key"].add((e.document_id, e.start, e.end))
+    return [ParticipantCoverage(
+        participant=label, group=people[label.casefold()].group, extracts=v["extracts"],
+        key_quotes=len(v["key"]), quoted_overall=quoted_overall.get(label, 0),
+        documents=tuple(sorted(v["docs"], key=str.casefold)))
+        for label, v in sorted(per.items(), key=lambda kv: natural_key(kv[0]))]
+
+
+def quoted_counts(study: "Study") -> dict[str, int]:
+    """Participant label -> number of key quotes (distinct passages) across every theme."""
+    store = themes_of(study)
+    key_ids = store.key_coding_ids()
+    if not key_ids:
+        return {}
+    people = _participants(study)
+    seen: dict[str, set] = {}
+    for c in study.codings.list():
+        if c.id in key_ids and c.participant:
+            p = people.get(c.participant.casefold())
+            if p:
+                seen.setdefault(p.label, set()).add((c.document_id, c.start, c.end))
+    return {label: len(v) for label, v in seen.items()}
+
+
+def evidence(study: "Study", theme: str | None = None, code: str | None = None, *,
+             coder: str | None = None, include_code_children: bool = False) -> Evidence:
+    """Evidence for a theme (with its subthemes) or for a code: see the module docstring."""
+    if (theme is None) == (code is None):
+        raise InvalidInput("give a theme or a code (one of them)")
+    store = themes_of(study)
+    people = _participants(study)
+    codings = study.codings.list(coder=coder) if coder else study.codings.list()
+    key_ids = store.key_coding_ids()
+    theme_info, subthemes = None, []
+    if theme is not None:
+        nodes = store.descendants(theme)
+        root = nodes[0]
+        node_of_code: dict[int, list[Theme]] = {}
+        for t in nodes:
+            for cid in t.code_ids:
+                node_of_code.setdefault(cid, []).append(t)
+        chosen = [c for c in codings if c.code_id in node_of_code]
+        extracts = _make_extracts(chosen, people, key_ids, node_of_code, {t.id for t in nodes})
+        codes = [p for _, p in store.codes_of(root.id)]
+        kind, name = "theme", root.path
+        theme_info = {k: v for k, v in root.as_dict().items() if k not in ("code_ids",)}
+        for t in nodes[1:]:
+            sub = [e for e in extracts if t.path in e.themes]
+            subthemes.append({"theme": t.path, "status": t.status, "extracts": len(sub),
+                              "coverage": coverage_text(_group_coverage({e.participant for e in sub
+                                                                         if e.participant}, people))})
+    else:
+        target = study.codes.get(code)
+        ids = {target.id}
+        if include_code_children:
+            ids |= {c.id for c in study.codes.list() if c.path.casefold().startswith(target.path.casefold() + "/")}
+        chosen = [c for c in codings if c.code_id in ids]
+        extracts = _make_extracts(chosen, people, key_ids, None)
+        codes = sorted({c.code for c in chosen} | {target.path}, key=str.casefold)
+        kind, name = "code", target.path
+    extracts = _order_extracts(extracts)
+    groups = _group_coverage({e.participant for e in extracts if e.participant}, people)
+    return Evidence(
+        kind=kind, name=name, codes=codes,
+        coders=sorted({e.coder for e in extracts}, key=str.casefold),
+        extracts=extracts, groups=groups,
+        participants=_participant_coverage(extracts, people, quoted_counts(study)),
+        density=_density(study, extracts), summary=coverage_text(groups),
+        unattributed=sum(1 for e in extracts if e.participant is None),
+        theme=theme_info, subthemes=subthemes)
+
+
+def overview(study: "Study", coder: str | None = None, include_discarded: bool = False) -> dict[str, Any]:
+    """Coverage of every theme, density of theme-coded text per transcript, quotes per participant."""
+    store = themes_of(study)
+    people = _participants(study)
+    codings = study.codings.list(coder=coder) if coder else study.codings.list()
+    key_ids = store.key_coding_ids()
+    all_themes = store.list(include_discarded=include_discarded)
+    rows, every = [], []
+    for t in all_themes:
+        nodes = [n for n in all_themes if n.id == t.id or n.path.casefold().startswith(t.path.casefold() + "/")]
+        node_of_code: dict[int, list[Theme]] = {}
+        for n in nodes:
+            for cid in n.code_ids:
+                node_of_code.setdefault(cid, []).append(n)
+        ex = _make_extracts([c for c in codings if c.code_id in node_of_code], people, key_ids,
+                            node_of_code, {n.id for n in nodes})
+        if t.depth == 0:
+            every.extend(ex)
+        groups = _group_coverage({e.participant for e in ex if e.participant}, people)
+        rows.append({"theme": t.path, "kind": t.kind, "status": t.status, "codes": len(t.codes),
+                     "extracts": len(ex), "participants": sum(g.n for g in groups),
+                     "key_quotes": len({(e.document_id, e.start, e.end) for e in ex if e.key}),
+                     "coverage": coverage_text(groups)})
+    unique = {e.coding_id: e for e in every}
+    quoted = quoted_counts(study)
+    return {
+        "themes": rows,
+        "density": [d.as_dict() for d in _density(study, list(unique.values()))],
+        "participants": [{"participant": p.label, "group": p.group, "quoted": quoted.get(p.label, 0),
+                          "extracts": sum(1 for e in unique.values() if e.participant == p.label)}
+                         for p in people.values()],
+    }
+
+
+# -- attribution templates ---------------------------------------------------------------------
+
+BASE_FIELDS = ("label", "group", "number")
+FORBIDDEN_FIELDS = {"name": "real names never go into exports; use {label} or an attribute"}
+UNATTRIBUTED = "(unattributed)"
+_EMPTY = "\x00"
+
+
+class Attribution:
+    """An attribution template over participant fields, checked once against the study.
+
+    Fields: ``{label}`` (P2), ``{group}``, ``{number}`` (the digits of the label: PTV3 -> 3) and
+    any participant attribute, derived bands included (``{role}``, ``{experience_band}``). An
+    empty value drops its neighbouring separator, so ``[Participant {number}, {role}]`` never
+    shows ``, ]``. An unknown field is an :class:`InvalidInput` that lists the known ones.
+    """
+
+    def __init__(self, template: str, study: "Study") -> None:
+        self.template = template
+        known = set(BASE_FIELDS) | set(study.participants.variables())
+        for p in study.participants.list():
+            known |= set(p.attributes)
+        self.known = sorted(known, key=str.casefold)
+        try:
+            parsed = list(string.Formatter().parse(template))
+        except ValueError as exc:
+            raise InvalidInput(f"attribution template {template!r}: {exc} (write {{{{ and }}}} for braces)") from None
+        self.fields: list[str] = []
+        for _literal, name, spec, conversion in parsed:
+            if name is None:
+                continue
+            if name in FORBIDDEN_FIELDS:
+                raise InvalidInput(f"attribution template field {{{name}}}: {FORBIDDEN_FIELDS[name]}")
+            if not name or not re.fullmatch(r"[\w\- ]+", name):
+                raise InvalidInput(f"attribution template field {{{name}}} is not a field name "
+                                   f"(fields: {', '.join('{' + k + '}' for k in self.known)})")
+            if name not in known:
+                raise InvalidInput(f"unknown field {{{name}}} in attribution template {template!r}; "
+                                   f"known fields: {', '.join('{' + k + '}' for k in self.known)}")
+            if conversion or spec:
+                raise InvalidInput(f"attribution template field {{{name}}}: no !conversion or :format, please")
+            self.fields.append(name)
+
+    def values(self, p: Participant) -> dict[str, str]:
+        digits = "".join(re.findall(r"\d+", p.label))
+        out = {"label": p.label, "group": p.group, "number": digits}
+        for key in self.fields:
+            if key not in out:
+                out[key] = format_value(p.attributes.get(key))
+        return out
+
+    def __call__(self, p: Participant | None) -> str:
+        if p is None:
+            return UNATTRIBUTED
+        values = {k: (v if v != "" else _EMPTY) for k, v in self.values(p).items()}
+        text = string.Formatter().vformat(self.template, (), values)
+        if _EMPTY in text:
+            text = re.sub(r"[ \t]*[,;|/–—-][ \t]*" + _EMPTY, "", text)
+            text = re.sub(_EMPTY + r"[ \t]*[,;|/–—-][ \t]*", "", text)
+            text = text.replace(_EMPTY, "")
+            text = re.sub(r"([(\[])\s+", r"\1", text)
+            text = re.sub(r"\s+([)\]])", r"\1", text)
+        return text
+
+
+# -- quote tables ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuoteRow(Record):
+    theme: str                      # the top-level theme's name
+    subtheme: str                   # the subtheme's name ("" for the theme's own codes; "A / B" deeper)
+    quote: str                      # the extract on one line
+    attribution: str
+    participant: str | None
+    group: str | None
+    code: str
+    document: str
+    start: int
+    end: int
+    coding_id: int
+    coder: str
+    key: bool
+    theme_path: str
+
+
+def _top_and_sub(t: Theme) -> tuple[str, str]:
+    parts = t.path.split("/")
+    return parts[0], " / ".join(parts[1:])
+
+
+def _passages(found: Iterable[tuple[Coding, bool]]) -> list[list[tuple[Coding, bool]]]:
+    """Codings grouped into passages: overlapping spans in one document (any coder, any code)."""
+    groups: list[list[tuple[Coding, bool]]] = []
+    end = -1
+    for item in sorted(found, key=lambda ck: (ck[0].document_id, ck[0].start, ck[0].end, ck[0].id)):
+        c = item[0]
+        if groups and groups[-1][0][0].document_id == c.document_id and c.start < end:
+            groups[-1].append(item)
+            end = max(end, c.end)
+        else:
+            groups.append([item])
+            end = c.end
+    return groups
+
+
+def quote_rows(study: "Study", themes: Sequence[str] | None = None, *, key_only: bool = False,
+               template: str = "({label})", coder: str | None = None,
+               include_discarded: bool = False) -> list[QuoteRow]:
+    """The quote table: one row per passage per theme node, grouped by theme, then subtheme.
+
+    ``themes`` limits the table to those themes (each with its subthemes). Within a node, key
+    quotes come first, then participants in natural order. Codings of the node's codes that
+    overlap in one document (two coders' versions of a passage, or two codes of one theme) are
+    one passage: the union of their spans, its first coding's id and participant. ``key_only``
+    keeps flagged key quotes only (then only key codings make up the passages).
+    """
+    store = themes_of(study)
+    attribution = Attribution(template, study)
+    people = _participants(study)
+    every = store.list(include_discarded=include_discarded)
+    if themes:
+        chosen_ids: set[int] = set()
+        for ref in themes:
+            chosen_ids |= {t.id for t in store.descendants(ref)}
+        every = [t for t in every if t.id in chosen_ids]
+    ancestors: dict[int, set[int]] = {}
+    by_id = {t.id: t for t in store.list()}
+    for t in every:
+        chain, cur = {t.id}, t
+        while cur.parent_id is not None:
+            cur = by_id[cur.parent_id]
+            chain.add(cur.id)
+        ancestors[t.id] = chain
+    codings = study.codings.list(coder=coder) if coder else study.codings.list()
+    by_code: dict[int, list[Coding]] = {}
+    for c in codings:
+        by_code.setdefault(c.code_id, []).append(c)
+    key_ids = store.key_coding_ids()
+    texts: dict[int, str] = {}
+    rows: list[QuoteRow] = []
+    for t in every:
+        top, sub = _top_and_sub(t)
+        found: dict[int, tuple[Coding, bool]] = {}
+        for cid in t.code_ids:
+            for c in by_code.get(cid, ()):
+                is_key = bool(key_ids.get(c.id, set()) & ancestors[t.id])
+                if key_only and not is_key:
+                    continue
+                found[c.id] = (c, is_key)
+        node_rows = []
+        for group in _passages(found.values()):
+            first = min(group, key=lambda ck: ck[0].id)[0]
+            start, end = min(c.start for c, _ in group), max(c.end for c, _ in group)
+            if len(group) == 1:
+                text = first.text
+            else:
+                if first.document_id not in texts:
+                    texts[first.document_id] = study.documents.text(first.document_id)
+                text = texts[first.document_id][start:end]
+            p = people.get(first.participant.casefold()) if first.participant else None
+            node_rows.append(QuoteRow(
+                theme=top, subtheme=sub, quote=flatten(text), attribution=attribution(p),
+                participant=p.label if p else None, group=p.group if p else None,
+                code="; ".join(sorted({c.code for c, _ in group}, key=str.casefold)),
+                document=first.document, start=start, end=end, coding_id=first.id,
+                coder="; ".join(sorted({c.coder for c, _ in group}, key=str.casefold)),
+                key=any(k for _, k in group), theme_path=t.path))
+        node_rows.sort(key=lambda r: (not r.key, natural_key(r.participant) if r.participant else (("~",),),
+                                      r.document.casefold(), r.start, r.end, r.coding_id))
+        rows.extend(node_rows)
+    return rows
+
+
+# -- framework matrix --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MatrixCell(Record):
+    extracts: int
+    memos: tuple[str, ...]
+    refs: tuple[str, ...]           # "#12" (coding id), "#12*" for a key quote
+    excerpts: tuple[str, ...]
+    text: str                       # the cell as written in the table
+
+
+@dataclass(frozen=True)
+class MatrixRow(Record):
+    participant: str
+    group: str
+    attributes: dict[str, str]
+    section: str                    # the group-by value(s) this row falls under
+    cells: tuple[MatrixCell, ...]
+
+
+@dataclass
+class Matrix(Record):
+    by: str
+    columns: list[str]
+    attributes: list[str]
+    group_by: list[str]
+    rows: list[MatrixRow]
+
+
+def _attr(p: Participant, name: str) -> str:
+    if name == "group":
+        return p.group
+    if name == "label":
+        return p.label
+    return format_value(p.attributes.get(name))
+
+
+def _sort_value(p: Participant, name: str):
+    if name == "label":
+        return (0, natural_key(p.label))
+    v = p.group if name == "group" else p.attributes.get(name)
+    if v is None:
+        return (2, "")
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (0, float(v))
+    return (1, str(v).casefold())
+
+
+def _check_attributes(study: "Study", names: Sequence[str]) -> None:
+    known = {"group", "label"} | set(study.participants.variables())
+    for p in study.participants.list():
+        known |= set(p.attributes)
+    for n in names:
+        if n == "name":
+            raise InvalidInput(FORBIDDEN_FIELDS["name"])
+        if n not in known:
+            raise InvalidInput(f"unknown participant attribute {n!r}; known: {', '.join(sorted(known, key=str.casefold))}")
+
+
+def framework_matrix(study: "Study", by: str = "themes", *, group_by: Sequence[str] = ("group",),
+                     sort_by: Sequence[str] = (), attributes: Sequence[str] = (), coder: str | None = None,
+                     excerpts: int = 0, include_discarded: bool = False) -> Matrix:
+    """Participants x themes (``by='themes'``: top-level themes with their subthemes), every theme
+    node (``'subthemes'``) or codes (``'codes'``: every code with codings).
+
+    A cell lists the memos of its extracts (coding memos and memos on those codings), then the
+    quote references (coding ids, ``*`` for key quotes), and with ``excerpts=N`` each extract
+    shortened to N characters. Rows: every participant, grouped by ``group_by`` and sorted by
+    ``sort_by`` then label.
+    """
+    if by not in ("themes", "subthemes", "codes"):
+        raise InvalidInput("the matrix is by themes, subthemes or codes")
+    _check_attributes(study, [*group_by, *sort_by, *attributes])
+    store = themes_of(study)
+    codings = study.codings.list(coder=coder) if coder else study.codings.list()
+    columns: list[tuple[str, set[int], set[int]]] = []  # (title, code ids, theme ids for key flags)
+    if by == "codes":
+        used = {c.code_id for c in codings}
+        for code in study.codes.list():
+            if code.id in used:
+                columns.append((code.path, {code.id}, set()))
+    else:
+        every = store.list(include_discarded=include_discarded)
+        for t in every:
+            if by == "themes" and t.depth:
+                continue
+            nodes = [n for n in every if n.id == t.id or (by == "themes" and
+                                                          n.path.casefold().startswith(t.path.casefold() + "/"))]
+            columns.append((t.path, {cid for n in nodes for cid in n.code_ids}, {n.id for n in nodes}))
+    key_ids = store.key_coding_ids()
+    memo_map: dict[int, list[str]] = {}
+    for m in study.memos.list(target_type="coding"):
+        memo_map.setdefault(m.target_id, []).append(flatten(m.body))
+    people = study.participants.list()
+    per: dict[tuple[str, int], list[Coding]] = {}
+    for c in codings:
+        if c.participant:
+            for i, (_title, ids, _tids) in enumerate(columns):
+                if c.code_id in ids:
+                    per.setdefault((c.participant.casefold(), i), []).append(c)
+    rows = []
+    ordered = sorted(people, key=lambda p: (tuple(_sort_value(p, g) for g in group_by),
+                                            tuple(_sort_value(p, s) for s in sort_by), natural_key(p.label)))
+    for p in ordered:
+        cells = []
+        for i, (_title, _ids, tids) in enumerate(columns):
+            found = sorted(per.get((p.label.casefold(), i), []), key=lambda c: (c.document.casefold(), c.start, c.id))
+            memos = list(dict.fromkeys(m for c in found for m in ([flatten(c.memo)] if c.memo else [])
+                                       + memo_map.get(c.id, [])))
+            refs, shown, seen = [], [], set()
+            for c in found:
+                span = (c.document_id, c.start, c.end)
+                if span in seen:
+                    continue
+                seen.add(span)
+                star = "*" if (key_ids.get(c.id, set()) & tids if tids else key_ids.get(c.id)) else ""
+                refs.append(f"#{c.id}{star}")
+                if excerpts:
+                    shown.append(f"\u201c{shorten(c.text, excerpts)}\u201d (#{c.id})")
+            lines = [f"– {m}" for m in memos] + shown
+            if refs:
+                lines.append("Quotes: " + ", ".join(refs))
+            cells.append(MatrixCell(extracts=len(found), memos=tuple(memos), refs=tuple(refs),
+                                    excerpts=tuple(shown), text="\n".join(lines)))
+        rows.append(MatrixRow(
+            participant=p.label, group=p.group, attributes={a: _attr(p, a) for a in attributes},
+            section=", ".join(_attr(p, g) or "not recorded" for g in group_by), cells=tuple(cells)))
+    return Matrix(by=by, columns=[c[0] for c in columns], attributes=list(attributes),
+                  group_by=list(group_by), rows=rows)
+
+
+# -- participant characteristics ---------------------------------------------------------------
+
+@dataclass
+class CharacteristicsTable(Record):
+    headers: list[str]
+    rows: list[list[str]]
+    kinds: list[str]                # per row: "count", "heading", "value", "summary"
+    notes: list[str]
+    suppress_below: int
+
+
+def _default_attributes(study: "Study") -> list[str]:
+    names = list(study.participants.variables())
+    out = []
+    for wanted in ("age", "gender", "sex"):
+        out += [n for n in names if n.casefold() == wanted and n not in out]
+    return out
+
+
+def _num(x: float) -> str:
+    return f"{x:.1f}" if x != int(x) else f"{int(x)}"
+
+
+def participant_table(study: "Study", attributes: Sequence[str] | None = None, *,
+                      suppress_below: int = 5, groups: Sequence[str] | None = None) -> CharacteristicsTable:
+    """COREQ item 16: participants by group (columns) and in total.
+
+    Numeric attributes (integer, float) give mean, median and range; others give n (%) per value,
+    plus "not recorded". Small-cell suppression: a count from 1 to ``suppress_below - 1`` is shown
+    as ``<k`` (without a percentage), and a numeric summary over fewer than ``k`` values as ``–``.
+    ``suppress_below=0`` shows every number. Group sizes are always shown (COREQ item 12).
+    """
+    if suppress_below < 0:
+        raise InvalidInput("the suppression threshold must be 0 (off) or more")
+    k = suppress_below
+    attributes = list(attributes) if attributes is not None else _default_attributes(study)
+    _check_attributes(study, attributes)
+    variables = study.participants.variables()
+    people = study.participants.list()
+    names = sorted({p.group for p in people}, key=str.casefold)
+    if groups:
+        lower = {g.casefold(): g for g in names}
+        missing = [g for g in groups if g.casefold() not in lower]
+        if missing:
+            raise InvalidInput(f"unknown group(s) {', '.join(missing)}; groups: {', '.join(names)}")
+        names = [lower[g.casefold()] for g in groups]
+    columns = [[p for p in people if p.group == g] for g in names] + [people]
+    headers = ["Characteristic"] + [f"{plural(g).capitalize()} (n = {len(c)})" for g, c in zip(names, columns)] \
+        + [f"Total (n = {len(people)})"]
+    rows: list[list[str]] = [["Participants, n"] + [str(len(c)) for c in columns]]
+    kinds = ["count"]
+    suppressed = False
+
+    def count_cell(n: int, total: int) -> str:
+        nonlocal suppressed
+        if 0 < n < k:
+            suppressed = True
+            return f"<{k}"
+        return f"{n} ({100 * n / total:.0f} %)" if total else str(n)
+
+    for attr in attributes:
+        type_ = variables.get(attr, {}).get("type", "text")
+        label = attr.replace("_", " ").capitalize()
+        values = [[p.attributes.get(attr) for p in col] for col in columns]
+        if type_ in ("integer", "float"):
+            rows.append([f"{label}"] + [""] * len(columns))
+            kinds.append("heading")
+            for stat in ("mean", "median", "range"):
+                row = [f"  {stat}"]
+                for vals in values:
+                    nums = [float(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+                    if not nums:
+                        row.append("")
+                    elif len(nums) < k:
+                        suppressed = True
+                        row.append("–")
+                    elif stat == "mean":
+                        row.append(f"{statistics.fmean(nums):.1f}")
+                    elif stat == "median":
+                        row.append(_num(statistics.median(nums)))
+                    else:
+                        row.append(f"{_num(min(nums))}–{_num(max(nums))}")
+                rows.append(row)
+                kinds.append("summary")
+            missing = [sum(1 for v in vals if v is None) for vals in values]
+            if any(missing):
+                rows.append(["  not recorded, n (%)"] + [count_cell(m, len(vals)) for m, vals in zip(missing, values)])
+                kinds.append("value")
+        else:
+            rows.append([f"{label}, n (%)"] + [""] * len(columns))
+            kinds.append("heading")
+            seen = sorted({format_value(v) for vals in values for v in vals if v is not None}, key=str.casefold)
+            for value in seen:
+                rows.append([f"  {value}"] + [count_cell(sum(1 for v in vals if v is not None and format_value(v) == value),
+                                                         len(vals)) for vals in values])
+                kinds.append("value")
+            missing = [sum(1 for v in vals if v is None) for vals in values]
+            if any(missing):
+                rows.append(["  not recorded"] + [count_cell(m, len(vals)) for m, vals in zip(missing, values)])
+                kinds.append("value")
+    notes = []
+    if k and suppressed:
+        notes.append(f"Counts from 1 to {k - 1} are shown as <{k}; summaries of fewer than {k} values "
+                     "are suppressed (–) so that no individual can be recognised.")
+    return CharacteristicsTable(headers=headers, rows=rows, kinds=kinds, notes=notes, suppress_below=k)
+
+
+# -- codebook ----------------------------------------------------------------------------------
+
+def codebook_rows(study: "Study") -> list[dict[str, Any]]:
+    """The code tree (tree order) with definitions, counts and the themes each code serves."""
+    counts = study.codes.counts()
+    served: dict[int, list[str]] = {}
+    for t in themes_of(study).list(include_discarded=False):
+        for cid in t.code_ids:
+            served.setdefault(cid, []).append(t.path)
+    out = []
+    for c in study.codes.list():
+        n = counts.get(c.id, {})
+        out.append({
+            "path": c.path, "name": c.name, "depth": c.path.count("/"), "parent": c.path.rpartition("/")[0],
+            "colour": c.colour, "status": c.status, "description": c.description,
+            "include_when": c.include_when, "exclude_when": c.exclude_when, "example": c.example,
+            "codings": n.get("codings", 0), "documents": n.get("documents", 0),
+            "participants": n.get("participants", 0), "themes": served.get(c.id, []),
+        })
+    return out
