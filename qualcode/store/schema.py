@@ -229,3 +229,4 @@ CREATE INDEX reconciliation_by_document ON reconciliation_decisions(document_id,
 def _reconciliation(db: Database) -> None:
     for statement in _split(SCHEMA_RECONCILIATION):
         db.execute(statement)
+import qualcode.store.themes  # noqa: E402,F401  -- registers the 0003_themes migration (themes, theme_codes, key_quotes)
