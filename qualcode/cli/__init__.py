@@ -48,6 +48,7 @@ def _register() -> None:
             cli.add_command(command)
     from qualcode.cli.agreement import COMMANDS as agreement_commands; list(map(cli.add_command, agreement_commands))  # noqa: E702
     from qualcode.cli import export as _export, themes as _themes; [cli.add_command(c) for m in (_themes, _export) for c in m.COMMANDS]  # noqa: E702
+    from qualcode.cli.anonymise import COMMANDS as anonymise_commands; list(map(cli.add_command, anonymise_commands))  # noqa: E702
 
 
 _register()

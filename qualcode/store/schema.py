@@ -230,3 +230,28 @@ def _reconciliation(db: Database) -> None:
     for statement in _split(SCHEMA_RECONCILIATION):
         db.execute(statement)
 import qualcode.store.themes  # noqa: E402,F401  -- registers the 0003_themes migration (themes, theme_codes, key_quotes)
+
+
+SCHEMA_ANONYMISATION = """
+CREATE TABLE anonymisation (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,      -- study_id, salt, ner_model, applied:<id>
+    value TEXT NOT NULL            -- JSON
+);
+CREATE TABLE anonymisation_terms (
+    hash TEXT PRIMARY KEY,         -- keyed BLAKE2b (64 bits, key = the salt) of a normalised registered term
+    mode TEXT NOT NULL             -- ci: compared case-folded, cs: as written, id: normalised identifier
+) WITHOUT ROWID;
+"""
+
+
+@migrations(name="0004_anonymisation")
+def _anonymisation(db: Database) -> None:
+    import json as _json
+    import secrets as _secrets
+    import uuid as _uuid
+
+    for statement in _split(SCHEMA_ANONYMISATION):
+        db.execute(statement)
+    for key, value in (("study_id", str(_uuid.uuid4())), ("salt", _secrets.token_hex(16))):
+        db.execute("INSERT INTO anonymisation (key, value) VALUES (?, ?)", [key, _json.dumps(value)])

@@ -1,0 +1,385 @@
+"""The register and the name matcher.
+
+The register lists real names and other identifiers with their replacements. Participants feed it
+automatically: ``Sarah Whitfield`` (P1) gives the terms ``Sarah Whitfield``, ``Sarah``,
+``Whitfield``, speaker labels mapped to P1 that are names (``Sarah``), and common nicknames of the
+first name (``Steve`` for ``Stephen``), all replaced by ``[name of P1]``.
+
+Matching (``Matcher``) is built for a million words in a few seconds:
+
+- **exact**: one regular expression per case mode, built as a character trie of every term (so
+  the engine tests one branch per starting letter, not hundreds of alternatives), whole words
+  only; spaces in a term match any run of whitespace. Possessives need nothing special: in
+  ``Sarah's`` the name is a whole word. Terms match in any case (``SARAH``, ``sarah``), except
+  names that are also ordinary words (``Mark``, ``Grace``, ``Will`` ... or any term the study's
+  own text uses in lower case), which must be Capitalised or UPPER case;
+- **fuzzy**: misspellings (``Sara``, ``Srah``) — only capitalised tokens not matched exactly and
+  not ordinary words are compared, each distinct token once, with ``rapidfuzz`` against the
+  single-word terms of four or more letters (``fuzz.ratio`` >= threshold, default 80).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from qualcode.anonymise.keyfile import Entry
+
+DEFAULT_THRESHOLD = 80.0
+MIN_FUZZY_LENGTH = 4
+
+KIND_REPLACEMENTS = {
+    "person": "[name]", "name": "[name]", "place": "[place]", "organisation": "[organisation]",
+    "hospital": "[hospital]", "school": "[school]", "workplace": "[workplace]", "other": "[redacted]",
+}
+
+# Common English nicknames, both ways (first names only; four letters or more so they are
+# unlikely to be ordinary words or another person's initials).
+_NICK_GROUPS = [
+    "stephen steven steve stevie", "david dave davey", "margaret maggie peggy meg mags", "gareth gaz",
+    "elizabeth liz lizzie beth betty eliza", "robert rob bob bobby robbie", "william will bill billy liam",
+    "james jim jimmy jamie", "michael mike mick mikey", "patricia trish tricia patsy", "anthony tony",
+    "katherine catherine kate katie kathy cath", "jennifer jenny jen", "christopher chris",
+    "nicholas nick nicky", "thomas tom tommy", "daniel dan danny", "samuel sam sammy",
+    "samantha sam sammy", "benjamin ben benny", "alexander alex sandy", "andrew andy drew",
+    "matthew matt", "peter pete", "joseph joe joey", "rosalind rosie ros roz", "linda lindy",
+    "colin col", "janet jan", "priya pri", "nadia nads", "susan sue susie", "richard rick dick richie",
+    "edward eddie ted teddy", "charles charlie chas", "deborah debbie deb", "rebecca becky becca",
+    "jonathan jon jonny", "timothy tim timmy", "kenneth ken kenny", "gerald gerry", "victoria vicky",
+    "christine chris chrissie", "barbara barb babs", "frances fran", "francis frank", "raymond ray",
+    "ronald ron ronnie", "donald don donnie", "douglas doug", "gregory greg", "lawrence larry laurie",
+    "philip phil pip", "stuart stu", "terence terry", "vincent vince", "abigail abby abbie",
+    "alison ali", "amanda mandy", "caroline carol carrie", "dorothy dot dotty", "eleanor ellie nell",
+    "helen nell", "josephine jo josie", "judith judy jude", "kimberley kim", "louise lou",
+    "natalie nat", "pamela pam", "penelope penny", "sandra sandy", "teresa tess tessa terri",
+    "valerie val", "wendy wend", "yvonne vonnie", "zachary zach zack",
+]
+NICKNAMES: dict[str, set[str]] = {}
+for _group in _NICK_GROUPS:
+    _names = _group.split()
+    for _n in _names:
+        NICKNAMES.setdefault(_n, set()).update(x for x in _names if x != _n and len(x) >= 4)
+
+# First names that are also ordinary English words: matched only when Capitalised or UPPER.
+NAME_WORDS = frozenset("""
+mark will bill frank grace hope joy rose may june april august dawn faith victor carol rich
+sunny summer autumn iris holly ivy daisy lily heather amber ruby pearl jasmine crystal violet
+hazel olive ginger sandy rusty drew gene guy jack jay jean jim ken lee max miles nick pat
+ray rob sky sue tim tom ted don dean earl glen hunter mason miller baker cook carter
+chase clay cliff dale dell ford grant hill lane long park price rock shaw stone wade ward
+west white young brown green black gray grey king hall wood bell moss marsh rice
+bishop love page penny tony jewel charity patience prudence constance chance cash
+""".split())
+
+# Capitalised words that start sentences or name things everyone names; never fuzzy-matched.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which while
+who whom why with would you your yours yourself yourselves yes yeah okay ok oh well right sorry
+erm um er mm hmm mhm like really actually just thanks thank please because anyway alright
+also even still though maybe perhaps sure good great lovely fine nice yep nope aye
+monday tuesday wednesday thursday friday saturday sunday january february march april may june
+july august september october november december christmas easter
+nhs gp covid zoom teams whatsapp facebook google interviewer interview participant
+mum dad mother father husband wife son daughter brother sister nan gran grandad doctor nurse
+""".split())
+
+_QUOTE = "['\u2019]"
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    entry_id: int
+    replacement: str
+    kind: str
+    case_mode: str  # ci or cs (resolved)
+    fuzzy: bool
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    start: int
+    end: int
+    term: Term
+    how: str  # exact or fuzzy
+    score: float
+
+
+def replacement_for(entry: Entry, labels: dict[str, str]) -> str:
+    """An entry's replacement: as registered, ``[name of LABEL]`` for a participant, else by kind."""
+    if entry.replacement:
+        return entry.replacement
+    if entry.participant and entry.participant in labels:
+        return f"[name of {labels[entry.participant]}]"
+    return KIND_REPLACEMENTS.get(entry.kind, "[redacted]")
+
+
+def name_variants(full_name: str) -> list[tuple[str, str, bool, str]]:
+    """Terms a person's name gives: first name, surname, nicknames of the first name."""
+    parts = [p for p in re.split(r"\s+", re.sub(r"\(.*?\)", " ", full_name).strip()) if p]
+    parts = [p.strip(",.") for p in parts if p.strip(",.")]
+    titles = {"dr", "mr", "mrs", "ms", "miss", "prof", "professor", "sir", "dame", "rev"}
+    parts = [p for p in parts if p.lower().rstrip(".") not in titles]
+    out: list[tuple[str, str, bool, str]] = []
+    if len(parts) >= 2:
+        out.append((parts[0], "first", True, "auto"))
+        out.append((parts[-1], "last", True, "auto"))
+    if parts:
+        for nick in sorted(NICKNAMES.get(parts[0].lower(), ())):
+            out.append((nick.capitalize(), "nickname", False, "auto"))
+    return out
+
+
+def resolve_case(term: str, lower_vocab: set[str] | None) -> str:
+    """``cs`` for names that are also ordinary words (in general, or in this study's own text)."""
+    low = term.lower()
+    if " " in low:
+        return "ci"
+    if low in NAME_WORDS or low in STOPWORDS:
+        return "cs"
+    if lower_vocab is not None and low in lower_vocab:
+        return "cs"
+    return "ci"
+
+
+def lowercase_vocabulary(texts: Iterable[str]) -> set[str]:
+    """Words the texts use in lower case (a name is almost never written that way), unless a text
+    is nearly all lower case (some automatic transcripts), which tells nothing."""
+    vocab: set[str] = set()
+    for text in texts:
+        letters = sum(1 for _ in re.finditer(r"[A-Za-z]", text[:200_000])) or 1
+        upper = sum(1 for _ in re.finditer(r"[A-Z]", text[:200_000]))
+        if upper / letters < 0.005:
+            continue
+        vocab.update(re.findall(r"(?<![\w'\u2019])[a-z]+(?![\w])", text))
+    return vocab
+
+
+def _trie_regex(terms: Iterable[str]) -> str:
+    """A regex matching any of ``terms`` (lower case, spaces meaning any whitespace), built as a
+    trie so that alternatives sharing a prefix share it in the pattern; longest match preferred."""
+    trie: dict = {}
+    for term in terms:
+        node = trie
+        for ch in term:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict) -> str:
+        end = "" in node
+        branches = []
+        for ch in sorted(k for k in node if k):
+            if ch == " ":
+                piece = r"\s+"
+            elif ch in "'\u2019":
+                piece = _QUOTE
+            elif ch in "-\u2010\u2011":
+                piece = r"[\-\u2010\u2011]"
+            else:
+                piece = re.escape(ch)
+            branches.append(piece + build(node[ch]))
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if end else body
+
+    return build(trie)
+
+
+def _compile(terms: Sequence[str], flags: int) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    return re.compile(r"(?<![\w@])(?<!\w\.)(?:" + _trie_regex(terms) + r")(?![\w@]|\.\w)", flags)
+
+
+def _normal(term: str) -> str:
+    term = term.replace("\u2019", "'").replace("\u2010", "-").replace("\u2011", "-")
+    return " ".join(term.split()).lower()
+
+
+_CAP_TOKEN = re.compile(r"(?<![\w'\u2019@\-])(?<!\w\.)[A-Z\u00C0-\u00DE][^\W\d_]{2,}(?![\w@]|['\u2019\-]\w{2})")
+
+
+class Matcher:
+    """Finds register terms in text. Build once, use on many texts."""
+
+    def __init__(self, terms: Sequence[Term], threshold: float | None = DEFAULT_THRESHOLD) -> None:
+        self.terms = list(terms)
+        self.threshold = threshold
+        self._by_key: dict[tuple[str, str], Term] = {}
+        ci, cs = [], []
+        for t in sorted(self.terms, key=lambda t: (t.entry_id, t.text)):
+            key = _normal(t.text)
+            if (t.case_mode, key) in self._by_key:
+                continue
+            self._by_key[(t.case_mode, key)] = t
+            (cs if t.case_mode == "cs" else ci).append(key)
+        self._ci = _compile(ci, re.IGNORECASE)
+        # Case-sensitive terms: Capitalised and UPPER forms of each.
+        forms = {}
+        for key in cs:
+            for form in {" ".join(w[:1].upper() + w[1:] for w in key.split(" ")), key.upper()}:
+                forms[form] = key
+        self._cs_forms = forms
+        self._cs = _compile(list(forms), 0)
+        self._fuzzy_terms: dict[str, Term] = {}
+        for t in self.terms:
+            key = _normal(t.text)
+            if t.fuzzy and " " not in key and len(key) >= MIN_FUZZY_LENGTH and key not in NAME_WORDS:
+                self._fuzzy_terms.setdefault(key, t)
+        self._fuzzy_keys = list(self._fuzzy_terms)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def exact(self, text: str) -> list[NameMatch]:
+        found: list[NameMatch] = []
+        if self._ci is not None:
+            for m in self._ci.finditer(text):
+                term = self._by_key[("ci", _normal(m.group(0)))]
+                found.append(NameMatch(m.start(), m.end(), term, "exact", 100.0))
+        if self._cs is not None:
+            for m in self._cs.finditer(text):
+                key = self._cs_forms.get(" ".join(m.group(0).replace("\u2019", "'").split()))
+                if key is None:
+                    continue
+                found.append(NameMatch(m.start(), m.end(), self._by_key[("cs", key)], "exact", 100.0))
+        return _longest_first(found)
+
+    def fuzzy(self, text: str, taken: Sequence[tuple[int, int]] = (), lower_vocab: set[str] | None = None
+              ) -> list[NameMatch]:
+        if not self._fuzzy_keys or self.threshold is None:
+            return []
+        from rapidfuzz import fuzz, process
+
+        positions: dict[str, list[tuple[int, int]]] = {}
+        for m in _CAP_TOKEN.finditer(text):
+            positions.setdefault(m.group(0), []).append(m.span())
+        known = {k for (_mode, k) in self._by_key}
+        spans = sorted(taken)
+        out: list[NameMatch] = []
+        for token, where in positions.items():
+            low = token.lower()
+            if low in known or low in STOPWORDS or low in NAME_WORDS or len(low) < MIN_FUZZY_LENGTH - 1:
+                continue
+            if lower_vocab is not None and low in lower_vocab:
+                continue
+            best = process.extractOne(low, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=self.threshold)
+            if best is None:
+                continue
+            key, score, _ = best
+            # A shorter token must still share the first letter (Srah, Sara, not Tara for Sarah).
+            if low[0] != key[0]:
+                continue
+            term = self._fuzzy_terms[key]
+            for s, e in where:
+                if not _overlaps(spans, s, e):
+                    out.append(NameMatch(s, e, term, "fuzzy", round(float(score), 1)))
+        return sorted(out, key=lambda m: m.start)
+
+    def find(self, text: str, lower_vocab: set[str] | None = None) -> list[NameMatch]:
+        exact = self.exact(text)
+        fuzzy = self.fuzzy(text, [(m.start, m.end) for m in exact], lower_vocab)
+        return merge_adjacent(sorted(exact + fuzzy, key=lambda m: m.start), text)
+
+
+def _overlaps(spans: Sequence[tuple[int, int]], s: int, e: int) -> bool:
+    from bisect import bisect_left
+
+    i = bisect_left(spans, (s, e))
+    return (i > 0 and spans[i - 1][1] > s) or (i < len(spans) and spans[i][0] < e)
+
+
+def _longest_first(found: list[NameMatch]) -> list[NameMatch]:
+    found.sort(key=lambda m: (m.start, -(m.end - m.start)))
+    out: list[NameMatch] = []
+    last_end = -1
+    for m in found:
+        if m.start >= last_end:
+            out.append(m)
+            last_end = m.end
+    return out
+
+
+def merge_adjacent(matches: list[NameMatch], text: str) -> list[NameMatch]:
+    """``Sarah`` + ``Whitfeld`` of one entry, separated by spaces only, become one match."""
+    out: list[NameMatch] = []
+    for m in matches:
+        if out:
+            prev = out[-1]
+            gap = text[prev.end:m.start]
+            if (prev.term.entry_id == m.term.entry_id and gap and gap.isspace() and "\n" not in gap
+                    and len(gap) <= 2):
+                how = "exact" if prev.how == m.how == "exact" else "fuzzy"
+                out[-1] = NameMatch(prev.start, m.end, prev.term, how, min(prev.score, m.score))
+                continue
+        out.append(m)
+    return out
+
+
+def terms_from_entries(entries: Sequence[Entry], labels: dict[str, str],
+                       lower_vocab: set[str] | None = None,
+                       resolved: dict[int, str] | None = None) -> tuple[list[Term], dict[int, str]]:
+    """Register entries -> matcher terms; returns the terms and how 'auto' case modes resolved."""
+    terms: list[Term] = []
+    modes: dict[int, str] = {}
+    for entry in entries:
+        replacement = replacement_for(entry, labels)
+        for v in entry.variants:
+            if v.case_mode in ("ci", "cs"):
+                mode = v.case_mode
+            elif resolved is not None and v.id in resolved:
+                mode = resolved[v.id]
+            else:
+                mode = resolve_case(v.term, lower_vocab)
+            modes[v.id] = mode
+            terms.append(Term(v.term, entry.id, replacement, entry.kind, mode, v.fuzzy))
+    return terms, modes
+
+
+def import_csv(key, path, participants: dict[str, str]) -> dict[str, int]:
+    """Add register entries from CSV: ``name`` and ``replacement`` columns, optional ``kind``
+    (person, place, organisation, hospital ...), ``variants`` (separated by ``;`` or ``|``) and
+    ``participant`` (a label: the entry then belongs to that participant). ``participants`` maps
+    labels (lower case) to guids."""
+    from pathlib import Path
+
+    from qualcode.csvfile import read_rows
+    from qualcode.errors import InvalidInput
+
+    path = Path(path)
+    rows = read_rows(path, lower_headers=True)
+    if not rows:
+        raise InvalidInput(f"{path}: no register rows under the header")
+    if "name" not in rows[0]:
+        raise InvalidInput(f"{path}: needs a 'name' column (and usually 'replacement')")
+    added = variants = 0
+    with key.transaction():
+        for n, row in enumerate(rows, start=2):
+            name = (row.get("name") or "").strip()
+            if not name:
+                raise InvalidInput(f"{path} row {n}: empty name")
+            kind = (row.get("kind") or "person").strip().lower() or "person"
+            label = (row.get("participant") or "").strip()
+            guid = None
+            if label:
+                guid = participants.get(label.lower())
+                if guid is None:
+                    raise InvalidInput(f"{path} row {n}: unknown participant {label!r}")
+            replacement = (row.get("replacement") or "").strip() or None
+            extra = [v.strip() for v in re.split(r"[;|]", row.get("variants") or "") if v.strip()]
+            specs = [(v, "csv", True, "auto") for v in extra]
+            if kind in ("person", "name"):
+                specs = name_variants(name) + specs
+            before = key.register_version()
+            key.add_entry(name, replacement, kind, "csv", participant=guid, variants=specs)
+            if key.register_version() != before:
+                added += 1
+            variants += len(specs)
+    return {"rows": len(rows), "changed": added}

@@ -1,0 +1,292 @@
+"""``scan``: find identifiers in every document and store them as candidates in the key file.
+
+Detectors, strongest first (where two overlap the stronger, then the longer, wins):
+
+1. the register, exactly (``register``) — case-insensitive, possessives, whole words;
+2. the rules (``email``, ``url``, ``nhs-number``, ``uk-phone``, ``uk-postcode``, ``date``,
+   ``age-over-89``);
+3. the register, fuzzily (``register-fuzzy``) — misspellings such as ``Sara``, ``Srah``;
+4. spaCy NER (``ner-PERSON``, ``ner-GPE`` ...) when a model is installed, and the same entity
+   text found again elsewhere (``ner-PERSON-repeat``), since a model rarely tags every mention.
+
+Speaker labels written in the text (``Sarah Whitfield:``) are not candidates: apply rewrites
+them to participant labels. Candidate ids are stable: a candidate found again at the same place
+with the same text keeps its id, replacement and review decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from qualcode.anonymise import ner as ner_mod
+from qualcode.anonymise.keyfile import KeyFile, now
+from qualcode.anonymise.labels import label_edits
+from qualcode.anonymise.register import (
+    DEFAULT_THRESHOLD, Matcher, STOPWORDS, lowercase_vocabulary, name_variants, terms_from_entries,
+)
+from qualcode.anonymise.remap import Edit, resolve_overlaps
+from qualcode.anonymise.rules import scan_rules
+from qualcode.store import anonymise as store
+from qualcode.store.speakers import INTERVIEWER_LABELS, UNKNOWN_LABELS
+from qualcode.text import context
+
+CONTEXT = 40
+PRIORITY = {"register": 1, "rule": 1, "register-fuzzy": 2, "ner": 3, "ner-repeat": 4}
+
+
+@dataclass
+class Found:
+    start: int
+    end: int
+    original: str
+    replacement: str
+    rule: str
+    kind: str
+    score: float | None
+    entry_id: int | None
+    priority: int
+
+
+@dataclass
+class ScanResult:
+    documents: int
+    words: int
+    found: dict[str, int]
+    new: int
+    kept: int
+    removed: int
+    labels: int
+    model: str | None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def open_key(study, key_path, create: bool = False) -> KeyFile:
+    """Open the key for ``study``: check the path, bind it to the study, finish any half apply."""
+    key = KeyFile.open(key_path, study.path, create=create)
+    try:
+        key.bind(store.study_id(study.db), study.setting("title"))
+        reconcile(study, key)
+    except BaseException:
+        key.close()
+        raise
+    return key
+
+
+def reconcile(study, key: KeyFile) -> None:
+    """Finish (or forget) an apply that stopped between the key's and the study's commits."""
+    done = store.applied_ids(study.db)
+    for apply_id in key.pending_applies():
+        if apply_id in done:
+            key.finish_apply(apply_id)
+        else:
+            key.abandon_apply(apply_id)
+
+
+def participant_labels(db) -> dict[str, str]:
+    """participant guid -> label."""
+    return {p["guid"]: p["label"] for p in store.participants(db)}
+
+
+def sync_participants(study, key: KeyFile) -> int:
+    """Participants' real names (and the name-like speaker labels mapped to them) feed the register."""
+    speakers = store.speaker_labels_by_participant(study.db)
+    version = key.register_version()
+    with key.transaction():
+        for p in store.participants(study.db):
+            labels = {s for s in speakers.get(p["id"], ()) if _name_like(s, p["label"])}
+            if not p["name"] and not labels:
+                continue
+            name = p["name"] or sorted(labels, key=len)[-1]
+            variants = name_variants(name) + [(s, "speaker", True, "auto") for s in sorted(labels) if s != name]
+            key.add_entry(name, None, "person", "participant", participant=p["guid"], variants=variants)
+    return key.register_version() - version
+
+
+def _name_like(label: str, participant_label: str) -> bool:
+    label = label.strip()
+    return (len(label) >= 3 and label.lower() != participant_label.lower()
+            and not INTERVIEWER_LABELS.match(label) and not UNKNOWN_LABELS.match(label)
+            and not re.fullmatch(r"[A-Z]{1,4}\d+", label) and any(c.isalpha() for c in label))
+
+
+def build_matcher(study, key: KeyFile, texts: list[str] | None = None,
+                  threshold: float | None = DEFAULT_THRESHOLD, remember: bool = False) -> tuple[Matcher, set[str]]:
+    lower = lowercase_vocabulary(texts) if texts is not None else None
+    resolved = None if texts is not None else key.resolved_case()
+    terms, modes = terms_from_entries(key.entries(), participant_labels(study.db), lower, resolved)
+    if remember:
+        with key.transaction():
+            key.set_case_modes(modes)
+    return Matcher(terms, threshold), (lower or set())
+
+
+def _replacement_zones(text: str, replacements: set[str]) -> list[tuple[int, int]]:
+    """Where the text already holds a replacement (``[name of P1]``): never a candidate again."""
+    if not replacements:
+        return []
+    pattern = re.compile("|".join(re.escape(r) for r in sorted(replacements, key=len, reverse=True)))
+    return [m.span() for m in pattern.finditer(text)]
+
+
+def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str | None = None,
+         use_ner: bool = True, threshold: float | None = DEFAULT_THRESHOLD, n_process: int = 1,
+         batch_size: int = 16, progress: Callable[[int, int], None] | None = None) -> ScanResult:
+    db = study.db
+    sync_participants(study, key)
+    docs = store.documents(db, documents)
+    if documents is not None:
+        missing = {d.lower() for d in documents} - {d["name"].lower() for d in docs}
+        if missing:
+            from qualcode.errors import NotFound
+
+            raise NotFound(f"unknown document {sorted(missing)[0]!r}")
+    texts = [d["text"] for d in docs]
+    all_texts = texts if documents is None else [d["text"] for d in store.documents(db)]
+    matcher, lower = build_matcher(study, key, all_texts, threshold, remember=True)
+    labels = label_edits(db)
+    notes: list[str] = []
+    model_name = None
+    entities: list[list[ner_mod.Entity]] = [[] for _ in docs]
+    if use_ner:
+        choice = ner_mod.choose_model(model, store.get(db, "ner_model"))
+        if choice.name is not None:
+            nlp = ner_mod.load(choice.name)
+            if nlp is None:
+                notes.append(f"spaCy model {choice.name!r} could not be loaded: scanning with the register and rules only")
+            else:
+                model_name = choice.name
+                entities = ner_mod.entities(nlp, texts, batch_size=batch_size, n_process=n_process,
+                                            progress=progress)
+        elif choice.note:
+            notes.append(choice.note)
+    else:
+        notes.append("NER is off: scanning with the register and rules only")
+
+    replacements = {t.replacement for t in matcher.terms} | {r[0] for r in key.conn.execute(
+        "SELECT DISTINCT replacement FROM log UNION SELECT DISTINCT replacement FROM candidates")}
+    replacements |= {"[name]", "[place]", "[date]", "[phone]", "[email]", "[postcode]", "[URL]",
+                     "[NHS number]", "[hospital]", "[organisation]", "[age 90 or over]", "Interviewer"}
+    participant_label_set = {p["label"].lower() for p in store.participants(db)}
+
+    # NER: trim each entity, give every mention of one text the kind most mentions have, and
+    # find the mentions the model missed.
+    ner_by_doc: list[list[tuple[int, int, str, str]]] = []
+    votes: dict[str, Counter] = {}
+    for doc, ents in zip(docs, entities):
+        text = doc["text"]
+        kept_ents = []
+        for e in ents:
+            k = ner_mod.kind_of(e.label, e.text, lower)
+            if k is None:
+                continue
+            s, t_end = ner_mod.trim(text, e.start, e.end)
+            piece = text[s:t_end]
+            if s >= t_end or piece.lower() in participant_label_set or "[" in piece or "]" in piece:
+                continue
+            kept_ents.append((s, t_end, piece, e.label))
+            votes.setdefault(piece, Counter())[(e.label, *k)] += 1
+        ner_by_doc.append(kept_ents)
+    majority = {piece: c.most_common(1)[0][0] for piece, c in votes.items()}
+    repeat_texts = {t: v for t, v in majority.items()
+                    if len(t) >= 3 and v[0] != "DATE" and t.lower() not in STOPWORDS}
+    repeat_re = (re.compile(r"(?<![\w@])(?:" + "|".join(re.escape(t) for t in sorted(repeat_texts, key=len, reverse=True))
+                            + r")(?![\w@])") if repeat_texts else None)
+
+    found_by_doc: dict[str, list[Found]] = {}
+    counts: Counter = Counter()
+    words = 0
+    for i, doc in enumerate(docs):
+        text = doc["text"]
+        words += len(text.split())
+        items: list[Found] = []
+        for m in matcher.find(text, lower):
+            items.append(Found(m.start, m.end, text[m.start:m.end], m.term.replacement,
+                               "register" if m.how == "exact" else "register-fuzzy", m.term.kind,
+                               m.score, m.term.entry_id, PRIORITY["register" if m.how == "exact" else "register-fuzzy"]))
+        for h in scan_rules(text):
+            items.append(Found(h.start, h.end, text[h.start:h.end], h.replacement, h.rule, h.kind, None, None,
+                               PRIORITY["rule"]))
+        seen_ner: set[tuple[int, int]] = set()
+        for s, t_end, piece, _label in ner_by_doc[i]:
+            label, kind, repl = majority[piece]
+            seen_ner.add((s, t_end))
+            items.append(Found(s, t_end, piece, repl, f"ner-{label}", kind, None, None, PRIORITY["ner"]))
+        if repeat_re is not None:
+            for m in repeat_re.finditer(text):
+                if m.span() in seen_ner:
+                    continue
+                label, kind, repl = repeat_texts[m.group(0)]
+                items.append(Found(m.start(), m.end(), m.group(0), repl, f"ner-{label}-repeat", kind, None, None,
+                                   PRIORITY["ner-repeat"]))
+        # Speaker labels that apply will rewrite, and replacements already in the text, are off limits.
+        blocked = [(le.start, le.end) for le in labels.get(doc["id"], []) if le.start is not None]
+        blocked += _replacement_zones(text, replacements)
+        pairs = [(0, Edit(s, e, "x")) for s, e in blocked] + [(f.priority, Edit(f.start, f.end, "x")) for f in items]
+        _kept, dropped = resolve_overlaps(pairs)
+        dropped_set = set(dropped)
+        kept_items = [f for i, f in enumerate(items) if (i + len(blocked)) not in dropped_set]
+        for f in kept_items:
+            counts[f.rule] += 1
+        found_by_doc[doc["guid"]] = kept_items
+
+    new, kept, removed = _store(key, docs, found_by_doc)
+    scan_state = key.meta("scan") or {}
+    hashes = dict(scan_state.get("documents", {}))
+    for d in docs:
+        hashes[d["guid"]] = text_hash(d["text"])
+    live = {d["guid"] for d in store.documents(db)}
+    hashes = {g: h for g, h in hashes.items() if g in live}
+    with key.transaction():
+        key.set_meta("scan", {"register_version": key.register_version(), "documents": hashes,
+                              "model": model_name, "time": now(), "threshold": threshold})
+    return ScanResult(len(docs), words, dict(sorted(counts.items())), new, kept, removed,
+                      sum(len(v) for v in labels.values()), model_name, notes)
+
+
+def _store(key: KeyFile, docs: list[dict[str, Any]], found_by_doc: dict[str, list[Found]]) -> tuple[int, int, int]:
+    stamp = now()
+    new = kept = removed = 0
+    text_of = {d["guid"]: d for d in docs}
+    with key.transaction() as conn:
+        for guid, items in found_by_doc.items():
+            doc = text_of[guid]
+            existing = {(r["start"], r["end"], r["original"]): r for r in key.rows(
+                'SELECT id, start, "end", original, edited FROM candidates WHERE document_guid = ? '
+                "AND pending_apply IS NULL", [guid])}
+            seen = set()
+            for f in items:
+                left, _m, right = context(doc["text"], f.start, f.end, CONTEXT)
+                k = (f.start, f.end, f.original)
+                if k in existing:
+                    seen.add(k)
+                    r = existing[k]
+                    conn.execute(
+                        "UPDATE candidates SET document = ?, proposed = ?, rule = ?, kind = ?, score = ?, entry_id = ?, "
+                        "left_context = ?, right_context = ?, scanned = ?, "
+                        "replacement = CASE WHEN edited THEN replacement ELSE ? END WHERE id = ?",
+                        [doc["name"], f.replacement, f.rule, f.kind, f.score, f.entry_id, left, right, stamp,
+                         f.replacement, r["id"]])
+                    kept += 1
+                else:
+                    conn.execute(
+                        'INSERT INTO candidates (document_guid, document, start, "end", original, replacement, proposed, '
+                        "rule, kind, score, entry_id, left_context, right_context, scanned) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [guid, doc["name"], f.start, f.end, f.original, f.replacement, f.replacement, f.rule, f.kind,
+                         f.score, f.entry_id, left, right, stamp])
+                    new += 1
+            gone = [existing[k]["id"] for k in existing if k not in seen]
+            conn.executemany("DELETE FROM candidates WHERE id = ?", [(i,) for i in gone])
+            removed += len(gone)
+    return new, kept, removed
