@@ -218,7 +218,7 @@ def _render_defined(t):
 @themes.command("status")
 @STUDY
 @click.argument("theme")
-@click.argument("status", type=click.Choice(STATUSES))
+@click.argument("status", type=click.Choice(STATUSES), metavar="STATUS")
 @CODER
 @JSON
 def themes_status(study, theme, status, coder, as_json):
