@@ -19,9 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import re
-import tempfile
 import zipfile
 from bisect import bisect_left
 from decimal import Decimal
@@ -32,7 +30,7 @@ from xml.etree import ElementTree as ET
 from qualcode import __version__
 from qualcode.errors import InvalidInput
 from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchange, XCode, XNote,
-                                 compose_description, derived_guid, snapshot)
+                                 compose_description, compose_theme_description, derived_guid, snapshot)
 
 if TYPE_CHECKING:
     from qualcode.study import Study
@@ -336,8 +334,9 @@ def project_xml(ex: Exchange, offsets: str = "codepoint") -> tuple[bytes, dict[s
 def _theme_sets(ex: Exchange) -> list[tuple[str, str, str, list[str]]]:
     known = {c.guid for c in ex.codes}
     out = []
-    for t in sorted(ex.themes, key=lambda t: (t.path.casefold(), t.guid)):
-        out.append((t.guid, THEME_PREFIX + t.path, t.description, [c for c in t.codes if c in known]))
+    for t in sorted(ex.themes, key=lambda t: ((t.path or t.name).casefold(), t.guid)):
+        out.append((t.guid, THEME_PREFIX + (t.path or t.name), compose_theme_description(t),
+                    [c for c in t.codes if c in known]))
     return out
 
 
@@ -380,37 +379,28 @@ def qdpx_bytes(ex: Exchange, offsets: str = "codepoint") -> tuple[bytes, dict[st
     return zip_bytes(entries), counts
 
 
-def _deliver(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (a failure leaves no partial file).
+def _deliver(study: "Study", path: Path, data: bytes, kind: str, fmt: str, text: str, items: int):
+    """Every export leaves through ``qualcode.export.write_export`` (anonymisation guard, atomic write)."""
+    from qualcode.export import write_export
 
-    TODO(qualcode/export.py): route through the shared export function (deterministic output and
-    the anonymisation guard) once it exists; until then this is the single write point here.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidInput(f"{path} is a folder; give a file name")
-    if not path.parent.exists():
-        raise InvalidInput(f"folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return write_export(study, path, data, kind=kind, fmt=fmt, text=text, items=items)
 
 
 def export_qdpx(study: "Study", path: str | Path, offsets: str = "codepoint") -> dict[str, Any]:
-    data, counts = qdpx_bytes(snapshot(study), offsets)
-    _deliver(Path(path), data)
-    return {"file": str(path), "bytes": len(data), "offsets": offsets, **counts}
+    """Write the study as a REFI-QDA project; returns what was written and counts."""
+    ex = snapshot(study)
+    data, counts = qdpx_bytes(ex, offsets)
+    # The guard cannot read inside the zip: give it every text the archive carries.
+    text = "\n".join([project_xml(ex, offsets)[0].decode("utf-8"), *(s.text for s in ex.sources)])
+    result = _deliver(study, Path(path), data, "refi-qdpx", "qdpx", text, counts["codings"])
+    return {**result.as_dict(), "file": result.path, "offsets": offsets, **counts}
 
 
 def export_qdc(study: "Study", path: str | Path) -> dict[str, Any]:
+    """Write the study's codebook (and themes as code sets) as a REFI-QDA .qdc."""
     data, counts = codebook_xml(snapshot(study))
-    _deliver(Path(path), data)
-    return {"file": str(path), "bytes": len(data), **counts}
+    result = _deliver(study, Path(path), data, "refi-qdc", "qdc", data.decode("utf-8"), counts["codes"])
+    return {**result.as_dict(), "file": result.path, **counts}
 
 
 def _natural(label: str) -> tuple:

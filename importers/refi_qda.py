@@ -40,7 +40,8 @@ from xml.parsers import expat
 from qualcode.errors import InvalidInput, QualcodeError
 from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchange, Report, XCase, XCode,
                                  XCoding, XJournal, XNote, XSource, XTheme, XUser, XVariable, derived_guid,
-                                 load, merge_codebook, normalise_guid, split_description)
+                                 load, merge_codebook, normalise_guid, split_description,
+                                 split_theme_description)
 from qualcode.text import canonicalise
 
 __all__ = ["Limits", "import_qdc", "import_qdpx", "parse_xml", "read_qdc", "read_qdpx"]
@@ -433,6 +434,7 @@ class _Reader:
         self.archive = archive
         self.problems: Counter[str] = Counter()
         self.guids_seen: set[str] = set()
+        self.foreign_sets = 0
         self.origin = root.get("origin") or ""
         report.origin = self.origin
         expected = f"urn:QDA-XML:{what}:1.0"
@@ -524,23 +526,48 @@ class _Reader:
             self.report.warn(f"{folders} non-codable (folder) code(s) imported as ordinary parent codes")
         return out
 
+    def theme(self, s: ET.Element, codes: list[str]) -> XTheme:
+        """A Set of codes: a theme (qualcode's own ``Theme: A/B`` Sets) or a candidate theme."""
+        name = (s.get("name") or "").strip() or "Code set"
+        if name.startswith(THEME_PREFIX):
+            path = name[len(THEME_PREFIX):].strip()
+        else:
+            path = name.replace("/", "\u2215")
+            self.foreign_sets += 1
+        desc = s.find("Description")
+        fields = split_theme_description(desc.text if desc is not None else "")
+        return XTheme(guid=self.guid(s, kind="set", unique=True), name=path.rsplit("/", 1)[-1], path=path,
+                      status=fields["status"] or "candidate", concept=fields["concept"],
+                      definition=fields["definition"], colour=parse_colour(fields["colour"]), codes=codes)
+
+    def link_themes(self, themes: list[XTheme]) -> None:
+        by_path = {t.path.casefold(): t for t in themes}
+        for t in themes:
+            head, sep, _ = t.path.rpartition("/")
+            if sep:
+                parent = by_path.get(head.casefold())
+                if parent is None:
+                    self.report.warn(f"theme {t.path!r}: no set for its parent {head!r}; imported at the top level")
+                    t.name = t.path.replace("/", "\u2215")
+                else:
+                    t.parent = parent.guid
+        if self.foreign_sets:
+            self.report.warn(f"{self.foreign_sets} set(s) of codes imported as candidate themes")
+            self.foreign_sets = 0
+
     def code_sets(self, holder: ET.Element | None, member_attr: str) -> list[XTheme]:
-        themes = []
+        themes: list[XTheme] = []
         if holder is None:
             return themes
         if len(holder) == 0:
             self.problems["empty Sets element (invalid against the schema; ignored)"] += 1
         for s in holder.findall("Set"):
             codes = [g for g in (self.ref(m, member_attr) for m in s.findall("MemberCode")) if g]
-            if not codes:
-                continue
-            name = (s.get("name") or "Set").strip()
-            if name.startswith(THEME_PREFIX):
-                name = name[len(THEME_PREFIX):]
-            desc = s.find("Description")
-            themes.append(XTheme(guid=self.guid(s, kind="set", unique=True), name=name.rsplit(" / ", 1)[-1],
-                                 path=name, description=(desc.text or "").strip() if desc is not None else "",
-                                 codes=codes))
+            if codes:
+                themes.append(self.theme(s, codes))
+            else:
+                self.report.skip("sets without member codes", s.get("name") or "")
+        self.link_themes(themes)
         return themes
 
     code_notes: list[tuple[str, str | None]]
@@ -941,11 +968,7 @@ class _ProjectReader(_Reader):
             codes = [g for g in (self.ref(m) for m in s.findall("MemberCode")) if g]
             sources = [g for g in (self.ref(m) for m in s.findall("MemberSource")) if g in self.source_guids]
             if codes:
-                path = name[len(THEME_PREFIX):] if name.startswith(THEME_PREFIX) else name
-                desc = s.find("Description")
-                theme = XTheme(guid=self.guid(s, kind="set", unique=True), name=path.rsplit(" / ", 1)[-1],
-                               path=path, description=(desc.text or "").strip() if desc is not None else "",
-                               codes=codes)
+                theme = self.theme(s, codes)
                 self.ex.themes.append(theme)
                 for g in notes:
                     self.note_targets.append((g, XNote(guid="", body="", target_type="theme", target=theme.guid)))
@@ -957,6 +980,7 @@ class _ProjectReader(_Reader):
                     self.note_targets.append((g, XNote(guid="", body="", target_type="study")))
             else:
                 self.report.skip("sets without members", name)
+        self.link_themes(self.ex.themes)
         by_guid = {s.guid: s for s in self.ex.sources}
         for g, names in self.source_sets.items():
             meta = by_guid[g].metadata
@@ -985,9 +1009,6 @@ class _ProjectReader(_Reader):
                 coding.memo = "\n".join(m for m in (coding.memo, body) if m)
                 used.add(guid)
                 continue
-            if template.target_type == "theme":
-                template.target_type, template.target = "study", None
-                title = title or "Theme memo"
             self.ex.notes.append(XNote(guid=guid, body=body, title=title, user=self.user(el),
                                        created=parse_datetime(el.get("creationDateTime")),
                                        updated=parse_datetime(el.get("modifiedDateTime")),

@@ -49,6 +49,7 @@ def _register() -> None:
     from qualcode.cli.agreement import COMMANDS as agreement_commands; list(map(cli.add_command, agreement_commands))  # noqa: E702
     from qualcode.cli import export as _export, themes as _themes; [cli.add_command(c) for m in (_themes, _export) for c in m.COMMANDS]  # noqa: E702
     from qualcode.cli.anonymise import COMMANDS as anonymise_commands; list(map(cli.add_command, anonymise_commands))  # noqa: E702
+    from qualcode.cli.refi import attach as _attach_refi; _attach_refi(cli)  # noqa: E702  -- export qdpx|qdc, import-qdpx, import-qdc, merge
 
 
 _register()

@@ -15,8 +15,12 @@ Mapping (documented for users in ``qualcode export qdpx --help`` and the report)
   the ``NoteRef`` of that element, participant memos by a ``Link`` (a ``Case`` has no NoteRef),
   theme memos by the theme Set's ``MemberNote``; a coding's own memo is a Note named ``Coding memo``.
 * the reflexive journal -> Notes gathered in the Set ``Reflexive journal``.
-* themes -> one ``Set`` of codes per theme or subtheme, named ``Theme: <path>`` (a code may serve
-  several themes, which a code tree cannot say); status and central concept in the Description.
+* themes -> one ``Set`` of codes per theme or subtheme, named ``Theme: <Theme/Subtheme>`` (a code
+  may serve several themes, which a code tree cannot say); central organising concept, definition,
+  status and colour as labelled paragraphs of its ``Description``; theme memos as ``MemberNote`` s.
+  Key quotes are not exported (a Set cannot hold codings). On import, qualcode's own theme Sets
+  come back as themes and any other Set of codes (an ATLAS.ti code group ...) as a candidate theme;
+  Sets of sources become a ``groups`` entry (and ``name: value`` metadata) of their documents.
 """
 
 from __future__ import annotations
@@ -81,6 +85,38 @@ def split_description(text: str | None) -> dict[str, str]:
     current = "description"
     collected: dict[str, list[str]] = {k: [] for k in fields}
     for block in blocks:
+        head, sep, rest = block.partition(":")
+        key = labels.get(head.strip().casefold()) if sep and "\n" not in head else None
+        if key is not None:
+            current = key
+            collected[key].append(rest.strip())
+        else:
+            collected[current].append(block.strip())
+    return {k: "\n\n".join(v for v in vs if v) for k, vs in collected.items()}
+
+
+THEME_LABELS = (("concept", "Central organising concept"), ("definition", "Definition"),
+                ("status", "Status"), ("colour", "Colour"))
+
+
+def compose_theme_description(theme: "XTheme") -> str:
+    parts = []
+    for key, label in THEME_LABELS:
+        value = (getattr(theme, key) or "").strip()
+        if value:
+            parts.append(f"{label}: {value}")
+    return "\n\n".join(parts)
+
+
+def split_theme_description(text: str | None) -> dict[str, str]:
+    """Read ``compose_theme_description`` back; unlabelled text is the definition."""
+    out = {key: "" for key, _ in THEME_LABELS}
+    if not text:
+        return out
+    labels = {label.casefold(): key for key, label in THEME_LABELS}
+    current = "definition"
+    collected: dict[str, list[str]] = {k: [] for k in out}
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
         head, sep, rest = block.partition(":")
         key = labels.get(head.strip().casefold()) if sep and "\n" not in head else None
         if key is not None:
@@ -189,11 +225,13 @@ class XJournal:
 class XTheme:
     guid: str
     name: str
-    path: str
-    parent: str | None = None
-    status: str = ""
-    description: str = ""
-    codes: list[str] = field(default_factory=list)
+    parent: str | None = None          # parent theme GUID (a subtheme)
+    status: str = "candidate"          # candidate | active | discarded
+    concept: str = ""                  # central organising concept
+    definition: str = ""
+    colour: str | None = None
+    codes: list[str] = field(default_factory=list)   # code GUIDs
+    path: str = ""                     # "Theme/Subtheme", for Set names and messages
 
 
 @dataclass
@@ -256,10 +294,6 @@ def _rows(db, sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
     cur = db.execute(sql, list(params))
     names = [c[0] for c in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-def _table_columns(db, table: str) -> set[str]:
-    return {r[1] for r in db.execute(f"PRAGMA table_info({table})").fetchall()}
 
 
 def snapshot(study: "Study") -> Exchange:
@@ -333,49 +367,32 @@ def snapshot(study: "Study") -> Exchange:
         ex.journal.append(XJournal(guid=derived_guid("journal", coder_guid[r["coder_id"]], r["id"], r["created"]),
                                    user=coder_guid[r["coder_id"]], entry_date=r["entry_date"], body=r["body"],
                                    phase=r["phase"], created=r["created"]))
-    ex.themes = [XTheme(guid=t["guid"], name=t["name"], path=t["path"], parent=theme_guid.get(t["parent_id"]),
-                        status=t["status"], description=t["description"],
-                        codes=[code_guid[c] for c in t["codes"] if c in code_guid]) for t in themes]
+    ex.themes = [XTheme(guid=t["guid"], name=t["name"], parent=theme_guid.get(t["parent_id"]),
+                        status=t["status"], concept=t["concept"], definition=t["definition"],
+                        colour=t["colour"], codes=t["codes"], path=t["path"]) for t in themes]
     return ex
 
 
+def _has_table(db, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
+
+
 def _theme_rows(db) -> list[dict[str, Any]]:
-    """Themes, if this study has them (the themes store may not exist yet): best effort, by column."""
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "themes" not in tables:
-        return []
-    cols = _table_columns(db, "themes")
-    if not {"id", "name"} <= cols:
+    """Themes with their paths and the GUIDs of the (live) codes they gather."""
+    if not _has_table(db, "themes"):
         return []
     rows = _rows(db, "SELECT * FROM themes ORDER BY id")
-    link = next((t for t in ("theme_codes", "themes_codes", "theme_code") if t in tables), None)
-    members: dict[int, list[int]] = {}
-    if link:
-        lcols = _table_columns(db, link)
-        if {"theme_id", "code_id"} <= lcols:
-            for tid, cid in db.execute(f"SELECT theme_id, code_id FROM {link} ORDER BY theme_id, code_id"):
-                members.setdefault(tid, []).append(cid)
+    members: dict[int, list[str]] = {}
+    for tid, guid in db.execute("SELECT tc.theme_id, c.guid FROM theme_codes tc JOIN codes c ON c.id = tc.code_id "
+                                "AND c.guid = tc.code_guid ORDER BY tc.position, tc.id"):
+        members.setdefault(tid, []).append(guid)
     by_id = {r["id"]: r for r in rows}
 
     def path(r: dict[str, Any], depth: int = 0) -> str:
-        parent = by_id.get(r.get("parent_id")) if depth < 50 else None
-        return r["name"] if parent is None else path(parent, depth + 1) + " / " + r["name"]
+        parent = by_id.get(r["parent_id"]) if depth < 100 else None
+        return r["name"] if parent is None else path(parent, depth + 1) + "/" + r["name"]
 
-    out = []
-    for r in rows:
-        text = []
-        concept = r.get("central_concept") or r.get("concept") or r.get("organising_concept")
-        if concept:
-            text.append(f"Central organising concept: {concept}")
-        if r.get("definition"):
-            text.append(f"Definition: {r['definition']}")
-        if r.get("status"):
-            text.append(f"Status: {r['status']}")
-        out.append({"id": r["id"], "guid": r.get("guid") or derived_guid("theme", r["id"], r["name"]),
-                    "name": r["name"], "path": path(r), "parent_id": r.get("parent_id"),
-                    "status": r.get("status") or "", "description": "\n\n".join(text),
-                    "codes": members.get(r["id"], [])})
-    return out
+    return [{**r, "path": path(r), "codes": members.get(r["id"], [])} for r in rows]
 
 
 # -- writing an exchange into a study ----------------------------------------------------------
@@ -514,8 +531,7 @@ def load(study: "Study", ex: Exchange, report: Report, command: str = "import-qd
                 "guid": _free_guid(db, "codings", c.guid, c.source, c.start, c.end)})
             report.count("codings")
 
-        for t in _parents_first(ex.themes):  # type: ignore[arg-type]
-            report.skip("themes are not stored by this version of qualcode", t.name)
+        ids["themes"] = write_themes(db, ch, ex.themes, ids["codes"], report)
 
         for n in ex.notes:
             row: dict[str, Any] = {"target_type": n.target_type, "target_id": None, "document_id": None,
@@ -677,6 +693,91 @@ def merge_codebook(study: "Study", codes: list[XCode], themes: list[XTheme], rep
                 "guid": _free_guid(db, "codes", code.guid, code.name)})
             used += 1
             report.count("codes added")
-        for t in themes:
-            report.skip("themes are not stored by this version of qualcode", t.name)
+        write_themes(db, ch, themes, ids, report, merge=True)
     return ids
+
+
+THEME_STATUSES = ("candidate", "active", "discarded")
+
+
+def write_themes(db, ch, themes: list[XTheme], code_ids: dict[str, int], report: Report,
+                 merge: bool = False) -> dict[str, int]:
+    """Store themes (parents first) and the codes they gather; returns theme ids by GUID.
+
+    With ``merge``, a theme already in the study (same GUID, or same name under the same parent)
+    gains the codes it lacks; a different definition is reported as a conflict, never overwritten.
+    """
+    from qualcode.store.themes import PALETTE as THEME_PALETTE
+
+    out: dict[str, int] = {}
+    if not themes:
+        return out
+    if not _has_table(db, "themes"):
+        for t in themes:
+            report.skip("themes (this study has no themes table)", t.name)
+        return out
+    for t in _parents_first(themes):  # type: ignore[arg-type]
+        parent_id = out.get(t.parent) if t.parent else None
+        name = " ".join(t.name.replace("/", "\u2215").split()) or "Unnamed theme"
+        existing = db.execute("SELECT * FROM themes WHERE guid = ?", [t.guid]).fetchone() if merge else None
+        if existing is None:
+            existing = db.execute("SELECT * FROM themes WHERE coalesce(parent_id, 0) = ? AND name = ? COLLATE NOCASE",
+                                  [parent_id or 0, name]).fetchone()
+            if existing is not None and not merge:
+                name = _free_theme_name(db, name, parent_id)
+                existing = None
+        status = t.status if t.status in THEME_STATUSES else "candidate"
+        if t.status and t.status not in THEME_STATUSES:
+            report.warn(f"theme {name!r}: status {t.status!r} is not candidate/active/discarded; read as candidate")
+        if existing is not None:
+            cols = [c[1] for c in db.execute("PRAGMA table_info(themes)")]
+            row = dict(zip(cols, existing))
+            theme_id = out[t.guid] = row["id"]
+            differs = [k for k, v in (("concept", t.concept), ("definition", t.definition), ("status", status))
+                       if (v or "").strip() != (row[k] or "")]
+            if differs:
+                report.conflicts.append(f"theme {row['name']!r}: the file's {', '.join(differs)} differ; "
+                                        "kept the study's")
+            report.count("themes already in the study")
+        else:
+            siblings = db.execute("SELECT count(*) FROM themes WHERE coalesce(parent_id, 0) = ?",
+                                  [parent_id or 0]).fetchone()[0]
+            colour = t.colour
+            try:
+                from qualcode.store.codes import normalise_colour
+
+                colour = normalise_colour(colour) if colour else None
+            except InvalidInput:
+                colour = None
+            if colour is None:
+                if parent_id:
+                    colour = db.execute("SELECT colour FROM themes WHERE id = ?", [parent_id]).fetchone()[0]
+                else:
+                    colour = THEME_PALETTE[siblings % len(THEME_PALETTE)]
+            theme_id = out[t.guid] = ch.insert("themes", {
+                "name": name, "parent_id": parent_id, "status": status, "concept": t.concept.strip(),
+                "definition": t.definition.strip(), "colour": colour, "position": siblings + 1, "created": now(),
+                "guid": _free_guid(db, "themes", t.guid, name)})
+            report.count("themes")
+        for code_guid in t.codes:
+            code_id = code_ids.get(code_guid)
+            if code_id is None:
+                report.skip("theme members that are not codes of the codebook", code_guid)
+                continue
+            guid = db.execute("SELECT guid FROM codes WHERE id = ?", [code_id]).fetchone()[0]
+            if db.execute("SELECT 1 FROM theme_codes WHERE theme_id = ? AND code_guid = ?", [theme_id, guid]).fetchone():
+                continue
+            position = (db.execute("SELECT max(position) FROM theme_codes WHERE theme_id = ?",
+                                   [theme_id]).fetchone()[0] or 0) + 1
+            ch.insert("theme_codes", {"theme_id": theme_id, "code_id": code_id, "code_guid": guid,
+                                      "position": position, "created": now()})
+    return out
+
+
+def _free_theme_name(db, name: str, parent_id: int | None) -> str:
+    candidate, n = name, 2
+    while db.execute("SELECT 1 FROM themes WHERE coalesce(parent_id, 0) = ? AND name = ? COLLATE NOCASE",
+                     [parent_id or 0, candidate]).fetchone():
+        candidate = f"{name} ({n})"
+        n += 1
+    return candidate

@@ -1,0 +1,528 @@
+"""Merging a second coder's copy of a study back into the study (``qualcode merge``).
+
+What is matched, and how:
+
+* documents by content: the SHA-256 of the source bytes, or of the canonical text (so a copy that
+  went through a REFI-QDA round trip still matches); never by name. A document of the other study
+  whose name or GUID matches a base document but whose text differs is a **conflict**: reported,
+  and its codings are not merged. A document found only in the other study is added.
+* codes by GUID, then by name under the same (matched) parent. Same code with a different
+  definition (description, include/exclude, example, colour, status) or a different name/place is
+  a **conflict**: reported, the base keeps its own. Codes only in the other study are added.
+* coders by GUID, then by name; participants by GUID, then by label (attribute differences are
+  conflicts); variables by name.
+* codings keep their coder. One already in the base (same GUID, or same document, code, coder
+  and span) is not added twice; one overlapping the same coder's coding of the same code is merged
+  with it (the study-wide rule). ``theirs=[coder]`` makes the other study authoritative for those
+  coders: their codings in the base on shared documents are replaced by the other study's.
+* themes by GUID, then name under the same parent (a different concept, definition or status is
+  a conflict); the codes they gather and their key quotes are added.
+* memos by GUID (a different body is a conflict); journal entries by coder, date and text.
+
+Nothing is silently resolved: every conflict is listed. The whole merge is one change (one undo).
+Before the base is changed it is backed up with SQLite's backup API to ``BASE.qc.bak-YYYYmmdd-HHMMSS``;
+with an output file the base is not touched at all. The other study is read from a private copy,
+so merging never writes to it either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qualcode.errors import InvalidInput, StudyFileError
+from qualcode.store.connection import APPLICATION_ID
+from qualcode.store.refi import XTheme, _free_guid, _has_table, _rows, _theme_rows, write_themes
+from qualcode.store.speakers import relink_turns
+from qualcode.transcript import ParsedTranscript, ParsedTurn
+
+if TYPE_CHECKING:
+    from qualcode.study import Study
+
+DEFINITION = ("description", "include_when", "exclude_when", "example", "colour", "status")
+
+
+@dataclass
+class MergeReport:
+    base: str = ""
+    other: str = ""
+    output: str = ""
+    backup: str | None = None
+    dry_run: bool = False
+    added: dict[str, int] = field(default_factory=dict)
+    matched: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, what: str, n: int = 1) -> None:
+        self.added[what] = self.added.get(what, 0) + n
+
+    def match(self, what: str, n: int = 1) -> None:
+        self.matched[what] = self.matched.get(what, 0) + n
+
+    def skip(self, reason: str, n: int | str = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + (n if isinstance(n, int) else 1)
+
+    # the interface of ``qualcode.store.refi.Report`` that ``write_themes`` uses
+    def count(self, what: str, n: int = 1) -> None:
+        suffix = " already in the study"
+        if what.endswith(suffix):
+            self.match(what[: -len(suffix)], n)
+        else:
+            self.add(what, n)
+
+    def warn(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"base": self.base, "other": self.other, "output": self.output, "backup": self.backup,
+                "dry_run": self.dry_run, "added": self.added, "matched": self.matched,
+                "skipped": self.skipped, "conflicts": self.conflicts, "notes": self.notes}
+
+
+class _DryRun(Exception):
+    pass
+
+
+# -- files ---------------------------------------------------------------------------------------
+def _check_study_file(path: Path) -> None:
+    if not path.exists():
+        raise StudyFileError(f"{path} does not exist")
+    if path.is_dir():
+        raise StudyFileError(f"{path} is a folder, not a study file")
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    if not header.startswith(b"SQLite format 3\x00") or int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        raise StudyFileError(f"{path} is not a qualcode study")
+
+
+def copy_study(source: Path, target: Path) -> None:
+    """A consistent copy of a study (even one in use) with SQLite's online backup API."""
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode = WAL")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def backup_path(path: Path, when: datetime | None = None) -> Path:
+    stamp = (when or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    candidate, n = Path(f"{path}.bak-{stamp}"), 2
+    while candidate.exists():
+        candidate = Path(f"{path}.bak-{stamp}-{n}")
+        n += 1
+    return candidate
+
+
+def merge_files(base: str | Path, other: str | Path, out: str | Path | None = None,
+                theirs: tuple[str, ...] | list[str] = (), dry_run: bool = False) -> MergeReport:
+    """Merge study ``other`` into ``base`` (backed up first), or into a new file ``out``."""
+    from qualcode.study import Study
+
+    base, other = Path(base), Path(other)
+    _check_study_file(base)
+    _check_study_file(other)
+    if base.resolve() == other.resolve():
+        raise InvalidInput("BASE and OTHER are the same file")
+    out_path = Path(out) if out else None
+    if out_path is not None:
+        if out_path.exists():
+            raise InvalidInput(f"{out_path} already exists; give a new file for the merged study")
+        if not out_path.parent.exists():
+            raise InvalidInput(f"folder {out_path.parent} does not exist")
+        if out_path.resolve() in (base.resolve(), other.resolve()):
+            raise InvalidInput("the output must be a new file, not BASE or OTHER")
+    report = MergeReport(base=str(base), other=str(other), output=str(out_path or base), dry_run=dry_run)
+    with tempfile.TemporaryDirectory(prefix="qualcode-merge-") as tmp:
+        other_copy = Path(tmp) / "other.qc"
+        copy_study(other, other_copy)
+        with Study.open(other_copy) as other_study:
+            if out_path is not None and not dry_run:
+                target = out_path.parent / f".{out_path.name}.merging-{os.getpid()}"
+                parts = [target, Path(f"{target}-wal"), Path(f"{target}-shm")]
+                try:
+                    copy_study(base, target)
+                    with Study.open(target) as study:
+                        merge(study, other_study, report, theirs)
+                        study.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    os.replace(target, out_path)
+                finally:
+                    for p in parts:
+                        p.unlink(missing_ok=True)
+                return report
+            with Study.open(base) as study:
+                if dry_run:
+                    try:
+                        with study.change("merge", "dry run"):
+                            merge(study, other_study, report, theirs)
+                            raise _DryRun
+                    except _DryRun:
+                        pass
+                    return report
+                backup = backup_path(base)
+                copy_study(base, backup)
+                report.backup = str(backup)
+                try:
+                    merge(study, other_study, report, theirs)
+                except BaseException:
+                    backup.unlink(missing_ok=True)  # the base is unchanged (one transaction)
+                    report.backup = None
+                    raise
+    return report
+
+
+# -- the merge itself ----------------------------------------------------------------------------
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def merge(study: "Study", other: "Study", report: MergeReport, theirs: tuple[str, ...] | list[str] = ()) -> MergeReport:
+    """Bring ``other``'s work into ``study`` in one change; conflicts are listed in ``report``."""
+    db, odb = study.db, other.db
+    summary = f"merge {Path(report.other).name if report.other else other.path.name}"
+    with study.change("merge", summary) as ch:
+        coders = _merge_coders(db, odb, ch, report)
+        theirs_ids = set()
+        for name in theirs:
+            row = odb.execute("SELECT id FROM coders WHERE name = ? COLLATE NOCASE", [name.strip()]).fetchone()
+            if row is None:
+                raise InvalidInput(f"--theirs: no coder {name!r} in {Path(report.other).name or 'OTHER'}")
+            theirs_ids.add(coders[row[0]])
+        _merge_variables(db, odb, ch, report)
+        participants = _merge_participants(db, odb, ch, report)
+        codes = _merge_codes(study, other, ch, report)
+        documents, conflicted = _merge_documents(study, other, ch, report, participants)
+        _merge_speakers(db, odb, ch, report, documents, participants)
+        codings = _merge_codings(study, other, ch, report, documents, conflicted, codes, coders, theirs_ids)
+        themes = _merge_themes(db, odb, ch, report, codes, codings)
+        _merge_memos(db, odb, ch, report, documents, codes, coders, codings, participants, themes)
+        _merge_journal(db, odb, ch, report, coders)
+        study.participants._recompute_bands(ch)
+        relink_turns(db)
+        for table, what in (("reconciliation_decisions", "reconciliation decisions"),
+                            ("agreement_rounds", "agreement rounds")):
+            if _has_table(odb, table) and odb.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+                report.notes.append(f"{what} of {Path(report.other).name or 'OTHER'} are not merged")
+    return report
+
+
+def _merge_coders(db, odb, ch, report: MergeReport) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for r in _rows(odb, "SELECT * FROM coders ORDER BY id"):
+        row = db.execute("SELECT id, name FROM coders WHERE guid = ?", [r["guid"]]).fetchone()
+        if row is None:
+            row = db.execute("SELECT id, name FROM coders WHERE name = ? COLLATE NOCASE", [r["name"]]).fetchone()
+        elif row[1].casefold() != r["name"].casefold():
+            report.conflicts.append(f"coder {row[1]!r} is called {r['name']!r} in the other study (same GUID); "
+                                    f"kept {row[1]!r}")
+        if row is not None:
+            out[r["id"]] = row[0]
+            report.match("coders")
+            continue
+        out[r["id"]] = ch.insert("coders", {"name": r["name"], "kind": r["kind"], "created": r["created"],
+                                            "guid": _free_guid(db, "coders", r["guid"], r["name"])})
+        report.add("coders")
+    return out
+
+
+def _merge_variables(db, odb, ch, report: MergeReport) -> None:
+    for r in _rows(odb, "SELECT * FROM variables ORDER BY id"):
+        row = db.execute("SELECT type, derived_from, bands FROM variables WHERE name = ? COLLATE NOCASE",
+                         [r["name"]]).fetchone()
+        if row is None:
+            ch.insert("variables", {"name": r["name"], "type": r["type"], "derived_from": r["derived_from"],
+                                    "bands": r["bands"], "guid": _free_guid(db, "variables", r["guid"], r["name"])})
+            report.add("variables")
+        elif (row[0], row[1], row[2]) != (r["type"], r["derived_from"], r["bands"]):
+            report.conflicts.append(f"attribute {r['name']!r}: {r['type']} in the other study, {row[0]} here "
+                                    "(or a different band); kept this study's")
+
+
+def _merge_participants(db, odb, ch, report: MergeReport) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for r in _rows(odb, "SELECT * FROM participants ORDER BY id"):
+        rows = _rows(db, "SELECT * FROM participants WHERE guid = ?", [r["guid"]]) or \
+            _rows(db, "SELECT * FROM participants WHERE label = ? COLLATE NOCASE", [r["label"]])
+        if rows:
+            b = rows[0]
+            out[r["id"]] = b["id"]
+            report.match("participants")
+            theirs, ours = json.loads(r["attributes"]), json.loads(b["attributes"])
+            keys = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+            if b["label"].casefold() != r["label"].casefold():
+                keys.insert(0, "label")
+            if b["grp"] != r["grp"]:
+                keys.insert(0, "group")
+            if keys:
+                report.conflicts.append(f"participant {b['label']}: {', '.join(keys)} differ in the other study; "
+                                        "kept this study's")
+            continue
+        out[r["id"]] = ch.insert("participants", {
+            "label": r["label"], "grp": r["grp"], "name": r["name"], "attributes": r["attributes"],
+            "created": r["created"], "guid": _free_guid(db, "participants", r["guid"], r["label"])})
+        report.add("participants")
+    return out
+
+
+def _merge_codes(study: "Study", other: "Study", ch, report: MergeReport) -> dict[int, int]:
+    db, odb = study.db, other.db
+    out: dict[int, int] = {}
+    other_paths = other.codes._paths()
+    rows = _rows(odb, "SELECT * FROM codes ORDER BY id")
+    by_parent: dict[int | None, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_parent.setdefault(r["parent_id"], []).append(r)
+    queue = list(by_parent.get(None, []))
+    seen = set()
+    while queue:
+        r = queue.pop(0)
+        if r["id"] in seen:
+            continue
+        seen.add(r["id"])
+        queue.extend(by_parent.get(r["id"], []))
+        parent = out.get(r["parent_id"]) if r["parent_id"] is not None else None
+        found = _rows(db, "SELECT * FROM codes WHERE guid = ?", [r["guid"]])
+        how = "guid"
+        if not found:
+            how = "name"
+            found = _rows(db, "SELECT * FROM codes WHERE coalesce(parent_id, 0) = ? AND name = ? COLLATE NOCASE",
+                          [parent or 0, r["name"]])
+        if found:
+            b = found[0]
+            out[r["id"]] = b["id"]
+            report.match("codes")
+            path = study.codes.by_id(b["id"]).path
+            if how == "guid" and (b["name"] != r["name"] or b["parent_id"] != parent):
+                report.conflicts.append(f"code {path}: named or placed as {other_paths[r['id']]!r} in the other "
+                                        "study; kept this study's")
+            differs = [k for k in DEFINITION if (b[k] or "") != (r[k] or "")]
+            if differs:
+                report.conflicts.append(f"code {path}: same code, different definition ({', '.join(differs)}); "
+                                        "kept this study's")
+            continue
+        out[r["id"]] = ch.insert("codes", {
+            **{k: r[k] for k in ("name", "colour", "description", "include_when", "exclude_when", "example",
+                                 "status", "created")},
+            "parent_id": parent, "guid": _free_guid(db, "codes", r["guid"], r["name"])})
+        report.add("codes")
+    return out
+
+
+def _merge_documents(study: "Study", other: "Study", ch, report: MergeReport,
+                     participants: dict[int, int]) -> tuple[dict[int, int], set[int]]:
+    db, odb = study.db, other.db
+    by_hash: dict[str, int] = {}
+    for doc_id, sha, text in db.execute("SELECT id, sha256, text FROM documents"):
+        by_hash.setdefault(sha, doc_id)
+        by_hash.setdefault(_text_hash(text), doc_id)
+    out: dict[int, int] = {}
+    conflicted: set[int] = set()
+    for r in _rows(odb, "SELECT * FROM documents ORDER BY id"):
+        match = by_hash.get(r["sha256"]) or by_hash.get(_text_hash(r["text"]))
+        if match is not None:
+            out[r["id"]] = match
+            report.match("documents")
+            continue
+        same = db.execute("SELECT id, name FROM documents WHERE guid = ? OR name = ? COLLATE NOCASE "
+                          "ORDER BY guid = ? DESC LIMIT 1", [r["guid"], r["name"], r["guid"]]).fetchone()
+        if same is not None:
+            conflicted.add(r["id"])
+            n = odb.execute("SELECT count(*) FROM codings WHERE document_id = ?", [r["id"]]).fetchone()[0]
+            report.conflicts.append(f"document {same[1]}: its text differs in the other study ({r['name']}); "
+                                    f"{n} coding(s) there were not merged")
+            report.skip("codings on a document whose text changed", n)
+            continue
+        turns = [ParsedTurn(t["start"], t["end"], t["speaker"], t["start_ms"], t["end_ms"])
+                 for t in _rows(odb, 'SELECT start, "end", speaker, start_ms, end_ms FROM turns '
+                                     "WHERE document_id = ? ORDER BY seq", [r["id"]])]
+        parsed = ParsedTranscript(text=r["text"], turns=turns, format=r["format"], encoding=r["encoding"],
+                                  metadata=json.loads(r["metadata"]))
+        result = study.documents.add(parsed, r["name"], r["source_name"], r["sha256"])
+        doc_id = result["document"].id
+        ch.update("documents", doc_id, {"guid": _free_guid(db, "documents", r["guid"], r["sha256"]),
+                                        "imported": r["imported"]})
+        out[r["id"]] = doc_id
+        by_hash[r["sha256"]] = doc_id
+        report.add("documents")
+    return out, conflicted
+
+
+def _merge_speakers(db, odb, ch, report: MergeReport, documents: dict[int, int],
+                    participants: dict[int, int]) -> None:
+    for r in _rows(odb, "SELECT * FROM speakers ORDER BY id"):
+        if r["document_id"] is not None and r["document_id"] not in documents:
+            continue
+        doc = documents.get(r["document_id"]) if r["document_id"] is not None else None
+        participant = participants.get(r["participant_id"]) if r["participant_id"] is not None else None
+        row = db.execute("SELECT role, participant_id FROM speakers WHERE coalesce(document_id, 0) = ? "
+                         "AND label = ?", [doc or 0, r["label"]]).fetchone()
+        if row is None:
+            ch.insert("speakers", {"document_id": doc, "label": r["label"], "role": r["role"],
+                                   "participant_id": participant})
+            report.add("speaker mappings")
+        elif (row[0], row[1]) != (r["role"], participant):
+            where = db.execute("SELECT name FROM documents WHERE id = ?", [doc]).fetchone()[0] if doc else "all documents"
+            report.conflicts.append(f"speaker {r['label']!r} ({where}) maps differently in the other study; "
+                                    "kept this study's mapping")
+
+
+def _merge_codings(study: "Study", other: "Study", ch, report: MergeReport, documents: dict[int, int],
+                   conflicted: set[int], codes: dict[int, int], coders: dict[int, int],
+                   theirs: set[int]) -> dict[int, int]:
+    db, odb = study.db, other.db
+    out: dict[int, int] = {}
+    if theirs:
+        shared = sorted({documents[d] for d in documents})
+        marks = ", ".join("?" for _ in theirs)
+        docs = ", ".join("?" for _ in shared) or "NULL"
+        removed = 0
+        for (coding_id,) in db.execute(
+                f"SELECT id FROM codings WHERE coder_id IN ({marks}) AND document_id IN ({docs})",
+                [*sorted(theirs), *shared]).fetchall():
+            ch.delete("codings", coding_id)
+            removed += 1
+        if removed:
+            report.notes.append(f"replaced {removed} coding(s) of {', '.join(_names(db, theirs))} here "
+                                "with the other study's (--theirs)")
+    for r in _rows(odb, 'SELECT * FROM codings ORDER BY document_id, start, "end", id'):
+        if r["document_id"] in conflicted:
+            continue
+        doc, code, coder = documents.get(r["document_id"]), codes.get(r["code_id"]), coders.get(r["coder_id"])
+        if doc is None or code is None or coder is None:
+            report.skip("codings whose document, code or coder could not be matched")
+            continue
+        same = _rows(db, 'SELECT id, document_id, code_id, coder_id, start, "end", memo FROM codings WHERE guid = ?',
+                     [r["guid"]])
+        if same:
+            b = same[0]
+            out[r["id"]] = b["id"]
+            if (b["document_id"], b["code_id"], b["coder_id"], b["start"], b["end"]) != (doc, code, coder,
+                                                                                        r["start"], r["end"]):
+                report.conflicts.append(f"coding {r['guid']}: changed in the other study "
+                                        f"({r['start']}:{r['end']}); kept this study's ({b['start']}:{b['end']})")
+            else:
+                _memo(ch, report, b, r)
+                report.match("codings")
+            continue
+        same = _rows(db, 'SELECT id, memo FROM codings WHERE document_id = ? AND code_id = ? AND coder_id = ? '
+                         'AND start = ? AND "end" = ?', [doc, code, coder, r["start"], r["end"]])
+        if same:
+            out[r["id"]] = same[0]["id"]
+            _memo(ch, report, same[0], r)
+            report.match("codings")
+            continue
+        overlapping = db.execute('SELECT 1 FROM codings WHERE document_id = ? AND code_id = ? AND coder_id = ? '
+                                 'AND start < ? AND "end" > ? LIMIT 1',
+                                 [doc, code, coder, r["end"], r["start"]]).fetchone()
+        if overlapping:
+            out[r["id"]] = study.codings._add(ch, doc, code, coder, r["start"], r["end"], r["memo"])
+            report.add("codings merged with an overlapping one of the same coder")
+            continue
+        out[r["id"]] = ch.insert("codings", {
+            "document_id": doc, "code_id": code, "coder_id": coder, "start": r["start"], "end": r["end"],
+            "memo": r["memo"], "created": r["created"],
+            "guid": _free_guid(db, "codings", r["guid"], doc, r["start"], r["end"])})
+        report.add("codings")
+    return out
+
+
+def _memo(ch, report: MergeReport, base: dict[str, Any], theirs: dict[str, Any]) -> None:
+    if (theirs["memo"] or "") == (base["memo"] or "") or not theirs["memo"]:
+        return
+    if not base["memo"]:
+        ch.update("codings", base["id"], {"memo": theirs["memo"]})
+        report.add("coding memos")
+    else:
+        report.conflicts.append(f"coding {base['id']}: its memo differs in the other study; kept this study's")
+
+
+def _names(db, coder_ids: set[int]) -> list[str]:
+    return [db.execute("SELECT name FROM coders WHERE id = ?", [i]).fetchone()[0] for i in sorted(coder_ids)]
+
+
+def _merge_themes(db, odb, ch, report: MergeReport, codes: dict[int, int], codings: dict[int, int]) -> dict[int, int]:
+    """Themes by GUID, then name under the same parent; their codes and key quotes are added."""
+    if not (_has_table(odb, "themes") and _has_table(db, "themes")):
+        return {}
+    rows = _theme_rows(odb)
+    guid_of = {r["id"]: r["guid"] for r in rows}
+    code_ids = {g: codes[i] for i, g in odb.execute("SELECT id, guid FROM codes") if i in codes}
+    themes = [XTheme(guid=r["guid"], name=r["name"], parent=guid_of.get(r["parent_id"]), status=r["status"],
+                     concept=r["concept"], definition=r["definition"], colour=r["colour"], codes=r["codes"],
+                     path=r["path"]) for r in rows]
+    by_guid = write_themes(db, ch, themes, code_ids, report, merge=True)  # type: ignore[arg-type]
+    out = {r["id"]: by_guid[r["guid"]] for r in rows if r["guid"] in by_guid}
+    for r in _rows(odb, "SELECT k.* FROM key_quotes k JOIN codings c ON c.id = k.coding_id AND c.guid = k.coding_guid"):
+        theme, coding = out.get(r["theme_id"]), codings.get(r["coding_id"])
+        if theme is None or coding is None:
+            report.skip("key quotes on codings that were not merged")
+            continue
+        guid = db.execute("SELECT guid FROM codings WHERE id = ?", [coding]).fetchone()[0]
+        if db.execute("SELECT 1 FROM key_quotes WHERE theme_id = ? AND coding_guid = ?", [theme, guid]).fetchone():
+            continue
+        ch.insert("key_quotes", {"theme_id": theme, "coding_id": coding, "coding_guid": guid, "note": r["note"],
+                                 "created": r["created"]})
+        report.add("key quotes")
+    return out
+
+
+def _merge_memos(db, odb, ch, report: MergeReport, documents: dict[int, int], codes: dict[int, int],
+                 coders: dict[int, int], codings: dict[int, int], participants: dict[int, int],
+                 themes: dict[int, int]) -> None:
+    for r in _rows(odb, "SELECT * FROM memos ORDER BY id"):
+        same = db.execute("SELECT id, body FROM memos WHERE guid = ?", [r["guid"]]).fetchone()
+        if same is not None:
+            if same[1] != r["body"]:
+                report.conflicts.append(f"memo {same[0]}: its text differs in the other study; kept this study's")
+            else:
+                report.match("memos")
+            continue
+        kind = r["target_type"]
+        target = {"document": documents, "passage": documents, "code": codes, "coding": codings,
+                  "participant": participants, "theme": themes}.get(kind)
+        row = {"target_type": kind, "target_id": None, "document_id": None, "start": r["start"], "end": r["end"]}
+        if kind in ("document", "passage"):
+            row["document_id"] = row["target_id"] = documents.get(r["document_id"])
+            if row["document_id"] is None:
+                report.skip("memos on something that was not merged")
+                continue
+        elif kind == "study":
+            pass
+        elif target is None or target.get(r["target_id"]) is None:
+            report.skip("memos on something that was not merged")
+            continue
+        else:
+            row["target_id"] = target[r["target_id"]]
+            if kind == "coding":
+                row["document_id"] = db.execute("SELECT document_id FROM codings WHERE id = ?",
+                                                [row["target_id"]]).fetchone()[0]
+        ch.insert("memos", {**row, "coder_id": coders.get(r["coder_id"]), "title": r["title"], "body": r["body"],
+                            "created": r["created"], "updated": r["updated"],
+                            "guid": _free_guid(db, "memos", r["guid"], r["body"][:40])})
+        report.add("memos")
+
+
+def _merge_journal(db, odb, ch, report: MergeReport, coders: dict[int, int]) -> None:
+    for r in _rows(odb, "SELECT * FROM journal ORDER BY id"):
+        coder = coders.get(r["coder_id"])
+        if db.execute("SELECT 1 FROM journal WHERE coder_id = ? AND entry_date = ? AND body = ?",
+                      [coder, r["entry_date"], r["body"]]).fetchone():
+            report.match("journal entries")
+            continue
+        ch.insert("journal", {"coder_id": coder, "entry_date": r["entry_date"], "phase": r["phase"],
+                              "body": r["body"], "created": r["created"]})
+        report.add("journal entries")
