@@ -326,3 +326,45 @@ async def test_help_and_command_palette_list_every_action(study_path):
         await settle(pilot)
         assert app.screen is screen
         assert app.session.show_others is True
+
+
+async def test_opening_shows_a_loading_indicator_until_the_worker_is_done(study_path):
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        coding = await go(pilot, "coding")
+        coding.open_document("P1_interview")
+        assert coding.view.loading is True
+        await settle(pilot)
+        assert coding.view.loading is False and coding.document.name == "P1_interview"
+
+
+async def test_codebook_changes_reach_the_open_document(study_path):
+    with Study.open(study_path) as s:
+        c = s.codings.add_text("P1_interview", "Self-management/Pacing", "Amira", "Pacing")
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        coding = await open_doc(pilot, "P1_interview")
+        assert coding.view.colours[c.code_id] != "#123456"
+        book = await go(pilot, "codebook")
+        highlight(book, "Self-management/Pacing")
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("Input").value = "Pacing oneself"
+        await pilot.press("enter")
+        await settle(pilot)
+        app.attempt(app.session.perform, "recolour", app.session.study.codes.describe,
+                    "Self-management/Pacing oneself", colour="#123456")
+        await go(pilot, "coding")
+        assert coding.view.colours[c.code_id] == "#123456"
+        assert coding.view.index.spans[c.id].code == "Self-management/Pacing oneself"
+
+
+async def test_gutter_shows_times_and_participant_labels(study_path):
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        coding = await open_doc(pilot, "P1_interview")
+        view = coding.view
+        sarah_row = view.omap.to_location(coding.text.index("Honestly"))[0]
+        strip = view.render_line(sarah_row - view.scroll_offset.y)
+        assert strip.text.startswith("P1")  # no times in this interview; Sarah is mapped to P1

@@ -96,10 +96,14 @@ class CodebookScreen(WorkScreen):
         tree.clear()
         nodes = {}
         target = None
+        parents = {c.path.rpartition("/")[0] for c in codes}
         for code in codes:  # tree order: parents first
             parent = nodes.get(code.path.rpartition("/")[0], tree.root)
             label = Text.assemble(("■ ", code.colour), code.name, self._counts_text(code.id))
-            node = parent.add(label, data=code.path, expand=True)
+            if code.path in parents:
+                node = parent.add(label, data=code.path, expand=True)
+            else:
+                node = parent.add_leaf(label, data=code.path)
             nodes[code.path] = node
             if code.path == self._want:
                 target = node

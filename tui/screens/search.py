@@ -18,6 +18,12 @@ from tui.screens.base import StatusBar, WorkScreen
 LIMIT = 500
 
 
+def _gap(side: str, index: int) -> str:
+    """The hit's context is trimmed next to the match (see NEEDS_CORE.md); a match is a whole
+    word, so a letter or digit right beside it means whitespace was there."""
+    return " " if side and side[index].isalnum() else ""
+
+
 class SearchScreen(WorkScreen):
     BINDINGS = [key("search", "ctrl+l", "focus_query", "New search", show=False)]
 
@@ -82,7 +88,8 @@ class SearchScreen(WorkScreen):
         for h in self.hits:
             who = h.participant or h.speaker or "—"
             options.append(Option(Text.assemble((f"{h.document}", "bold"), f" · {who}  ", f"…{h.left}",
-                                                (h.match, "reverse bold"), f"{h.right}…")))
+                                                _gap(h.left, -1), (h.match, "reverse bold"),
+                                                _gap(h.right, 0), f"{h.right}…")))
         hits_widget.set_options(options)
         more = f" (showing turns up to {LIMIT})" if message.total > LIMIT else ""
         summary.update(f"{message.total} matching turn(s), {len(self.hits)} hit(s) for {message.query}{more}"

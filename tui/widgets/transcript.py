@@ -6,7 +6,8 @@
   ``CodingIndex`` for that row only; Textual renders (and caches) just the visible rows, so the
   cost of a keypress is independent of the document's length.
 * Gutter: the TextArea's own gutter mechanics (mouse mapping, wrap width, cursor offset all use
-  ``gutter_width``) with our content: the turn's start time and a colour mark per code on the line.
+  ``gutter_width``) with our content: the turn's start time, its participant label once the
+  speaker is mapped (the text keeps the label as spoken), and a colour mark per code on the line.
 
 No study access here: the coding screen feeds text, turns and spans in and reads offsets out.
 """
@@ -42,6 +43,7 @@ _KEEP = {
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n")
 MARKS = 2  # colour marks in the gutter (codes on the line)
+LABEL_WIDTH = 6  # participant labels in the gutter are cut to this
 
 
 def format_ms(ms: int) -> str:
@@ -122,8 +124,10 @@ class TranscriptView(TextArea, inherit_bindings=False):
         self.colours: dict[int, str] = {}
         self.turn_starts: list[int] = []
         self.turn_ends: list[int] = []
-        self._stamps: dict[int, str] = {}
+        self._stamps: dict[int, str] = {}  # row -> start time of the turn starting there
         self._stamp_width = 0
+        self._labels: dict[int, str] = {}  # row -> participant label of the turn starting there
+        self._label_width = 0
         self._styles: dict[tuple, Style] = {}
         self._versions: dict[int, int] = {}  # row -> paint version, part of the line cache key
         super().__init__("", read_only=True, soft_wrap=True, show_line_numbers=False,
@@ -141,11 +145,18 @@ class TranscriptView(TextArea, inherit_bindings=False):
         self.turn_starts = [t.start for t in turns]
         self.turn_ends = [t.end for t in turns]
         stamps: dict[int, str] = {}
+        labels: dict[int, str] = {}
         for t in turns:
+            row = self.omap.to_location(t.start)[0]
             if t.start_ms is not None:
-                stamps.setdefault(self.omap.to_location(t.start)[0], format_ms(t.start_ms))
+                stamps.setdefault(row, format_ms(t.start_ms))
+            participant = getattr(t, "participant", None)
+            if participant and participant != t.speaker:  # the mapped label, when the text has a name
+                labels.setdefault(row, participant[:LABEL_WIDTH])
         self._stamps = stamps
         self._stamp_width = max((len(s) for s in stamps.values()), default=-1) + 1
+        self._labels = labels
+        self._label_width = max((len(s) for s in labels.values()), default=-1) + 1
         self._styles.clear()
         self._versions.clear()
         self.load_text(display_text(text))
@@ -320,7 +331,7 @@ class TranscriptView(TextArea, inherit_bindings=False):
 
     @property
     def gutter_width(self) -> int:
-        return self._stamp_width + MARKS + 1
+        return self._stamp_width + self._label_width + MARKS + 1
 
     def _render_line(self, y: int) -> Strip:
         strip = super()._render_line(y)
@@ -336,6 +347,9 @@ class TranscriptView(TextArea, inherit_bindings=False):
         if self._stamp_width:
             stamp = self._stamps.get(row, "") if section == 0 else ""
             segments.append(Segment(f"{stamp:>{self._stamp_width - 1}} ", gutter_style))
+        if self._label_width:
+            label = self._labels.get(row, "") if section == 0 else ""
+            segments.append(Segment(f"{label:<{self._label_width - 1}} ", gutter_style + Style(bold=True)))
         codes: list[int] = []
         for span in self.index.on_row(row):
             if span.code_id not in codes:
