@@ -69,8 +69,11 @@ def export_time(study: "Study") -> datetime:
 # =============================================================================================
 def guard(content: str | bytes, *, study: "Study | None" = None, kind: str = "", fmt: str = "",
           path: Path | None = None, text: str | None = None) -> str | bytes:
-    """The anonymisation guard (a no-op until the anonymisation issue fills it in)."""
-    return content
+    """The anonymisation guard: refuse an export holding registered identifiers (see
+    ``qualcode.anonymise.guard``); ``allowing_leaks()`` or ``$QUALCODE_ALLOW_LEAKS=1`` overrides."""
+    from qualcode.anonymise.guard import export_hook
+
+    return export_hook(content, study=study, kind=kind, fmt=fmt, path=path, text=text)
 
 
 def write_export(study: "Study", path: str | Path, content: str | bytes, *, kind: str,

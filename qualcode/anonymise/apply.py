@@ -175,8 +175,9 @@ def apply(study, key: KeyFile, accept_all: bool = False, dry_run: bool = False,
     # Scrubbing: registered terms as the scan matches them, and every string accepted in the text.
     labels = participant_labels(db)
     terms, _ = terms_from_entries(key.entries(), labels, None, key.resolved_case())
+    coders = store.coder_names(db)
     literals = {p.original: p.replacement for dp in plans.values() for p in dp.planned
-                if p.rule != "speaker-label"}
+                if p.rule != "speaker-label" and p.original.lower() not in coders}
     scrubber = Scrubber(terms, literals)
     handled_turns = set(speaker_updates)
     speaker_delete, speaker_insert = store.speaker_rows_to_replace(db, _speaker_label(store.participant_labels(db)))

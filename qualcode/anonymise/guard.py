@@ -27,12 +27,15 @@ names), so the key remains the thing to protect. Misspellings are not caught wit
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from qualcode.anonymise.register import Matcher, Term, name_variants, resolve_case
 from qualcode.anonymise.rules import RULES
@@ -133,11 +136,12 @@ class Guard:
             labels = {p["guid"]: p["label"] for p in store.participants(db)}
             key_terms, _ = terms_from_entries(key.entries(), labels, None, key.resolved_case())
             terms += key_terms
+            coders = store.coder_names(db)
             for r in key.conn.execute("SELECT DISTINCT original, kind FROM log"):
                 original, kind = r
                 if kind in ID_KINDS:
                     self.identifiers[(kind, normalise_identifier(kind, original))] = original
-                elif kind in NAME_KINDS and len(original.strip()) >= 3:
+                elif kind in NAME_KINDS and len(original.strip()) >= 3 and original.lower() not in coders:
                     self.literals[original] = kind
         self.matcher = Matcher(terms, threshold=None)
         self._literal_re = (re.compile(r"(?<!\w)(?:" + "|".join(
@@ -244,7 +248,8 @@ def describe(leaks: list[Leak], what: str = "the export") -> str:
     shown = "; ".join(lk.describe() for lk in leaks[:MAX_LISTED])
     more = f" (and {len(leaks) - MAX_LISTED} more)" if len(leaks) > MAX_LISTED else ""
     return (f"{what} contains {len(leaks)} registered identifier(s): {shown}{more}. "
-            "Anonymise first (`qualcode anonymise apply`) or pass --allow-leaks to export anyway")
+            f"Anonymise first (`qualcode anonymise apply`), or export anyway with --allow-leaks "
+            f"(or {ALLOW_ENV}=1)")
 
 
 def refuse(study, content: Any, key: Any = None, allow_leaks: bool = False, what: str = "the export") -> list[Leak]:
@@ -272,7 +277,9 @@ def guard_rows(study, key, extra_terms: Iterable[tuple[str, str]] = (),
             identifiers.append((kind, value))
         elif kind in NAME_KINDS and len(value) >= 3:
             pairs.append((value, "cs"))
-    pairs += list(extra_terms)
+    coders = store.coder_names(db)
+    pairs += [(t, m) for t, m in extra_terms if m != "cs" or t.lower() not in coders]
+    pairs = [(t, m) for t, m in pairs if m != "cs" or t.lower() not in coders]
     return term_hashes(store.salt(db), pairs, identifiers)
 
 
@@ -283,3 +290,64 @@ def sync(study, key) -> int:
         store.write_guard_terms(study.db, rows)
         store.put(study.db, "terms_max_words", longest)
     return len(rows)
+
+
+# -- the export door's hook ------------------------------------------------------------------
+_ALLOW: "contextvars.ContextVar[bool]" = contextvars.ContextVar("qualcode_allow_leaks", default=False)
+_KEY: "contextvars.ContextVar[Any]" = contextvars.ContextVar("qualcode_guard_key", default=None)
+ALLOW_ENV = "QUALCODE_ALLOW_LEAKS"
+
+
+@contextmanager
+def allowing_leaks(allow: bool = True) -> Iterator[None]:
+    """Within this block exports are written even when they hold registered identifiers
+    (what an export command's ``--allow-leaks`` does)."""
+    token = _ALLOW.set(bool(allow))
+    try:
+        yield
+    finally:
+        _ALLOW.reset(token)
+
+
+@contextmanager
+def using_key(key: Any) -> Iterator[None]:
+    """Within this block the export guard also matches the whole register of ``key`` (an open
+    ``KeyFile``), not only what the study keeps."""
+    token = _KEY.set(key)
+    try:
+        yield
+    finally:
+        _KEY.reset(token)
+
+
+def leaks_allowed() -> bool:
+    return _ALLOW.get() or os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def export_hook(content: str | bytes, *, study=None, kind: str = "", fmt: str = "", path=None,
+                text: str | None = None) -> str | bytes:
+    """What ``qualcode.export.guard`` runs for every export: refuse (``CheckFailed``, exit 1)
+    listing the leaks, unless leaks are allowed. ``text`` is the readable text of a binary
+    export (DOCX, XLSX, images); text content is checked as it is."""
+    if study is None:
+        return content
+    pieces = []
+    if text:
+        pieces.append(text)
+    if isinstance(content, str):
+        pieces.append(content)
+    elif isinstance(content, (bytes, bytearray)):
+        try:
+            pieces.append(bytes(content).decode("utf-8"))
+        except UnicodeDecodeError:
+            if not text:
+                pieces.append(bytes(content).decode("latin-1"))
+    if not pieces:
+        return content
+    leaks = Guard(study, _KEY.get()).check("\n".join(pieces))
+    if leaks and not leaks_allowed():
+        what = f"the {kind} export" if kind else "the export"
+        if path is not None:
+            what += f" to {Path(path).name}"
+        raise CheckFailed(describe(leaks, what))
+    return content

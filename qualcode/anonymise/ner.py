@@ -85,9 +85,16 @@ def load(name: str):
     import spacy  # lazy: only when NER runs
 
     try:
-        return spacy.load(name, disable=["lemmatizer"])
+        nlp = spacy.load(name)
     except Exception:  # noqa: BLE001 - an incompatible model: treat as missing
         return None
+    if "ner" not in nlp.pipe_names:
+        return None
+    # Only the entity recogniser and what feeds it: the tagger, parser and lemmatiser cost
+    # more than half the time and change nothing NER finds.
+    keep = {"ner", "tok2vec", "transformer", "sentencizer", "senter"}
+    nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
+    return nlp
 
 
 def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:

@@ -29,10 +29,12 @@ SPAN_JSON_COLUMNS = ("spans", "result")
 KEEP_COLUMNS = frozenset("""
 guid sha256 created updated imported entry_date decided reviewed colour color op table_name kind role
 type status decision unit format encoding key attributes bands derived_from code_guid coding_guid
-theme_guid seed sample
+theme_guid seed sample coder created_by decided_by
 """.split())
 SKIP_TABLES = frozenset({"_sqlite_migrations", "anonymisation", "anonymisation_terms", "sqlite_sequence",
                          "sqlite_stat1", "sqlite_stat4"})
+# Coders are the researchers doing the analysis: their names are the audit trail, not data.
+NOT_SCRUBBED = frozenset({"coders"})
 
 
 def _q(name: str) -> str:
@@ -164,6 +166,8 @@ def text_columns(db) -> list[tuple[str, list[str]]]:
     """(table, free-text columns) that scrubbing walks."""
     out = []
     for table in _tables(db):
+        if table in NOT_SCRUBBED:
+            continue
         cols = [c for c, t in _columns(db, table)
                 if c not in KEEP_COLUMNS and ("TEXT" in t or "CHAR" in t or "CLOB" in t or t == "")
                 and not (table == "documents" and c == "text")
@@ -287,6 +291,10 @@ def speaker_rows_to_replace(db, new_label: Callable[[str, str, int | None], str]
             delete.append(r["id"])
             insert.append((r["document_id"], new, r["role"], r["participant_id"]))
     return delete, insert
+
+
+def coder_names(db) -> set[str]:
+    return {r[0].lower() for r in db.execute("SELECT name FROM coders")}
 
 
 def participant_labels(db) -> dict[int, str]:
