@@ -57,8 +57,12 @@ def export_codebook(study: "Study", path: str | Path, *, title: str | None = Non
     return write_export(study, path, content, kind="codebook", fmt=fmt, text=text, items=len(rows))
 
 
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _counts(r: dict) -> str:
-    return f"{r['codings']} codings, {r['participants']} participants"
+    return f"{_n(r['codings'], 'coding')}, {_n(r['participants'], 'participant')}"
 
 
 def to_markdown(rows: list[dict], title: str) -> str:
@@ -72,8 +76,8 @@ def to_markdown(rows: list[dict], title: str) -> str:
         for key, label in FIELDS:
             if r[key]:
                 out.append(f"- *{label}:* {md_escape(r[key])}\n")
-        out.append(f"- *Counts:* {r['codings']} codings in {r['documents']} documents, "
-                   f"{r['participants']} participants\n")
+        out.append(f"- *Counts:* {_n(r['codings'], 'coding')} in {_n(r['documents'], 'document')}, "
+                   f"{_n(r['participants'], 'participant')}\n")
         if r["themes"]:
             out.append(f"- *Themes:* {md_escape('; '.join(r['themes']))}\n")
     return "".join(out)

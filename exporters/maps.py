@@ -167,6 +167,7 @@ STYLE = {  # font size (pt), weight, wrap width (characters), box padding x / y 
 LINE = 1.22          # line height as a multiple of the font size
 HGAP = 30.0          # horizontal gap between columns (room for the curved links)
 MARGIN = 14.0
+MAX_PIXELS = 6_000_000   # default PNG size cap (a 15-theme, 150-code map renders at about 125 dpi)
 
 
 @dataclass
@@ -237,12 +238,16 @@ def _fix_columns(box: Box, code_column: int) -> None:
         _fix_columns(child, code_column)
 
 
+def _gaps(children: list[Box]) -> list[float]:
+    """The space above each child but the first: the larger of the two neighbours' gaps."""
+    return [max(STYLE[a.node.kind]["gap"], STYLE[b.node.kind]["gap"]) for a, b in zip(children, children[1:])]
+
+
 def _band(box: Box) -> float:
     if not box.children:
         box.band = box.h
         return box.band
-    gap = STYLE[box.children[0].node.kind]["gap"]
-    inner = sum(_band(c) for c in box.children) + gap * (len(box.children) - 1)
+    inner = sum(_band(c) for c in box.children) + sum(_gaps(box.children))
     box.band = max(box.h, inner)
     return box.band
 
@@ -250,10 +255,10 @@ def _band(box: Box) -> float:
 def _place(box: Box, top: float) -> None:
     """Centre the box's children in its band from ``top`` down; the box beside them."""
     if box.children:
-        gap = STYLE[box.children[0].node.kind]["gap"]
-        inner = sum(c.band for c in box.children) + gap * (len(box.children) - 1)
+        gaps = _gaps(box.children)
+        inner = sum(c.band for c in box.children) + sum(gaps)
         y = top + (box.band - inner) / 2
-        for c in box.children:
+        for c, gap in zip(box.children, [*gaps, 0.0]):
             _place(c, y)
             y += c.band + gap
         mid = (box.children[0].y + box.children[-1].y) / 2
@@ -412,7 +417,7 @@ def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str 
                 kinds = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4]
             width = {"theme": 2.2, "subtheme": 1.5, "code": 0.9}[pc.node.kind]
             colour = pc.node.colour if pc.node.status != "discarded" else "#AAAAAA"
-            ax.add_patch(PathPatch(MPath(verts, kinds),
+            ax.add_artist(PathPatch(MPath(verts, kinds),
                                    facecolor="none", edgecolor=colour, linewidth=width, alpha=0.85,
                                    capstyle="round", zorder=1))
         candidates = False
@@ -423,7 +428,7 @@ def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str 
             text = "\n".join(b.lines)
             if n.kind == "code":
                 dot_x = b.x + b.side * 1.5
-                ax.add_patch(FancyBboxPatch((dot_x - 3, -b.y - 3), 6, 6, boxstyle="circle,pad=0",
+                ax.add_artist(FancyBboxPatch((dot_x - 3, -b.y - 3), 6, 6, boxstyle="circle,pad=0",
                                             facecolor=n.colour if n.status != "discarded" else "#AAAAAA",
                                             edgecolor="none", zorder=3))
                 tx = b.x + b.side * 8.0
@@ -441,7 +446,7 @@ def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str 
             else:
                 face, edge, fg = _tint(n.colour, 0.88), n.colour, "#222222"
             style = ":" if n.status == "discarded" else "--" if dashed else "-"
-            ax.add_patch(FancyBboxPatch((left, top - b.h), b.w, b.h, boxstyle="round,pad=0,rounding_size=4",
+            ax.add_artist(FancyBboxPatch((left, top - b.h), b.w, b.h, boxstyle="round,pad=0,rounding_size=4",
                                         facecolor=face, edgecolor=edge, linewidth=1.3 if n.kind != "root" else 0,
                                         linestyle=style, zorder=3))
             ax.text(left + b.w / 2, -b.y, text, ha="center", va="center", fontsize=b.size,
@@ -452,11 +457,12 @@ def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str 
         buffer = io.BytesIO()
         metadata: dict[str, Any]
         if fmt == "png":
-            pixels = lay.width * lay.height / 72 / 72
-            chosen = dpi or (300 if pixels <= 60 else 200 if pixels <= 200 else 150)
+            # 300 dpi (print quality) unless that passes MAX_PIXELS: huge maps belong in SVG/PDF
+            square_inches = lay.width * lay.height / 72 / 72
+            chosen = dpi or max(72, min(300, int((MAX_PIXELS / square_inches) ** 0.5)))
             metadata = {"Software": "qualcode"}
             fig.savefig(buffer, format="png", dpi=chosen, metadata=metadata, facecolor="white",
-                        pil_kwargs={"compress_level": 3})
+                        pil_kwargs={"compress_level": 2})
         elif fmt == "svg":
             metadata = {"Date": created.isoformat() if created else None, "Creator": "qualcode"}
             fig.savefig(buffer, format="svg", metadata=metadata, facecolor="white")

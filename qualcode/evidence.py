@@ -714,7 +714,7 @@ def participant_table(study: "Study", attributes: Sequence[str] | None = None, *
         if 0 < n < k:
             suppressed = True
             return f"<{k}"
-        return f"{n} ({100 * n / total:.0f} %)" if total else str(n)
+        return f"{n} ({100 * n / total:.0f} %)" if total and n else str(n)
 
     for attr in attributes:
         type_ = variables.get(attr, {}).get("type", "text")

@@ -7,6 +7,7 @@ from FILE's suffix) and ``qualcode report methods STUDY.qc``. Every file goes th
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -16,6 +17,21 @@ from qualcode.errors import InvalidInput
 
 OUTPUT = click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
                       help="The file to write; its suffix picks the format.")
+
+
+ALLOW_LEAKS = click.option("--allow-leaks", is_flag=True,
+                           help="Write the export even if it holds registered names (see `qualcode anonymise`).")
+
+
+def _leaks(allow: bool):
+    """Lift the anonymisation guard for this export only (when asked, and when the guard exists)."""
+    if not allow:
+        return nullcontext()
+    try:
+        from qualcode.anonymise.guard import allowing_leaks
+    except ImportError:  # an installation without the anonymisation guard
+        return nullcontext()
+    return allowing_leaks()
 
 
 def _done(result, as_json):
@@ -44,12 +60,14 @@ def export():
 @click.option("--title", help="The label of the centre node (default: the study title).")
 @click.option("--dpi", type=click.IntRange(50, 1200), help="PNG resolution (default: 300, less for huge maps).")
 @click.option("--coder", metavar="NAME", help="Count only this coder's codings (with --counts).")
+@ALLOW_LEAKS
 @JSON
-def export_map_cmd(study, output, themes, counts, discarded, no_codes, layout, title, dpi, coder, as_json):
+def export_map_cmd(study, output, themes, counts, discarded, no_codes, layout, title, dpi, coder, allow_leaks,
+                   as_json):
     """The thematic map (theme -> subthemes -> codes): .png .svg .pdf .dot .mmd or .txt."""
     from exporters.maps import export_map
 
-    with opened(study) as s:
+    with opened(study) as s, _leaks(allow_leaks):
         result = export_map(s, output, themes=themes or None, counts=counts, include_discarded=discarded,
                             codes=not no_codes, layout=layout, title=title, dpi=dpi, coder=coder)
     _done(result, as_json)
@@ -66,12 +84,13 @@ def export_map_cmd(study, output, themes, counts, discarded, no_codes, layout, t
 @click.option("--coder", metavar="NAME", help="Only this coder's codings (default: every coder, passages merged).")
 @click.option("--discarded", is_flag=True, help="Include discarded themes.")
 @click.option("--title", help="Heading of the table (DOCX, Markdown).")
+@ALLOW_LEAKS
 @JSON
-def export_quotes_cmd(study, output, themes, key_only, template, coder, discarded, title, as_json):
+def export_quotes_cmd(study, output, themes, key_only, template, coder, discarded, title, allow_leaks, as_json):
     """Quote table theme | subtheme | quote | attribution: .docx .csv .md or .xlsx."""
     from exporters.quotes import export_quotes
 
-    with opened(study) as s:
+    with opened(study) as s, _leaks(allow_leaks):
         result = export_quotes(s, output, themes=themes or None, key_only=key_only, template=template,
                                coder=coder, include_discarded=discarded, title=title)
     _done(result, as_json)
@@ -90,12 +109,14 @@ def export_quotes_cmd(study, output, themes, key_only, template, coder, discarde
               help="Add each extract shortened to N characters (0: none).")
 @click.option("--coder", metavar="NAME", help="Only this coder's codings.")
 @click.option("--discarded", is_flag=True, help="Include discarded themes.")
+@ALLOW_LEAKS
 @JSON
-def export_matrix_cmd(study, output, by, group_by, sort_by, attributes, excerpts, coder, discarded, as_json):
+def export_matrix_cmd(study, output, by, group_by, sort_by, attributes, excerpts, coder, discarded, allow_leaks,
+                      as_json):
     """Framework matrix, participants x themes (or codes): .csv .xlsx or .docx."""
     from exporters.matrix import export_matrix
 
-    with opened(study) as s:
+    with opened(study) as s, _leaks(allow_leaks):
         result = export_matrix(s, output, by=by, group_by=group_by or ("group",), sort_by=sort_by,
                                attributes=attributes, coder=coder, excerpts=excerpts, include_discarded=discarded)
     _done(result, as_json)
@@ -109,12 +130,13 @@ def export_matrix_cmd(study, output, by, group_by, sort_by, attributes, excerpts
 @click.option("--suppress-below", type=click.IntRange(0), default=5, show_default=True,
               help="Show counts below this as '<N' (0: no suppression).")
 @click.option("--group", "groups", multiple=True, metavar="GROUP", help="Columns in this order (default: every group).")
+@ALLOW_LEAKS
 @JSON
-def export_participants_cmd(study, output, attributes, suppress_below, groups, as_json):
+def export_participants_cmd(study, output, attributes, suppress_below, groups, allow_leaks, as_json):
     """Participant characteristics by group (COREQ 16): .docx .csv or .md."""
     from exporters.participants_table import export_participants
 
-    with opened(study) as s:
+    with opened(study) as s, _leaks(allow_leaks):
         result = export_participants(s, output, attributes=attributes or None, suppress_below=suppress_below,
                                      groups=groups or None)
     _done(result, as_json)
@@ -123,12 +145,13 @@ def export_participants_cmd(study, output, attributes, suppress_below, groups, a
 @export.command("codebook")
 @STUDY
 @OUTPUT
+@ALLOW_LEAKS
 @JSON
-def export_codebook_cmd(study, output, as_json):
+def export_codebook_cmd(study, output, allow_leaks, as_json):
     """The codebook: tree, definitions, counts and themes: .docx .csv or .md."""
     from exporters.codebook import export_codebook
 
-    with opened(study) as s:
+    with opened(study) as s, _leaks(allow_leaks):
         result = export_codebook(s, output)
     _done(result, as_json)
 
@@ -147,14 +170,15 @@ def report():
               help="Unit of analysis for agreement: character, segment, turn, sentence or document.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report to a .txt, .md or .json file.")
+@ALLOW_LEAKS
 @JSON
-def report_methods(study, agreement, unit, output, as_json):
+def report_methods(study, agreement, unit, output, allow_leaks, as_json):
     """The countable facts a methods section needs (transcripts, participants, coders, agreement ...)."""
     from qualcode.export import write_export
     from qualcode.output import to_json
     from qualcode.themes import methods_summary
 
-    with opened(study) as s:
+    with opened(study) as s, _leaks(allow_leaks):
         facts = methods_summary(s, agreement=agreement, unit=unit)
         if output is not None:
             fmt = output.suffix.lower().lstrip(".")

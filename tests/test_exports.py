@@ -1,0 +1,675 @@
+"""Exports: golden files for text formats, DOCX/XLSX read back, maps drawn, syntax of DOT and Mermaid,
+formula injection, determinism, the one export door, and the demo study end to end.
+
+Regenerate the golden files after an intended change with ``QUALCODE_UPDATE_GOLDEN=1 pytest tests/test_exports.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from qualcode.errors import InvalidInput
+from qualcode.store.themes import themes_of
+from qualcode.study import Study
+from test_themes import build_study, build_themes
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("QUALCODE_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def themed(tmp_path_factory):
+    return build_themes(build_study(tmp_path_factory.mktemp("exports") / "exports.qc"))
+
+
+@pytest.fixture
+def out(tmp_path):
+    return tmp_path
+
+
+def golden(name: str, produced: Path) -> None:
+    expected = GOLDEN / name
+    data = produced.read_bytes()
+    if UPDATE or not expected.exists():
+        if not UPDATE:
+            pytest.fail(f"golden file {expected} is missing (run with QUALCODE_UPDATE_GOLDEN=1 to create it)")
+        expected.parent.mkdir(exist_ok=True)
+        expected.write_bytes(data)
+    assert data == expected.read_bytes(), f"{name} differs from its golden file"
+
+
+def open_study(path):
+    return Study.open(path)
+
+
+# -- golden text formats -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, call", [
+    ("quotes.md", lambda s, p: __import__("exporters.quotes", fromlist=["x"]).export_quotes(s, p)),
+    ("quotes.csv", lambda s, p: __import__("exporters.quotes", fromlist=["x"]).export_quotes(
+        s, p, template="[Participant {number}, {role}, {experience_band}]")),
+    ("quotes_key.md", lambda s, p: __import__("exporters.quotes", fromlist=["x"]).export_quotes(s, p, key_only=True)),
+    ("map.dot", lambda s, p: __import__("exporters.maps", fromlist=["x"]).export_map(s, p, counts=True)),
+    ("map.mmd", lambda s, p: __import__("exporters.maps", fromlist=["x"]).export_map(s, p)),
+    ("map.txt", lambda s, p: __import__("exporters.maps", fromlist=["x"]).export_map(s, p, counts=True,
+                                                                                       include_discarded=True)),
+    ("codebook.md", lambda s, p: __import__("exporters.codebook", fromlist=["x"]).export_codebook(s, p)),
+    ("codebook.csv", lambda s, p: __import__("exporters.codebook", fromlist=["x"]).export_codebook(s, p)),
+    ("participants.md", lambda s, p: __import__("exporters.participants_table", fromlist=["x"]).export_participants(
+        s, p, attributes=["age", "gender", "role"])),
+    ("participants.csv", lambda s, p: __import__("exporters.participants_table", fromlist=["x"]).export_participants(
+        s, p, suppress_below=0)),
+    ("matrix.csv", lambda s, p: __import__("exporters.matrix", fromlist=["x"]).export_matrix(
+        s, p, attributes=["gender"], excerpts=40)),
+    ("matrix_codes.csv", lambda s, p: __import__("exporters.matrix", fromlist=["x"]).export_matrix(
+        s, p, by="codes", group_by=["gender"], sort_by=["age"])),
+])
+def test_golden_text_exports(themed, out, name, call):
+    path = out / name
+    with open_study(themed) as s:
+        result = call(s, path)
+    assert result.path == str(path) and result.bytes == path.stat().st_size
+    golden(name, path)
+
+
+# -- quote tables ------------------------------------------------------------------------------
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def test_docx_quote_table_reads_back(themed, out):
+    import docx
+
+    from exporters.quotes import export_quotes
+
+    path = out / "quotes.docx"
+    with open_study(themed) as s:
+        export_quotes(s, path, template="[Participant {number}, {role}, {experience_band}]")
+    doc = docx.Document(str(path))
+    assert doc.paragraphs[0].text == "Illustrative quotes"
+    [table] = doc.tables
+    header = table.rows[0]
+    assert [c.text for c in header.cells] == ["Theme", "Subtheme", "Quote"]
+    flag = header._tr.trPr.find(f"{W}tblHeader")
+    assert flag is not None and flag.get(f"{W}val") in ("true", "1", None)
+    rows = table.rows[1:]
+    assert len(rows) == 7
+    assert rows[0].cells[0].text == "Falling off a cliff edge" and rows[1].cells[0].text == ""
+    assert rows[3].cells[1].text == "Keeping going"
+    quote_cell = rows[0].cells[2]
+    runs = quote_cell.paragraphs[0].runs
+    assert runs[0].italic and runs[0].text == "\u201cit was like falling off a cliff edge. The group was my lifeline\u201d"
+    assert not runs[1].italic and runs[1].text == " [Participant 1, Patient]"
+    staff = [r for r in rows if "Senior Health Connector" in r.cells[2].text]
+    assert staff and staff[0].cells[2].text.endswith("[Participant 1, Senior Health Connector, highly experienced]")
+    assert doc.core_properties.author == "qualcode"
+
+
+def test_xlsx_quote_table_reads_back(themed, out):
+    import openpyxl
+
+    from exporters.quotes import export_quotes
+
+    path = out / "quotes.xlsx"
+    with open_study(themed) as s:
+        export_quotes(s, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Quotes"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:4] == ("theme", "subtheme", "quote", "attribution")
+    assert rows[1][0] == "Falling off a cliff edge" and rows[1][3] == "(P1)" and rows[1][12] == "yes"
+    assert ws["A1"].font.bold and ws["C2"].font.italic and ws.freeze_panes == "A2"
+    assert ws.print_title_rows == "$1:$1"
+
+
+def test_formula_injection_is_neutralised(themed, out):
+    import openpyxl
+
+    from exporters.quotes import export_quotes
+    from exporters.tables import csv_bytes, safe_cell
+
+    with open_study(themed) as s:
+        export_quotes(s, out / "all.csv", include_discarded=True)
+        export_quotes(s, out / "all.xlsx", include_discarded=True)
+    text = (out / "all.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    quotes = [r[2] for r in rows[1:]]
+    assert "'=SUM(A1) is how I count my good days" in quotes
+    assert not any(q.startswith(("=", "+", "-", "@")) for q in quotes)
+    ws = openpyxl.load_workbook(out / "all.xlsx")["Quotes"]
+    cells = [c for c in ws["C"] if isinstance(c.value, str) and "SUM" in c.value]
+    assert cells and cells[0].value == "'=SUM(A1) is how I count my good days" and cells[0].data_type == "s"
+    for bad in ("=1+1", "+1", "-1", "@SUM(1)", "\tx", "\rx"):
+        assert safe_cell(bad) == "'" + bad
+    assert safe_cell("fine = ok") == "fine = ok" and safe_cell(-3) == -3 and safe_cell(None) == ""
+    assert csv_bytes(["a"], [["=cmd|' /C calc'!A0"]]).decode("utf-8-sig").splitlines()[1] == "'=cmd|' /C calc'!A0"
+
+
+def test_quote_export_errors(themed, out):
+    from exporters.quotes import export_quotes
+
+    with open_study(themed) as s:
+        with pytest.raises(InvalidInput, match="unknown field"):
+            export_quotes(s, out / "q.csv", template="({rank})")
+        with pytest.raises(InvalidInput, match="format"):
+            export_quotes(s, out / "q.pdf")
+        with pytest.raises(InvalidInput, match="no quotes"):
+            export_quotes(s, out / "q.csv", themes=["Numbers"])
+    assert not (out / "q.csv").exists()
+
+
+def test_a_large_docx_quote_table_is_built_fast_enough_to_be_practical(tmp_path):
+    """5,000 rows through the fast row builder (timing is measured in benchmarks/, not here)."""
+    import docx
+
+    from exporters.quotes import to_docx
+    from exporters.tables import docx_bytes
+    from qualcode.evidence import QuoteRow
+    from qualcode.export import EPOCH
+
+    rows = [QuoteRow(theme=f"Theme {i // 500}", subtheme=f"Sub {i // 100}", quote=f"Quote number {i} " * 5,
+                     attribution=f"(P{i % 40 + 1})", participant=f"P{i % 40 + 1}", group="patient", code="c",
+                     document="d", start=i, end=i + 5, coding_id=i, coder="A", key=False, theme_path="t")
+             for i in range(5000)]
+    data = docx_bytes(to_docx(rows, "Quotes", EPOCH), EPOCH)
+    doc = docx.Document(io.BytesIO(data))
+    assert len(doc.tables[0].rows) == 5001
+
+
+# -- maps --------------------------------------------------------------------------------------
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg", "pdf"])
+def test_map_figures_are_produced(themed, out, suffix):
+    from exporters.maps import export_map
+
+    path = out / f"map.{suffix}"
+    with open_study(themed) as s:
+        result = export_map(s, path, counts=True)
+    data = path.read_bytes()
+    assert result.format == suffix and result.items == 7
+    if suffix == "png":
+        width, height = png_size(data)
+        assert width > 800 and height > 150 and len(data) > 20_000
+    elif suffix == "svg":
+        text = data.decode()
+        assert text.lstrip().startswith("<?xml") and "<svg" in text
+        labels = re.findall(r"<text[^>]*>(.*?)</text>", text, flags=re.S)
+        joined = " ".join(labels)
+        for label in ("Falling off a cliff", "Keeping going", "Being understood", "Cliff edge (4)", "Pacing (2)",
+                      "Peer support (2)"):
+            assert label in joined, label
+        assert "Numbers" not in joined
+    else:
+        assert data.startswith(b"%PDF-") and len(data) > 5_000 and b"%%EOF" in data[-64:]
+
+
+def test_map_layout_never_overlaps_on_a_big_map(tmp_path):
+    """15 themes, 45 subthemes and 150 codes: no two boxes intersect, every box is inside the page."""
+    from exporters.maps import layout_map, render_figure
+
+    path = tmp_path / "big.qc"
+    s = Study.create(path, title="A large study", coder="A")
+    t = themes_of(s)
+    with s.change("bulk", "bulk"):
+        codes = [s.codes.add(f"Code number {i} " + "long words " * (i % 4)).path for i in range(150)]
+        k = 0
+        for i in range(15):
+            theme = t.add(f"Theme {i}: " + "a rather long theme name " * (i % 3), status="active")
+            t.assign(theme.path, codes[k:k + 4])
+            k += 4
+            for j in range(3):
+                sub = t.add(f"Subtheme {i}.{j}" + " with more words" * j, parent=theme.path)
+                n = 2 if k < 150 else 0
+                if n:
+                    t.assign(sub.path, codes[k:k + n])
+                    k += n
+        assert k == 150
+    from qualcode.themes import map_tree
+
+    root = map_tree(s, counts=True)
+    for layout in ("map", "tree"):
+        lay = layout_map(root, counts=True, layout=layout)
+        rects = []
+        for b in lay.boxes:
+            left = b.x if b.side > 0 or b.node.kind == "root" else b.x - b.w
+            rects.append((left, b.y - b.h / 2, left + b.w, b.y + b.h / 2, b.node.label))
+            assert lay.x0 <= left and left + b.w <= lay.x0 + lay.width
+            assert lay.y0 <= b.y - b.h / 2 and b.y + b.h / 2 <= lay.y0 + lay.height
+        rects.sort()
+        for i, a in enumerate(rects):
+            for b in rects[i + 1:]:
+                if b[0] >= a[2]:
+                    break
+                overlap = min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+                assert not overlap, (a[4], b[4])
+    assert len(lay.boxes) == 1 + 15 + 45 + 150
+    data = render_figure(root, "png", counts=True)
+    assert png_size(data)[1] > 1000
+    s.close()
+
+
+def _dot_tokens(text: str):
+    pattern = re.compile(r'\s+|//[^\n]*|(?P<str>"(?:\\.|[^"\\])*")|(?P<id>[A-Za-z_][A-Za-z_0-9]*|-?\d+(?:\.\d+)?)'
+                         r"|(?P<arrow>->)|(?P<p>[{}\[\];,=])")
+    pos = 0
+    while pos < len(text):
+        m = pattern.match(text, pos)
+        assert m, f"unexpected DOT text at {pos}: {text[pos:pos + 30]!r}"
+        pos = m.end()
+        for kind in ("str", "id", "arrow", "p"):
+            if m.group(kind) is not None:
+                yield kind, m.group(kind)
+
+
+def check_dot(text: str) -> dict[str, dict[str, str]]:
+    """Parse the DOT subset qualcode writes; return node attributes; fail on any syntax error."""
+    toks = list(_dot_tokens(text))
+    i = 0
+
+    def take(kind=None, value=None):
+        nonlocal i
+        k, v = toks[i]
+        assert (kind is None or k == kind) and (value is None or v == value), (k, v, kind, value, i)
+        i += 1
+        return v
+
+    def attrs():
+        out = {}
+        take("p", "[")
+        while toks[i] != ("p", "]"):
+            key = take("id")
+            take("p", "=")
+            k, v = toks[i]
+            assert k in ("id", "str")
+            i_val = take()
+            out[key] = bytes(i_val[1:-1], "utf-8").decode("unicode_escape") if k == "str" else i_val
+            if toks[i] == ("p", ","):
+                take()
+        take("p", "]")
+        return out
+
+    take("id", "digraph")
+    take("id")
+    take("p", "{")
+    nodes, edges = {}, []
+    while toks[i] != ("p", "}"):
+        first = take("id")
+        if first in ("graph", "node", "edge"):
+            attrs()
+        elif toks[i] == ("arrow", "->"):
+            take()
+            second = take("id")
+            if toks[i] == ("p", "["):
+                attrs()
+            edges.append((first, second))
+        else:
+            nodes[first] = attrs()
+        take("p", ";")
+    take("p", "}")
+    assert i == len(toks)
+    assert all(a in nodes and b in nodes for a, b in edges)
+    return nodes
+
+
+MERMAID_NODE = re.compile(r'^  (\w+)(\(\["[^"]*"\]\)|\("[^"]*"\)|\["[^"]*"\])$')
+MERMAID_EDGE = re.compile(r"^  (\w+) --> (\w+)$")
+MERMAID_STYLE = re.compile(r"^  style (\w+) (?:[\w-]+:[#\w. ]+)(?:,[\w-]+:[#\w. ]+)*$")
+
+
+def check_mermaid(text: str) -> dict[str, str]:
+    lines = text.rstrip("\n").split("\n")
+    assert lines[0] == "flowchart LR"
+    nodes, edges, styled = {}, [], set()
+    for line in lines[1:]:
+        if m := MERMAID_NODE.match(line):
+            label = re.search(r'"([^"]*)"', m.group(2)).group(1)
+            assert not re.search(r"[<>]", label)
+            nodes[m.group(1)] = label
+        elif m := MERMAID_EDGE.match(line):
+            edges.append(m.groups())
+        elif m := MERMAID_STYLE.match(line):
+            styled.add(m.group(1))
+        else:
+            pytest.fail(f"not Mermaid flowchart syntax: {line!r}")
+    assert all(a in nodes and b in nodes for a, b in edges) and styled <= set(nodes)
+    return nodes
+
+
+def test_dot_and_mermaid_parse_and_escape_awkward_names(tmp_path):
+    from exporters.maps import export_map
+
+    path = tmp_path / "odd.qc"
+    s = Study.create(path, title='A "quoted" study', coder="A")
+    s.codes.add("Back\\slash <b> & #1")
+    s.codes.add("Shared")
+    t = themes_of(s)
+    awkward = '"Walking off" a cliff <edge> & #1 | pipe; {braces} [x]'
+    t.add(awkward, codes=["Back\\slash <b> & #1", "Shared"], status="active")
+    t.add("Other", codes=["Shared"])
+    export_map(s, tmp_path / "m.dot")
+    export_map(s, tmp_path / "m.mmd")
+    nodes = check_dot((tmp_path / "m.dot").read_text())
+    assert nodes["t1"]["label"] == awkward and nodes["root"]["label"] == 'A "quoted" study'
+    assert nodes["c1"]["label"] == "Back\\slash <b> & #1"
+    assert (tmp_path / "m.dot").read_text().count("-> c2") == 2          # a shared code: one node, two links
+    mm = check_mermaid((tmp_path / "m.mmd").read_text())
+    assert mm["t1"] == "#quot;Walking off#quot; a cliff #lt;edge#gt; & #35;1 | pipe; {braces} [x]"
+    s.close()
+
+
+def test_golden_dot_and_mermaid_are_valid(themed):
+    check_dot((GOLDEN / "map.dot").read_text())
+    check_mermaid((GOLDEN / "map.mmd").read_text())
+
+
+def test_map_errors(tmp_path, themed):
+    from exporters.maps import export_map
+
+    empty = Study.create(tmp_path / "e.qc", coder="A")
+    with pytest.raises(InvalidInput, match="no themes"):
+        export_map(empty, tmp_path / "m.png")
+    empty.close()
+    with open_study(themed) as s:
+        with pytest.raises(InvalidInput, match="format"):
+            export_map(s, tmp_path / "m.jpeg")
+        with pytest.raises(InvalidInput):
+            export_map(s, tmp_path / "m.png", layout="spring")
+
+
+# -- matrix, participants, codebook --------------------------------------------------------------
+
+def test_matrix_xlsx_and_docx(themed, out):
+    import docx
+    import openpyxl
+
+    from exporters.matrix import export_matrix
+
+    with open_study(themed) as s:
+        export_matrix(s, out / "m.xlsx", attributes=["age"])
+        export_matrix(s, out / "m.docx", by="subthemes")
+        with pytest.raises(InvalidInput, match="unknown participant attribute"):
+            export_matrix(s, out / "m.csv", group_by=["shoe size"])
+        with pytest.raises(InvalidInput, match="real names"):
+            export_matrix(s, out / "m.csv", attributes=["name"])
+    rows = list(openpyxl.load_workbook(out / "m.xlsx").active.iter_rows(values_only=True))
+    assert rows[0] == ("group", "participant", "age", "Falling off a cliff edge", "Being understood")
+    p1 = [r for r in rows if r[1] == "P1"][0]
+    assert p1[0] == "patient" and p1[2] == "52"
+    assert "– pacing as a skill" in p1[3] and "Quotes: #1*" in p1[3]
+    doc = docx.Document(str(out / "m.docx"))
+    table = doc.tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["Participant", "Falling off a cliff edge",
+                                                     "Falling off a cliff edge/Keeping going", "Being understood"]
+    assert table.rows[0]._tr.trPr.find(f"{W}tblHeader") is not None
+    assert table.rows[1].cells[0].text == "patient"          # a section row opens each group
+    assert doc.sections[0].page_width > doc.sections[0].page_height
+
+
+def test_participant_table_suppression(themed, out):
+    import docx
+
+    from exporters.participants_table import export_participants
+    from qualcode.evidence import participant_table
+
+    with open_study(themed) as s:
+        table = participant_table(s, ["age", "gender"], suppress_below=5)
+        assert table.headers == ["Characteristic", "Patients (n = 3)", "Staff (n = 1)", "Total (n = 4)"]
+        rows = {r[0].strip(): r[1:] for r in table.rows}
+        assert rows["Participants, n"] == ["3", "1", "4"]
+        assert rows["mean"] == ["–", "–", "–"] and rows["F"] == ["<5", "<5", "<5"]
+        open_table = participant_table(s, ["age", "gender"], suppress_below=0)
+        rows = {r[0].strip(): r[1:] for r in open_table.rows}
+        assert rows["mean"] == ["60.0", "41.0", "55.2"] and rows["median"] == ["61", "41", "56.5"]
+        assert rows["range"] == ["52–67", "41–41", "41–67"] and rows["F"] == ["2 (67 %)", "1 (100 %)", "3 (75 %)"]
+        assert participant_table(s, ["age"], suppress_below=3, groups=["staff", "patient"]).headers[1] == "Staff (n = 1)"
+        with pytest.raises(InvalidInput):
+            participant_table(s, ["age"], groups=["aliens"])
+        export_participants(s, out / "p.docx", attributes=["age", "gender"])
+    doc = docx.Document(str(out / "p.docx"))
+    assert doc.tables[0].rows[0].cells[0].text == "Characteristic"
+    assert any("<5" in p.text for p in doc.paragraphs)          # the suppression note
+
+
+def test_codebook_docx(themed, out):
+    import docx
+
+    from exporters.codebook import export_codebook
+
+    with open_study(themed) as s:
+        export_codebook(s, out / "c.docx")
+    table = docx.Document(str(out / "c.docx")).tables[0]
+    texts = [r.cells[0].text.strip() for r in table.rows[1:]]
+    assert texts[:2] == ["Counting", "Peer support"] and "Cliff edge" in texts
+    cliff = [r for r in table.rows if r.cells[0].text.strip() == "Cliff edge"][0]
+    assert "Include when: Feeling dropped" in cliff.cells[1].text and cliff.cells[2].text == "4"
+    assert cliff.cells[5].text == "Falling off a cliff edge"
+
+
+# -- determinism and the export door -------------------------------------------------------------
+
+EVERY = [("quotes", "docx"), ("quotes", "xlsx"), ("quotes", "csv"), ("quotes", "md"), ("map", "png"),
+         ("map", "svg"), ("map", "pdf"), ("map", "dot"), ("matrix", "docx"), ("matrix", "xlsx"),
+         ("participants", "docx"), ("codebook", "docx")]
+
+
+def _export(kind, s, path):
+    from exporters.codebook import export_codebook
+    from exporters.maps import export_map
+    from exporters.matrix import export_matrix
+    from exporters.participants_table import export_participants
+    from exporters.quotes import export_quotes
+
+    return {"quotes": export_quotes, "map": export_map, "matrix": export_matrix,
+            "participants": export_participants, "codebook": export_codebook}[kind](s, path)
+
+
+def test_exports_are_deterministic(themed, tmp_path):
+    """Same study, same bytes: exported twice, a second apart (zip and document times are fixed)."""
+    import time
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with open_study(themed) as s:
+        first = [_export(kind, s, tmp_path / "a" / f"{kind}.{fmt}") for kind, fmt in EVERY]
+        time.sleep(1.1)
+        second = [_export(kind, s, tmp_path / "b" / f"{kind}.{fmt}") for kind, fmt in EVERY]
+    for (kind, fmt), a, b in zip(EVERY, first, second):
+        assert a.sha256 == b.sha256, (kind, fmt)
+        assert (tmp_path / "a" / f"{kind}.{fmt}").read_bytes() == (tmp_path / "b" / f"{kind}.{fmt}").read_bytes()
+
+
+def test_recorded_creation_time_is_the_last_change(themed, tmp_path, monkeypatch):
+    import docx
+
+    from exporters.quotes import export_quotes
+    from qualcode.export import export_time
+
+    with open_study(themed) as s:
+        result = export_quotes(s, tmp_path / "q.docx")
+        stamp = export_time(s)
+        assert result.created == stamp.isoformat().replace("+00:00", "Z")
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "946684800")
+        assert export_time(s).year == 2000
+    created = docx.Document(str(tmp_path / "q.docx")).core_properties.created
+    assert created.replace(tzinfo=None) == stamp.replace(tzinfo=None)
+    with zipfile.ZipFile(tmp_path / "q.docx") as z:
+        assert {i.date_time[:3] for i in z.infolist()} == {(stamp.year, stamp.month, stamp.day)}
+
+
+def test_every_export_passes_through_the_guard(themed, tmp_path, monkeypatch):
+    import qualcode.export as door
+
+    seen = []
+
+    def spy(content, **kw):
+        seen.append((kw["kind"], kw["fmt"], kw["text"]))
+        return content
+
+    monkeypatch.setattr(door, "guard", spy)
+    with open_study(themed) as s:
+        for kind, fmt in EVERY + [("map", "mmd"), ("map", "txt"), ("matrix", "csv"), ("participants", "md"),
+                                  ("codebook", "csv")]:
+            _export(kind, s, tmp_path / f"x.{fmt}")
+        from qualcode.cli import main
+
+        assert main(["report", "methods", str(themed), "-o", str(tmp_path / "methods.md")]) == 0
+    assert len(seen) == len(EVERY) + 6
+    # binary formats hand the guard their readable text, so it can scan quotes and labels
+    texts = {(k, f): t for k, f, t in seen}
+    assert "falling off a cliff edge" in texts[("quotes", "docx")]
+    assert "Keeping going" in texts[("map", "png")]
+
+
+def test_a_failing_guard_stops_the_export_and_writes_nothing(themed, tmp_path, monkeypatch):
+    import qualcode.export as door
+    from exporters.quotes import export_quotes
+    from qualcode.errors import CheckFailed
+
+    def refuse(content, **kw):
+        raise CheckFailed("a real name would leak")
+
+    monkeypatch.setattr(door, "guard", refuse)
+    with open_study(themed) as s:
+        with pytest.raises(CheckFailed):
+            export_quotes(s, tmp_path / "q.docx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_export_door_refuses_the_study_file_and_folders(themed, tmp_path):
+    from qualcode.export import write_export
+
+    with open_study(themed) as s:
+        with pytest.raises(InvalidInput, match="study file"):
+            write_export(s, themed, "x", kind="test")
+        with pytest.raises(InvalidInput, match="folder"):
+            write_export(s, tmp_path, "x", kind="test")
+        with pytest.raises(InvalidInput, match="does not exist"):
+            write_export(s, tmp_path / "nope" / "x.txt", "x", kind="test")
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+def test_cli_exports(themed, tmp_path, qc):
+    p = str(themed)
+    for args in (("map", "-o", tmp_path / "m.svg", "--counts"), ("map", "-o", tmp_path / "m.txt", "--no-codes"),
+                 ("quotes", "-o", tmp_path / "q.md", "--key-only", "--template", "[{label}, {group}]"),
+                 ("quotes", "-o", tmp_path / "q.csv", "--theme", "Being understood"),
+                 ("matrix", "-o", tmp_path / "x.csv", "--by", "codes", "--sort", "age"),
+                 ("participants", "-o", tmp_path / "p.md", "--attribute", "age", "--suppress-below", "0"),
+                 ("codebook", "-o", tmp_path / "c.md")):
+        r = qc("export", args[0], p, *args[1:])
+        assert r.code == 0, (args, r.err)
+        assert r.out.startswith(f"Wrote {args[2]}")
+    assert (tmp_path / "m.txt").read_text().splitlines() == [
+        "Pain study", "├── Falling off a cliff edge", "│   └── Keeping going [candidate]",
+        "└── Being understood [candidate]"]
+    assert "*\u201cit was like falling off a cliff edge\u201d* [P1, patient]" in (tmp_path / "q.md").read_text()
+    assert {r["theme"] for r in csv.DictReader(io.StringIO((tmp_path / "q.csv").read_text("utf-8-sig")))} == {
+        "Being understood"}
+    data = qc("export", "map", p, "-o", tmp_path / "m.dot", "--json").json()
+    assert data["format"] == "dot" and len(data["sha256"]) == 64
+
+
+def test_cli_export_errors(themed, tmp_path, qc):
+    p = str(themed)
+    for args in (("export", "quotes", p, "-o", tmp_path / "q.csv", "--template", "({nope})"),
+                 ("export", "map", p, "-o", tmp_path / "m.gif"),
+                 ("export", "quotes", p, "-o", tmp_path / "q.csv", "--theme", "Nope"),
+                 ("export", "participants", p, "-o", tmp_path / "p.md", "--attribute", "name"),
+                 ("report", "methods", p, "-o", tmp_path / "m.docx")):
+        r = qc(*args)
+        assert r.code == 2 and r.err.startswith("qualcode: error:") and r.err.count("\n") == 1, (args, r.err)
+    assert not any(tmp_path.iterdir())
+
+
+def test_cli_report_methods(themed, tmp_path, qc):
+    p = str(themed)
+    r = qc("report", "methods", p)
+    assert r.code == 0 and "Transcripts: 4" in r.out and "Double coded: 2 of 4 transcripts (50 %)" in r.out
+    data = qc("report", "methods", p, "--json", "--agreement", "--unit", "document").json()
+    assert data["participants"] == 4 and data["double_coded"]["share"] == 0.5
+    assert qc("report", "methods", p, "-o", tmp_path / "m.json").code == 0
+    assert '"transcripts": 4' in (tmp_path / "m.json").read_text()
+
+
+# -- the demo study, end to end ------------------------------------------------------------------
+
+SAMPLE_THEMES = {
+    # theme: (status, [(subtheme, [codes])], own codes)
+    "Falling off a cliff edge": ("active", [("Keeping gains going", ["Programme ending/Maintaining gains",
+                                                                     "Self-management/Pacing"])],
+                                 ["Programme ending/Cliff edge"]),
+    "Only people with pain get it": ("active", [("Giving something back", ["Peer support/Giving back",
+                                                                           "Peer support/Volunteer role and boundaries"]),
+                                                ("Groups on screen", ["Peer support/Remote groups"])],
+                                     ["Peer support/Feeling understood", "Living with pain/Invisible pain and stigma"]),
+    "Somebody again": ("candidate", [], ["Identity/Loss of former self", "Identity/Hope and rebuilding",
+                                         "Identity/Work and purpose"]),
+    "Falling through the gaps": ("candidate", [("Waiting", ["Services/Waiting lists"])],
+                                 ["Services/Referral pathways", "Services/Social prescribing"]),
+}
+
+
+def test_demo_study_to_map_and_quote_table(tmp_path, qc):
+    import docx
+
+    import sample_transcripts
+    from qualcode.cli.demo import build
+
+    path = tmp_path / "demo.qc"
+    build(sample_transcripts.FOLDER, path).close()
+    p = str(path)
+    for theme, (status, subs, own) in SAMPLE_THEMES.items():
+        assert qc("themes", "add", p, theme, "--status", status, *[x for c in own for x in ("--code", c)]).code == 0
+        for sub, codes in subs:
+            assert qc("themes", "add", p, f"{theme}/{sub}", *[x for c in codes for x in ("--code", c)]).code == 0
+    # flag key quotes: P1's cliff edge, PTV1's and S1's cliff edge
+    extracts = qc("evidence", p, "--code", "Programme ending/Cliff edge", "--coder", "Amira", "--json").json()["extracts"]
+    chosen = {}
+    for e in extracts:
+        chosen.setdefault(e["participant"], e["coding_id"])
+    for label in ("P1", "PTV1", "S1"):
+        assert qc("themes", "quote", p, str(chosen[label])).code == 0
+    ev = qc("evidence", p, "--theme", "Falling off a cliff edge", "--json").json()
+    assert {g["group"] for g in ev["groups"]} == {"patient", "patient tutor volunteer", "staff"}
+    assert "1 of 7 patients: P1" in ev["summary"]
+
+    png = tmp_path / "map.png"
+    assert qc("export", "map", p, "-o", png, "--counts").code == 0
+    width, height = png_size(png.read_bytes())
+    assert width > 1500 and height > 300
+
+    plain = tmp_path / "quotes.docx"
+    assert qc("export", "quotes", p, "-o", plain, "--key-only", "--allow-leaks").code == 0
+    table = docx.Document(str(plain)).tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["Theme", "Quote"]
+    attributions = [r.cells[-1].paragraphs[0].runs[-1].text.strip() for r in table.rows[1:]]
+    assert attributions == ["(P1)", "(PTV1)", "(S1)"]
+
+    styled = tmp_path / "quotes_styled.docx"
+    template = "[Participant {number}, {role}, {experience_band}]"
+    # the demo is not anonymised (its transcripts keep names on purpose): lift the guard here
+    r = qc("export", "quotes", p, "-o", styled, "--template", template, "--allow-leaks")
+    assert r.code == 0, r.err
+    table = docx.Document(str(styled)).tables[0]
+    assert table.rows[0]._tr.trPr.find(f"{W}tblHeader") is not None
+    cells = [r.cells[-1] for r in table.rows[1:]]
+    ends = {c.paragraphs[0].runs[-1].text.strip() for c in cells}
+    assert "[Participant 1, Senior Health Connector, highly experienced]" in ends
+    assert "[Participant 1, Patient Tutor Volunteer, experienced]" in ends
+    assert "[Participant 1, Patient]" in ends
+    assert all(c.paragraphs[0].runs[0].italic for c in cells)
+    assert qc("report", "methods", p).code == 0
