@@ -1,0 +1,153 @@
+"""Anonymisation building blocks: offset remapping (with hypothesis), rules, the name matcher."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qualcode.anonymise.register import Matcher, Term, lowercase_vocabulary, name_variants, resolve_case
+from qualcode.anonymise.remap import Edit, EditMap, apply_edits, resolve_overlaps
+from qualcode.anonymise.rules import nhs_valid, scan_rules
+
+
+# -- remapping -------------------------------------------------------------------------------
+def test_edit_map_basics():
+    text = "Hello Sarah, meet Peter."
+    edits = [Edit(6, 11, "[name of P1]"), Edit(18, 23, "[name]")]
+    new = apply_edits(text, edits)
+    assert new == "Hello [name of P1], meet [name]."
+    m = EditMap(edits)
+    assert new[slice(*m.span(0, 5))] == "Hello"
+    assert new[slice(*m.span(6, 11))] == "[name of P1]"
+    assert new[slice(*m.span(0, 24))] == new
+    assert new[slice(*m.span(8, 20))] == "[name of P1], meet [name]"  # partial overlaps widen
+    assert new[slice(*m.span(11, 18))] == ", meet "  # touching, not covering
+    assert m.span(3, 3) == (3, 3)
+
+
+def test_resolve_overlaps_prefers_priority_then_length():
+    pairs = [(2, Edit(0, 5, "a")), (1, Edit(3, 8, "b")), (1, Edit(10, 12, "c")), (1, Edit(9, 14, "d"))]
+    kept, dropped = resolve_overlaps(pairs)
+    assert kept == [Edit(3, 8, "b"), Edit(9, 14, "d")] and dropped == [0, 2]
+
+
+@st.composite
+def text_and_edits(draw):
+    text = draw(st.text(alphabet=st.sampled_from("ab \n’é😀"), min_size=0, max_size=80))
+    cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=12, unique=True)))
+    edits = []
+    for s, e in zip(cuts[::2], cuts[1::2]):
+        if s < e:
+            edits.append(Edit(s, e, draw(st.text(alphabet="[]xyz P1", min_size=1, max_size=15))))
+    return text, edits
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_and_edits(), st.data())
+def test_remapped_spans_slice_the_replaced_text(te, data):
+    text, edits = te
+    new = apply_edits(text, edits)
+    m = EditMap(edits)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    ns, ne = m.span(start, end)
+    assert 0 <= ns <= ne <= len(new)
+    ws, we = m.widen(start, end)
+    inside = [Edit(e.start - ws, e.end - ws, e.replacement) for e in m.inside(ws, we)]
+    if start < end:
+        assert new[ns:ne] == apply_edits(text[ws:we], inside)
+    # text outside every edit keeps its characters at the mapped place
+    for pos in range(len(text)):
+        if not any(e.start <= pos < e.end for e in edits):
+            assert new[m.start(pos)] == text[pos]
+
+
+# -- rules -----------------------------------------------------------------------------------
+def found(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for h in scan_rules(text):
+        out.setdefault(h.kind, []).append(text[h.start:h.end])
+    return out
+
+
+def test_nhs_checksum():
+    assert nhs_valid("9434765919")
+    assert not nhs_valid("9434765918") and not nhs_valid("1111111111")
+    assert found("NHS no. 943 476 5919, not 943 476 5918")["nhs"] == ["943 476 5919"]
+
+
+@pytest.mark.parametrize("text,kind,expected", [
+    ("ring 07700 900123 today", "phone", "07700 900123"),
+    ("on +44 7700 900123.", "phone", "+44 7700 900123"),
+    ("(01632) 960412", "phone", "(01632) 960412"),
+    ("it's 01632 960 481, I know", "phone", "01632 960 481"),
+    ("mail linda.b@example.org.", "email", "linda.b@example.org"),
+    ("go to https://otter.ai.", "url", "https://otter.ai"),
+    ("see www.example.org/page?x=1 now", "url", "www.example.org/page?x=1"),
+    ("postcode NM4 7QT for the satnav", "postcode", "NM4 7QT"),
+    ("SW1A 1AA", "postcode", "SW1A 1AA"),
+    ("on 12/03/2024 we", "date", "12/03/2024"),
+    ("2024-03-12", "date", "2024-03-12"),
+    ("The 3rd of February 2021, I", "date", "3rd of February 2021"),
+    ("on the 14th March 2023", "date", "14th March 2023"),
+    ("March 3rd, 2020", "date", "March 3rd, 2020"),
+    ("in February 2021 it", "date", "February 2021"),
+    ("she's 93 now", "age", "93"),
+    ("aged ninety-two", "age", "ninety-two"),
+    ("a 101 year old man", "age", "101"),
+])
+def test_rules_find(text, kind, expected):
+    assert expected in found(text).get(kind, []), found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I think it was 2014, or 2017", "in May I may go", "I'm 45 and he's 89", "at 11:28 and 10.30",
+    "ring 12345", "we met on the 31/13/2024", "March on, march", "number 14 bus", "a 6 week wait",
+])
+def test_rules_leave_alone(text):
+    assert found(text) == {}, found(text)
+
+
+# -- matcher ---------------------------------------------------------------------------------
+def make(*terms: tuple[str, str]) -> Matcher:
+    return Matcher([Term(t, i, r, "person", resolve_case(t, None), True) for i, (t, r) in enumerate(terms)])
+
+
+def test_matcher_case_possessive_whole_words_and_fuzzy():
+    m = make(("Sarah Whitfield", "[name of P1]"), ("Sarah", "[name of P1]"), ("Whitfield", "[name of P1]"))
+    text = "SARAH said Sarah's mum, sarah, Sara and Srah met Sarah  Whitfield; Sarahville and saraband no."
+    got = [(text[x.start:x.end], x.how) for x in m.find(text)]
+    assert got == [("SARAH", "exact"), ("Sarah", "exact"), ("sarah", "exact"), ("Sara", "fuzzy"),
+                   ("Srah", "fuzzy"), ("Sarah  Whitfield", "exact")]
+
+
+def test_names_that_are_words_need_a_capital():
+    m = make(("Mark", "[name of S2]"), ("Grace", "[name]"))
+    text = "Mark said to mark it up; GRACE and Grace, with grace."
+    assert [text[x.start:x.end] for x in m.find(text)] == ["Mark", "GRACE", "Grace"]
+
+
+def test_study_vocabulary_makes_a_name_case_sensitive():
+    vocab = lowercase_vocabulary(["the hope was to rose early. Then Rose came."])
+    assert resolve_case("Rose", vocab) == "cs" and resolve_case("Hannah", vocab) == "ci"
+
+
+def test_fuzzy_leaves_common_and_short_words():
+    m = make(("Linda", "[name]"), ("Nadia", "[name]"))
+    text = "Lindy? Lands. Media, Nadja, India"
+    got = {text[x.start:x.end] for x in m.find(text)}
+    assert "Nadja" in got and "Media" not in got and "India" not in got and "Lands" not in got
+
+
+def test_name_variants():
+    terms = {t for t, *_ in name_variants("Dr Stephen Kaminski")}
+    assert {"Stephen", "Kaminski", "Steve", "Steven"} <= terms
+    assert {t for t, *_ in name_variants("Linda")} == {"Lindy"}
+
+
+def test_matching_a_million_words_is_fast_enough_to_run():
+    # No wall-clock assertion (benchmarks measure that): it must simply cope with a large text.
+    m = make(("Sarah", "[name]"), ("Whitfield", "[name]"))
+    text = ("and then Sarah went to the shop with Peter and Srah said hello. " * 10_000)
+    assert len(m.find(text)) == 20_000
