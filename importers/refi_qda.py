@@ -585,6 +585,7 @@ class _ProjectReader(_Reader):
         self.coding_by_guid: dict[str, XCoding] = {}
         self.default_user: str | None = None
         self.speaker_lines: list[tuple[str, str, str]] = []
+        self.bare_selections: dict[str, str] = {}   # selections with nothing on them (yet: Links may add notes)
         self.journal_notes: set[str] = set()
 
     def read(self) -> Exchange:
@@ -620,6 +621,8 @@ class _ProjectReader(_Reader):
             m = re.search(r"Braun & Clarke phase: (\d)", desc.text)
             ex.phase = int(m.group(1)) if m else None
         self.notes()
+        for name in self.bare_selections.values():
+            self.report.skip("selections without codings or notes", name)
         if root.find("Graphs") is not None:
             self.report.skip("graphs (network views) are not imported", f"{len(root.find('Graphs'))} graph(s)")
         self.finish()
@@ -717,7 +720,7 @@ class _ProjectReader(_Reader):
             taken.add(label.casefold())
             if label != name:
                 renamed.append(f"{name!r} -> {label}")
-            case = XCase(guid=guid, label=label)
+            case = XCase(guid=guid, label=label, group=None if re.search(r"\d", label) else "case")
             for vv in c.findall("VariableValue"):
                 var, value = self.value(vv, variables)
                 if var is None or value is None:
@@ -913,7 +916,7 @@ class _ProjectReader(_Reader):
                                        created=parse_datetime(s.get("creationDateTime")), target_type="passage",
                                        target=source, start=start, end=end))
         if not codings and not notes and not comment:
-            self.report.skip("selections without codings or notes", s.get("name") or f"{start}:{end}")
+            self.bare_selections[guid or f"{source}:{start}:{end}"] = s.get("name") or f"{start}:{end}"
 
     def coding(self, c: ET.Element, source: str, start: int, end: int, code_guids: set[str],
                holder: ET.Element) -> None:
@@ -946,6 +949,7 @@ class _ProjectReader(_Reader):
                                  link.get("name") or "")
                 continue
             kind, detail = other
+            self.bare_selections.pop(b if note == a else a or "", None)
             if kind == "passage":
                 src, s, e = detail
                 template = XNote(guid="", body="", target_type="passage", target=src, start=s, end=e)
