@@ -289,19 +289,24 @@ class Mapper:
         return p
 
 
-def same_text(name: str | None, span: str) -> bool:
+def text_fit(name: str | None, span: str) -> int:
+    """2: ``span`` is the quoted text; 1: the same apart from spacing or a cut-off ending; 0: not."""
     if not name:
-        return False
+        return 0
     n = canonicalise(name)
     if n == span:
-        return True
+        return 2
     flat_n, flat_s = " ".join(n.split()), " ".join(span.split())
     if flat_n and flat_n == flat_s:
-        return True
+        return 1
     for ellipsis in ("…", "..."):
         if flat_n.endswith(ellipsis) and len(flat_n) > 8 and flat_s.startswith(flat_n[: -len(ellipsis)].rstrip()):
-            return True
-    return False
+            return 1
+    return 0
+
+
+def same_text(name: str | None, span: str) -> bool:
+    return text_fit(name, span) > 0
 
 
 def choose_counting(raw: str, canonical: str, selections: list[tuple[int, int, str | None]], origin: str,
@@ -322,17 +327,16 @@ def choose_counting(raw: str, canonical: str, selections: list[tuple[int, int, s
             seen.append(c)
     named = [(s, e, n) for s, e, n in selections if n and n.strip()]
     scores: dict[Counting, int] = {}
+    exact: dict[Counting, int] = {}
     mappers: dict[Counting, Mapper] = {}
     for c in seen:
         mapper = mappers[c] = Mapper(raw, canonical, c)
-        hits = 0
-        for s, e, n in named:
-            a, b = mapper(s), mapper(e)
-            if a is not None and b is not None and same_text(n, canonical[a:b]):
-                hits += 1
-        scores[c] = hits
-    best = max(seen, key=lambda c: (scores[c], -seen.index(c)))
-    tied = [c for c in seen if scores[c] == scores[best]]
+        fits = [text_fit(n, canonical[a:b]) if (a := mapper(s)) is not None and (b := mapper(e)) is not None
+                and a <= b else 0 for s, e, n in named]
+        scores[c] = sum(1 for f in fits if f)
+        exact[c] = sum(1 for f in fits if f == 2)
+    best = max(seen, key=lambda c: (exact[c], scores[c], -seen.index(c)))
+    tied = [c for c in seen if (exact[c], scores[c]) == (exact[best], scores[best])]
     if len(seen) == 1:
         decided = "every counting agrees for this text"
     elif not named or scores[best] == 0:
