@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
@@ -106,7 +107,12 @@ def _check_study_file(path: Path) -> None:
 
 
 def copy_study(source: Path, target: Path) -> None:
-    """A consistent copy of a study (even one in use) with SQLite's online backup API."""
+    """A consistent copy of a study: SQLite's online backup API when the study is in use (it has
+    a write-ahead log beside it), else the file itself (a closed study is one consistent file,
+    and a read-only connection would leave -wal/-shm files beside it)."""
+    if not Path(f"{source}-wal").exists():
+        shutil.copyfile(source, target)
+        return
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(target)
