@@ -1,8 +1,11 @@
 """Thematic map exports: theme -> subthemes -> codes as PNG, SVG, PDF, Graphviz DOT, Mermaid or text.
 
 The format comes from the file suffix. Every format draws the same tree
-(:func:`qualcode.themes.map_tree`); the figure formats use networkx for the graph and a layout
-computed here — a layered tree, never a force-directed one, so labels cannot collide:
+(:func:`qualcode.themes.map_tree`). DOT and Mermaid are written from a networkx graph (codes
+shared between themes are one node); the figures are drawn with matplotlib (Agg, no pyplot) from
+a layout computed here — a layered tree, never a force-directed one, so labels cannot collide
+(networkx's own layouts are spring or spectral ones, and importing it would cost the PNG path
+time it does not need):
 
 - the study title sits in the middle; themes fan out to the right and to the left (split so the
   two sides are about equally tall; one theme -> right only, or ``layout="tree"`` for a plain
@@ -379,13 +382,7 @@ def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str 
     from matplotlib.path import Path as MPath
 
     lay = layout_map(root, counts=counts, layout=layout)
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    for b in lay.boxes:
-        graph.add_node(id(b), box=b)
-        for c in b.children:
-            graph.add_edge(id(b), id(c))
+    links = [(b, c) for b in lay.boxes for c in b.children]
     rc = {"svg.fonttype": "none", "svg.hashsalt": "qualcode", "pdf.fonttype": 42,
           "font.family": "DejaVu Sans", "path.simplify": False}
     with matplotlib.rc_context(rc):
@@ -396,8 +393,7 @@ def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str 
         ax.set_ylim(-(lay.y0 + lay.height), -lay.y0)   # y grows downward in the layout
         ax.set_axis_off()
         # links first, under the boxes
-        for a, c in graph.edges:
-            pa, pc = graph.nodes[a]["box"], graph.nodes[c]["box"]
+        for pa, pc in links:
             if pa.node.kind == "root":
                 x0 = pc.side * pa.w / 2
             else:
