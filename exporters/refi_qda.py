@@ -371,11 +371,17 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def qdpx_bytes(ex: Exchange, offsets: str = "codepoint") -> tuple[bytes, dict[str, int]]:
+def _entries(ex: Exchange, offsets: str) -> tuple[dict[str, bytes], dict[str, int]]:
     xml, counts = project_xml(ex, offsets)
     entries = {"project.qde": xml}
     for s in ex.sources:
         entries[f"sources/{s.guid}.txt"] = s.text.encode("utf-8")
+    return entries, counts
+
+
+def qdpx_bytes(ex: Exchange, offsets: str = "codepoint") -> tuple[bytes, dict[str, int]]:
+    """The .qdpx archive: ``project.qde`` and one UTF-8 text file per document in ``sources/``."""
+    entries, counts = _entries(ex, offsets)
     return zip_bytes(entries), counts
 
 
@@ -389,9 +395,10 @@ def _deliver(study: "Study", path: Path, data: bytes, kind: str, fmt: str, text:
 def export_qdpx(study: "Study", path: str | Path, offsets: str = "codepoint") -> dict[str, Any]:
     """Write the study as a REFI-QDA project; returns what was written and counts."""
     ex = snapshot(study)
-    data, counts = qdpx_bytes(ex, offsets)
+    entries, counts = _entries(ex, offsets)
+    data = zip_bytes(entries)
     # The guard cannot read inside the zip: give it every text the archive carries.
-    text = "\n".join([project_xml(ex, offsets)[0].decode("utf-8"), *(s.text for s in ex.sources)])
+    text = "\n".join(v.decode("utf-8") for _, v in sorted(entries.items()))
     result = _deliver(study, Path(path), data, "refi-qdpx", "qdpx", text, counts["codings"])
     return {**result.as_dict(), "file": result.path, "offsets": offsets, **counts}
 

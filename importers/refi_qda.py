@@ -40,7 +40,7 @@ from xml.parsers import expat
 from qualcode.errors import InvalidInput, QualcodeError
 from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchange, Report, XCase, XCode,
                                  XCoding, XJournal, XNote, XSource, XTheme, XUser, XVariable, derived_guid,
-                                 load, merge_codebook, normalise_guid, split_description,
+                                 checkpoint, load, merge_codebook, normalise_guid, split_description,
                                  split_theme_description)
 from qualcode.text import canonicalise
 
@@ -167,6 +167,9 @@ class Archive:
             packed += info.compress_size
             if not norm.endswith("/"):
                 self.entries.setdefault(norm.lower(), info)
+        self.by_basename: dict[str, zipfile.ZipInfo] = {}
+        for key in sorted(self.entries):
+            self.by_basename.setdefault(key.rsplit("/", 1)[-1], self.entries[key])
         if total > limits.max_total:
             raise InvalidInput(f"{path.name}: entries unpack to {total:,} bytes in all, over the limit of "
                                f"{limits.max_total:,} (zip bomb?)")
@@ -198,10 +201,9 @@ class Archive:
             for key in (f"sources/{low}", low):
                 if key in self.entries:
                     return self.entries[key]
-            base = low.rsplit("/", 1)[-1]
-            matches = sorted(k for k in self.entries if k.rsplit("/", 1)[-1] == base)
-            if matches:
-                return self.entries[matches[0]]
+            found = self.by_basename.get(low.rsplit("/", 1)[-1])
+            if found is not None:
+                return found
         return None
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
@@ -1121,7 +1123,7 @@ def import_qdpx(path: str | Path, out: str | Path, title: str | None = None,
         study = Study.create(tmp, title=ex.title)
         try:
             load(study, ex, report, summary=f"import {Path(path).name}")
-            study.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            checkpoint(study)
         finally:
             study.close()
         if out.exists():

@@ -7,7 +7,6 @@ producer writes them); ``qdpx()`` zips one. Every coding must land on the words 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import zipfile

@@ -395,6 +395,11 @@ def _theme_rows(db) -> list[dict[str, Any]]:
     return [{**r, "path": path(r), "codes": members.get(r["id"], [])} for r in rows]
 
 
+def checkpoint(study: "Study") -> None:
+    """Fold the write-ahead log into the study file (before it is renamed into place)."""
+    study.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 # -- writing an exchange into a study ----------------------------------------------------------
 def _free_guid(db, table: str, guid: str | None, *key: Any) -> str:
     """The GUID if it is unused in ``table``, else a stable one derived from it."""
