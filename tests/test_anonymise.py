@@ -462,3 +462,27 @@ def test_integrity_after_apply(applied):
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert con.execute("PRAGMA freelist_count").fetchone()[0] == 0
     con.close()
+
+
+def test_relabelling_between_scan_and_apply_uses_the_new_labels(study_path, tmp_path):
+    from qualcode.anonymise import review
+    from qualcode.anonymise.labels import plan_labels, relabel
+
+    with Study.open(study_path) as s, open_key(s, tmp_path / "k.key", create=True) as key:
+        from qualcode.anonymise.scan import sync_participants
+
+        sync_participants(s, key)
+        with key.transaction():
+            key.add_variant(key.find_entry(name="Sarah Whitfield"), "Honestly")  # a word, to have a candidate
+        scan(s, key, use_ner=False)
+        cands = key.candidates()
+        assert [c.replacement for c in cands] == ["[name of P1]"]
+        lo, orig, hi = review.context(s, cands[0], 10)
+        assert orig == "Honestly" and hi.startswith(", it was")
+        assert review.summary(key) == {"open": 1, "accepted": 0, "rejected": 0}
+        relabel(s, plan_labels(s.db, "given", {"patient": "PT"}))
+        apply(s, key, accept_all=True)
+        text = s.documents.text(s.documents.list()[0].id)
+        assert "PT1: [name of PT1], it was" in text
+        with pytest.raises(InvalidInput, match="relabel before"):
+            relabel(s, plan_labels(s.db, "given", {"patient": "Q"}))

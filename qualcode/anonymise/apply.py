@@ -117,6 +117,11 @@ def plan(study, key: KeyFile, accept_all: bool = False, reviewer: str | None = N
             if le.start is not None:
                 by_doc.setdefault(doc_by_id[doc_id]["guid"], []).append((0, Planned(
                     le.start, le.end, le.original, le.label, "speaker-label", "label", None, reviewer, None)))
+    # Participants may have been relabelled since the scan: derive [name of LABEL] afresh.
+    from qualcode.anonymise.register import replacement_for
+
+    labels_now = participant_labels(db)
+    current = {e.id: replacement_for(e, labels_now) for e in key.entries()}
     for c in chosen:
         doc = docs.get(c.document_guid)
         if doc is None:
@@ -126,8 +131,11 @@ def plan(study, key: KeyFile, accept_all: bool = False, reviewer: str | None = N
             skipped.append({"id": c.id, "reason": "text changed since the scan"})
             continue
         who = c.reviewer or (reviewer if c.status == "open" else None) or reviewer
+        replacement = c.replacement
+        if not c.edited and c.entry_id in current and c.replacement == c.proposed:
+            replacement = current[c.entry_id]
         by_doc.setdefault(c.document_guid, []).append((1, Planned(
-            c.start, c.end, c.original, c.replacement, c.rule, c.kind, c.id, who, c.reviewed)))
+            c.start, c.end, c.original, replacement, c.rule, c.kind, c.id, who, c.reviewed)))
     plans: dict[int, DocPlan] = {}
     for guid, items in by_doc.items():
         doc = docs[guid]

@@ -17,18 +17,25 @@ from qualcode.anonymise.guard import Guard
 from qualcode.store import anonymise as store
 
 
-def raw_patterns(terms) -> list[tuple[str, re.Pattern[bytes]]]:
-    out = []
+def raw_patterns(terms) -> list[tuple[re.Pattern[bytes], dict[bytes, str]]]:
+    """One bytes pattern per case mode (any case / Capitalised or UPPER) for all terms."""
+    groups: dict[str, dict[bytes, str]] = {"ci": {}, "cs": {}}
     for t in terms:
         text = " ".join(t.text.split())
         if len(text) < 3:
             continue
-        body = re.escape(text.encode("utf-8")).replace(rb"\ ", rb"\s+")
-        flags = re.IGNORECASE if t.case_mode == "ci" else 0
         if t.case_mode == "cs":
-            forms = {text[:1].upper() + text[1:], text.upper()}
-            body = b"|".join(re.escape(f.encode("utf-8")).replace(rb"\ ", rb"\s+") for f in forms)
-        out.append((text, re.compile(rb"(?<![A-Za-z0-9])(?:" + body + rb")(?![A-Za-z0-9])", flags)))
+            for form in {text[:1].upper() + text[1:], text.upper()}:
+                groups["cs"][form.encode("utf-8")] = text
+        else:
+            groups["ci"][text.lower().encode("utf-8")] = text
+    out = []
+    for mode, forms in groups.items():
+        if not forms:
+            continue
+        body = b"|".join(re.escape(f).replace(rb"\ ", rb"\s+") for f in sorted(forms, key=len, reverse=True))
+        flags = re.IGNORECASE if mode == "ci" else 0
+        out.append((re.compile(rb"(?<![A-Za-z0-9])(?:" + body + rb")(?![A-Za-z0-9])", flags), forms))
     return out
 
 
@@ -40,10 +47,13 @@ def raw_leaks(path: Path, terms) -> list[dict[str, Any]]:
         if not p.exists() or not patterns:
             continue
         data = p.read_bytes()
-        for text, pattern in patterns:
-            n = sum(1 for _ in pattern.finditer(data))
-            if n:
-                found.append({"file": p.name, "term": text, "count": n})
+        counts: dict[str, int] = {}
+        for pattern, forms in patterns:
+            for m in pattern.finditer(data):
+                key = b" ".join(m.group(0).split())
+                term = forms.get(key) or forms.get(key.lower()) or m.group(0).decode("utf-8", "replace")
+                counts[term] = counts.get(term, 0) + 1
+        found += [{"file": p.name, "term": t, "count": n} for t, n in sorted(counts.items())]
     return found
 
 

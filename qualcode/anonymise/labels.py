@@ -153,6 +153,9 @@ def relabel(study, rows: list[dict[str, Any]]) -> int:
     changes = [r for r in rows if r["new_label"] != r["label"]]
     if not changes:
         return 0
+    if store.applied_ids(study.db):
+        raise InvalidInput("this study is anonymised: its labels are written into the transcripts, so "
+                           "relabel before `anonymise apply`, not after")
     with study.change("anonymise labels", f"relabel {len(changes)} participants") as ch:
         ids = {p["label"]: p["id"] for p in store.participants(study.db)}
         for i, r in enumerate(changes):

@@ -153,8 +153,9 @@ def lowercase_vocabulary(texts: Iterable[str]) -> set[str]:
     is nearly all lower case (some automatic transcripts), which tells nothing."""
     vocab: set[str] = set()
     for text in texts:
-        letters = sum(1 for _ in re.finditer(r"[A-Za-z]", text[:200_000])) or 1
-        upper = sum(1 for _ in re.finditer(r"[A-Z]", text[:200_000]))
+        sample = text[:200_000]
+        letters = sum(map(str.isalpha, sample)) or 1
+        upper = sum(map(str.isupper, sample))
         if upper / letters < 0.005:
             continue
         vocab.update(re.findall(r"(?<![\w'\u2019])[a-z]+(?![\w])", text))

@@ -92,3 +92,23 @@ def add_to_register(key: KeyFile, candidate_id: int, replacement: str | None = N
 def walk(key: KeyFile, status: str = "open") -> list[Candidate]:
     """Candidates in reading order (document, position), for a review screen."""
     return key.candidates(status=status)
+
+
+def context(study, candidate: Candidate, width: int = 200) -> tuple[str, str, str]:
+    """Wider context for a review screen: (left, original, right) read from the study's text.
+    Falls back to the stored context when the document changed since the scan."""
+
+    row = study.db.execute("SELECT text FROM documents WHERE guid = ?", [candidate.document_guid]).fetchone()
+    if row is None or row[0][candidate.start:candidate.end] != candidate.original:
+        return candidate.left_context, candidate.original, candidate.right_context
+    text = row[0]
+    return text[max(0, candidate.start - width):candidate.start], candidate.original, text[candidate.end:candidate.end + width]
+
+
+def summary(key: KeyFile) -> dict[str, int]:
+    """Counts by status, for a progress line."""
+    out = {"open": 0, "accepted": 0, "rejected": 0}
+    for by_status in key.counts().values():
+        for status, n in by_status.items():
+            out[status] = out.get(status, 0) + n
+    return out

@@ -77,9 +77,37 @@ class Rule:
     pattern: re.Pattern[str]
     valid: Callable[[re.Match[str]], bool] | None = None
     group: int = 0
+    anchor: re.Pattern[str] | None = None  # a cheap pattern every hit contains: search only near it
+    reach: int = 320
+
+    def _windows(self, text: str) -> Iterator[tuple[int, int]]:
+        if self.anchor is None:
+            yield 0, len(text)
+            return
+        lo = hi = -1
+        for m in self.anchor.finditer(text):
+            s, e = max(0, m.start() - self.reach), min(len(text), m.end() + self.reach)
+            if s <= hi:
+                hi = e
+                continue
+            if hi >= 0:
+                yield lo, hi
+            lo, hi = s, e
+        if hi >= 0:
+            yield lo, hi
 
     def hits(self, text: str) -> Iterator[Hit]:
-        for m in self.pattern.finditer(text):
+        last_end = -1
+        for lo, hi in self._windows(text):
+            for h in self._hits(text, lo, hi):
+                if hi < len(text) and h.end >= hi:
+                    continue  # cut by the window's end: never a whole match
+                if h.start >= last_end:
+                    last_end = h.end
+                    yield h
+
+    def _hits(self, text: str, lo: int, hi: int) -> Iterator[Hit]:
+        for m in self.pattern.finditer(text, lo, hi):
             if self.valid is not None and not self.valid(m):
                 continue
             s, e = m.span(self.group)
@@ -88,9 +116,11 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule("email", "email", re.compile(
-        r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,5}[A-Za-z]{2,24}(?![\w-])")),
+        r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,5}[A-Za-z]{2,24}(?![\w-])"),
+         anchor=re.compile("@")),
     Rule("url", "url", re.compile(
-        r"(?<![\w@])(?:https?://|www\.)[^\s<>\"'()\[\]]{1,300}(?<![.,;:!?])", re.IGNORECASE)),
+        r"(?<![\w@])(?:https?://|www\.)[^\s<>\"'()\[\]]{1,300}(?<![.,;:!?])", re.IGNORECASE),
+         anchor=re.compile(r"[Hh][Tt][Tt][Pp]|[Ww][Ww][Ww]\."), reach=310),
     Rule("nhs-number", "nhs", re.compile(r"(?<![\w+])\d{3}[ \-]?\d{3}[ \-]?\d{4}(?![\w])"),
          lambda m: nhs_valid(re.sub(r"\D", "", m.group(0)))),
     Rule("uk-phone", "phone", re.compile(
@@ -106,10 +136,18 @@ RULES: tuple[Rule, ...] = (
         rf"|(?:{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?)"
         rf"|(?:{_MONTH},?\s+{_YEAR})"
         r")(?![\w/])"), _date_ok),
-    Rule("age-over-89", "age", re.compile(
-        rf"(?i:\b(?:aged?|I'm|I\s+am|she's|he's|she\s+is|he\s+is|turned|turning)\s+({_AGE_NUM}|{_AGE_WORD})\b)"
-        rf"|(?i:\b({_AGE_NUM}|{_AGE_WORD})[\s\-]+years?[\s\-]+old\b)"), None, 0),
+    Rule("age-over-89", "age", re.compile(rf"(?i)\b(?:{_AGE_NUM}|{_AGE_WORD})\b"), None,
+         anchor=re.compile(r"9\d|1[01]\d|[Nn][Ii][Nn][Ee][Tt][Yy]|[Hh][Uu][Nn][Dd][Rr][Ee][Dd]"), reach=40),
 )
+
+_AGE_BEFORE = re.compile(r"(?i)\b(?:aged?|I'm|I\s+am|she's|he's|she\s+is|he\s+is|turned|turning)\s+$")
+_AGE_AFTER = re.compile(r"(?i)[\s\-]+years?[\s\-]+old\b")
+
+
+def _age_context(text: str, start: int, end: int) -> bool:
+    """An age only when the words around it say so: "aged 92", "she's 93", "95 years old"."""
+    return bool(_AGE_BEFORE.search(text[max(0, start - 20):start]) or _AGE_AFTER.match(text, end))
+
 
 # Month names that are also ordinary words need a day or year next to them; the date pattern
 # already requires one, so a bare "May" or "March" is never flagged.
@@ -121,8 +159,8 @@ def scan_rules(text: str, rules: tuple[Rule, ...] = RULES) -> list[Hit]:
     hits: list[tuple[int, Hit]] = []
     for rank, rule in enumerate(rules):
         for h in rule.hits(text):
-            if rule.kind == "age":
-                h = _age_span(text, h)
+            if rule.kind == "age" and not _age_context(text, h.start, h.end):
+                continue
             hits.append((rank, h))
     hits.sort(key=lambda p: (p[0], -(p[1].end - p[1].start), p[1].start))
     kept: list[Hit] = []
@@ -133,11 +171,3 @@ def scan_rules(text: str, rules: tuple[Rule, ...] = RULES) -> list[Hit]:
         taken.append((h.start, h.end))
         kept.append(h)
     return sorted(kept, key=lambda h: h.start)
-
-
-def _age_span(text: str, h: Hit) -> Hit:
-    """Narrow an age hit to the number itself ("she's [age 90 or over]")."""
-    m = re.search(rf"(?i:{_AGE_NUM}|{_AGE_WORD})", text[h.start:h.end])
-    if m is None:
-        return h
-    return Hit(h.start + m.start(), h.start + m.end(), h.rule, h.kind, h.replacement)
