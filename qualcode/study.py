@@ -45,6 +45,7 @@ class Study:
         from qualcode.store.memos import JournalStore, MemoStore
         from qualcode.store.participants import ParticipantStore
         from qualcode.store.speakers import SpeakerStore
+        from qualcode.store.themes import ThemeStore
 
         self.coders = CoderStore(self)
         self.participants = ParticipantStore(self)
@@ -55,6 +56,7 @@ class Study:
         self.memos = MemoStore(self)
         self.journal = JournalStore(self)
         self.decisions = DecisionStore(self)  # double coding: assignments, rounds, reconciliation
+        self.themes = ThemeStore(self)  # Braun & Clarke themes, subthemes, key quotes
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod

@@ -124,11 +124,8 @@ class _Node:
 
 
 def themes_of(study: "Study") -> "ThemeStore":
-    """``study.themes`` if the study has it wired, else a store for it."""
-    store = getattr(study, "themes", None)
-    if isinstance(store, ThemeStore):
-        return store
-    return ThemeStore(study)
+    """The study's theme store; prefer ``study.themes`` in new code."""
+    return study.themes
 
 
 def _colour(value: str) -> str:
