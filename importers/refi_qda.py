@@ -44,6 +44,8 @@ from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchang
                                  split_theme_description)
 from qualcode.text import canonicalise
 
+from . import parse as parse_transcript
+
 __all__ = ["Limits", "import_qdc", "import_qdpx", "parse_xml", "read_qdc", "read_qdpx"]
 
 MIB = 1024 * 1024
@@ -441,6 +443,7 @@ class _Reader:
         self.problems: Counter[str] = Counter()
         self.guids_seen: set[str] = set()
         self.foreign_sets = 0
+        self.missing = 0
         self.origin = root.get("origin") or ""
         report.origin = self.origin
         expected = f"urn:QDA-XML:{what}:1.0"
@@ -453,7 +456,8 @@ class _Reader:
         if raw is None or not raw.strip():
             if unique:
                 self.problems[f"{element.tag} without the required {attr}"] += 1
-                return derived_guid("missing", kind, id(element))
+                self.missing += 1
+                return derived_guid("missing", kind, self.missing)
             return None
         guid = normalise_guid(raw)
         if guid is None:
@@ -811,7 +815,8 @@ class _ProjectReader(_Reader):
     def text_source(self, el: ET.Element, outer: ET.Element, variables: dict[str, XVariable],
                     code_guids: set[str], transcript: bool = False) -> None:
         guid = self.guid(outer if outer is not el and not transcript else el, kind="source", unique=True)
-        raw_name = (outer.get("name") or el.get("name") or "").strip()
+        first, second = (el, outer) if transcript else (outer, el)
+        raw_name = (first.get("name") or second.get("name") or "").strip()
         data, internal = self._source_bytes(el, raw_name or guid)
         if data is None:
             return
@@ -847,7 +852,7 @@ class _ProjectReader(_Reader):
 
         # Selections: positions decided for this source, then codings and notes on them.
         if transcript:
-            points = {self.ref(p): p.get("position") for p in el.findall("SyncPoint")}
+            points = {self.ref(p, "guid"): p.get("position") for p in el.findall("SyncPoint")}
             selections = []
             for t in el.findall("TranscriptSelection"):
                 a, b = points.get(self.ref(t, "fromSyncPoint")), points.get(self.ref(t, "toSyncPoint"))
@@ -1065,9 +1070,7 @@ class _ProjectReader(_Reader):
 def _turns(text: str, name: str):
     """Speaker turns found by the transcript importers, when they read the text as it is."""
     try:
-        import importers
-
-        parsed = importers.parse(text.encode("utf-8"), f"{name}.txt")
+        parsed = parse_transcript(text.encode("utf-8"), f"{name}.txt")
     except (QualcodeError, ValueError):
         return None
     return parsed.turns if parsed.text == text else None

@@ -451,6 +451,38 @@ def test_expat_has_no_dtd_loading_and_we_refuse_dtds_anyway():
         parse_xml(BILLION_LAUGHS, "lol")
 
 
+def test_pdf_representation_and_audio_transcript_are_read_as_text(tmp_path):
+    code = '<CodeBook><Codes><Code guid="00000000-0000-4000-8000-0000000000c1" name="c" isCodable="true"/></Codes></CodeBook>'
+    coding = '<Coding guid="{g}"><CodeRef targetGUID="00000000-0000-4000-8000-0000000000c1"/></Coding>'
+    xml = (
+        '<Project xmlns="urn:QDA-XML:project:1.0" name="x">' + code + '<Sources>'
+        '<PDFSource guid="00000000-0000-4000-8000-000000000001" name="Leaflet.pdf" path="internal://l.pdf">'
+        '<PDFSelection guid="00000000-0000-4000-8000-0000000000f1" page="1" firstX="1" firstY="1" secondX="9" secondY="9"/>'
+        '<Representation guid="00000000-0000-4000-8000-000000000001">'
+        '<PlainTextContent>Peer support saves lives.</PlainTextContent>'
+        '<PlainTextSelection guid="00000000-0000-4000-8000-0000000000a1" name="saves lives" startPosition="13" '
+        'endPosition="24">' + coding.format(g="00000000-0000-4000-8000-0000000000b1") + '</PlainTextSelection>'
+        '</Representation></PDFSource>'
+        '<AudioSource guid="00000000-0000-4000-8000-000000000002" name="Call.m4a" path="internal://c.m4a">'
+        '<Transcript guid="00000000-0000-4000-8000-000000000003" name="Call transcript">'
+        '<PlainTextContent>I: Hello.\nR: The pool helps.</PlainTextContent>'
+        '<SyncPoint guid="00000000-0000-4000-8000-0000000000d1" timeStamp="1000" position="13"/>'
+        '<SyncPoint guid="00000000-0000-4000-8000-0000000000d2" timeStamp="2000" position="27"/>'
+        '<TranscriptSelection guid="00000000-0000-4000-8000-0000000000e1" name="The pool helps" '
+        'fromSyncPoint="00000000-0000-4000-8000-0000000000d1" toSyncPoint="00000000-0000-4000-8000-0000000000d2">'
+        + coding.format(g="00000000-0000-4000-8000-0000000000b2") + '</TranscriptSelection></Transcript>'
+        '<AudioSelection guid="00000000-0000-4000-8000-0000000000e2" begin="0" end="500"/></AudioSource>'
+        '<PictureSource guid="00000000-0000-4000-8000-000000000004" name="Photo" path="internal://p.png"/>'
+        '</Sources></Project>').encode()
+    report = import_qdpx(make_zip(tmp_path / "media.qdpx", {"project.qde": xml}), tmp_path / "media.qc")
+    with Study.open(tmp_path / "media.qc") as s:
+        assert sorted((c.document, c.text) for c in s.codings.list()) == [
+            ("Call transcript", "The pool helps"), ("Leaflet", "saves lives")]
+    assert set(report.skipped) == {"PDF region selections (the text representation was imported)",
+                                   "audio/video time selections (the transcript was imported)",
+                                   "picture sources (qualcode codes text)"}
+
+
 def test_same_text_twice_goes_to_one_document(tmp_path):
     text = "One line of text to code.\n"
     xml = ('<Project xmlns="urn:QDA-XML:project:1.0" name="x"><CodeBook><Codes>'
