@@ -486,3 +486,27 @@ def test_relabelling_between_scan_and_apply_uses_the_new_labels(study_path, tmp_
         assert "PT1: [name of PT1], it was" in text
         with pytest.raises(InvalidInput, match="relabel before"):
             relabel(s, plan_labels(s.db, "given", {"patient": "Q"}))
+
+
+def test_register_file_for_the_sample_study(sample_template, tmp_path):
+    from qualcode import anonymise
+
+    fixture = Path(__file__).parent / "fixtures" / "anonymise" / "register.csv"
+    path = copy_study(sample_template, tmp_path)
+    key_path = tmp_path / "k.key"
+    with Study.open(path) as s, open_key(s, key_path, create=True) as key:
+        anonymise.register_csv(s, key, fixture)
+        scan(s, key, use_ner=False)
+        cands = key.candidates()
+        by_original = {}
+        for c in cands:
+            by_original.setdefault(c.original, set()).add(c.replacement)
+        assert by_original["Peter"] == {"[name of P1's husband]"}
+        assert by_original["St Aldhelm's"] == {"[hospital]"} and by_original["St Aldhelm’s"] == {"[hospital]"}
+        assert by_original["Bramleigh"] == {"[town]"}
+        assert by_original["Grace"] == {"[name of P2's wife]"}  # a name that is also a word: capitals only
+        apply(s, key, accept_all=True)
+    data = path.read_bytes() + b"".join(p.read_bytes() for p in (Path(f"{path}-wal"), Path(f"{path}-shm"))
+                                        if p.exists())
+    for term in ("Peter", "Hannah", "Okafor", "Bramleigh", "Northmoor", "Aldhelm", "Moorside", "Karen"):
+        assert term.encode() not in data and term.lower().encode() not in data, term

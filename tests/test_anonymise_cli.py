@@ -127,3 +127,19 @@ def test_every_anonymise_command_has_help(qc):
     for cmd in ("register", "scan", "list", "accept", "reject", "edit", "review", "apply", "labels", "check", "log"):
         r = qc("anonymise", cmd, "--help")
         assert r.code == 0 and "Usage" in r.out
+
+
+def test_exports_refuse_a_planted_leak(study_path, key, tmp_path, qc, monkeypatch):
+    monkeypatch.setenv("QUALCODE_SPACY_MODEL", "none")
+    monkeypatch.delenv("QUALCODE_ALLOW_LEAKS", raising=False)
+    assert qc("anonymise", "scan", study_path, "--key", key).code == 0
+    r = qc("anonymise", "apply", study_path, "--key", key, "--accept-all")
+    assert r.code == 0, r.err
+    out = tmp_path / "codebook.md"
+    assert qc("export", "codebook", study_path, "-o", out).code == 0  # clean after apply
+    assert qc("codes", "add", study_path, "Whitfield family worries").code == 0  # the planted leak
+    out.unlink()
+    r = qc("export", "codebook", study_path, "-o", out)
+    assert r.code == 1 and "Whitfield" in r.err and "--allow-leaks" in r.err and not out.exists()
+    monkeypatch.setenv("QUALCODE_ALLOW_LEAKS", "1")
+    assert qc("export", "codebook", study_path, "-o", out).code == 0 and out.exists()

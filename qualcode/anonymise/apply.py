@@ -188,7 +188,8 @@ def apply(study, key: KeyFile, accept_all: bool = False, dry_run: bool = False,
                 if p.rule != "speaker-label" and p.original.lower() not in coders}
     scrubber = Scrubber(terms, literals)
     handled_turns = set(speaker_updates)
-    speaker_delete, speaker_insert = store.speaker_rows_to_replace(db, _speaker_label(store.participant_labels(db)))
+    relabel_speaker = _speaker_label(store.participant_labels(db))
+    speaker_delete, speaker_insert = store.speaker_rows_to_replace(db, relabel_speaker)
     handled_speakers = set(speaker_delete)
     scrub_updates: list[tuple[str, int, str, str]] = []
     scrub_originals: list[tuple[str, int, str, str]] = []
@@ -230,8 +231,8 @@ def apply(study, key: KeyFile, accept_all: bool = False, dry_run: bool = False,
                         pass
         if table_name == "participants" and new.get("name"):
             new["name"] = None
-        if table_name == "turns" and isinstance(new.get("speaker"), str):
-            new["speaker"] = speaker_updates.get(row.get("id"), new["speaker"])
+        if table_name == "speakers" and isinstance(new.get("label"), str):
+            new["label"] = relabel_speaker(new["label"], new.get("role") or "", new.get("participant_id"))
         new = scrubber.json(new)
         return raw if new == row else json.dumps(new, ensure_ascii=False)
 
