@@ -71,3 +71,16 @@ def test_the_demo_is_searchable_and_rebuilds_in_place(demo_study, qc):
     assert hits["turns"] > 0
     r = qc("demo", "--headless", "--dir", demo_study.parent, "--json")
     assert r.code == 0 and r.json()["documents"] == 9
+
+
+def test_the_demo_has_candidate_themes_with_key_quotes_and_exports_a_map(demo_study, qc, tmp_path):
+    with Study.open(demo_study) as s:
+        themes = s.themes.list()
+        assert {t.status for t in themes} == {"active", "candidate"}
+        assert any(t.parent_id for t in themes)  # subthemes
+        assert len(s.themes.key_quotes()) >= 10
+        assert s.settings()["phase"] == 4
+    r = qc("export", "map", demo_study, "-o", tmp_path / "map.svg")
+    assert r.code == 0, r.err
+    svg = (tmp_path / "map.svg").read_text(encoding="utf-8")
+    assert "Falling off the cliff edge" in svg and "Holding on to what was learned" in svg

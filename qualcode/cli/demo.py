@@ -40,8 +40,22 @@ def build(folder: Path, target: Path) -> Study:
         for row in rows:
             study.codings.add_text(row["document"], row["code"], row["coder"], row["text"],
                                    int(row.get("nth") or 1), row.get("memo") or "")
-    study.configure(phase=2)
+    _load_themes(study, folder)
+    study.configure(phase=4)
     return study
+
+
+def _load_themes(study: Study, folder: Path) -> None:
+    """Candidate themes and key quotes, as a team might have them by phase 4."""
+    with study.change("demo themes", "load sample themes and key quotes"):
+        for row in read_rows(folder / "themes.csv", lower_headers=True):
+            study.themes.add(row["theme"], parent=row["parent"] or None, concept=row["concept"],
+                             definition=row["definition"], status=row["status"],
+                             codes=[c for c in row["codes"].split(";") if c])
+        for row in read_rows(folder / "key_quotes.csv", lower_headers=True):
+            coding = next(c for c in study.codings.list(document=row["document"], code=row["code"],
+                                                        coder=row["coder"]) if row["text"] in c.text)
+            study.themes.quote(coding.id, row["theme"])
 
 
 @click.command()
@@ -51,7 +65,7 @@ def build(folder: Path, target: Path) -> Study:
 @click.option("--coder", default="Amira", show_default=True, help="Open the TUI as this coder.")
 @JSON
 def demo(folder, headless, coder, as_json):
-    """Build the sample study (9 transcripts, 2 coders) and open it."""
+    """Build the sample study (9 transcripts, 2 coders, candidate themes) and open it."""
     import sample_transcripts
 
     folder.mkdir(parents=True, exist_ok=True)
