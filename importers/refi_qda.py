@@ -444,6 +444,7 @@ class _Reader:
         self.guids_seen: set[str] = set()
         self.foreign_sets = 0
         self.missing = 0
+        self.code_notes: list[tuple[str, str | None]] = []   # (code GUID, note GUID) from a Code's NoteRef
         self.origin = root.get("origin") or ""
         report.origin = self.origin
         expected = f"urn:QDA-XML:{what}:1.0"
@@ -580,13 +581,10 @@ class _Reader:
         self.link_themes(themes)
         return themes
 
-    code_notes: list[tuple[str, str | None]]
-
 
 class _ProjectReader(_Reader):
     def __init__(self, root: ET.Element, namespace: str, report: Report, archive: Archive | None) -> None:
         super().__init__(root, namespace, report, archive, "project")
-        self.code_notes = []
         self.ex = Exchange(title=(root.get("name") or "").strip() or "Imported study",
                            created=parse_datetime(root.get("creationDateTime")), origin=self.origin)
         self.notes_by_guid: dict[str, ET.Element] = {}
@@ -1162,7 +1160,6 @@ def read_qdc(path: str | Path, limits: Limits = Limits()) -> tuple[list[XCode], 
         codes_el, member_attr = root.find("CodeBook/Codes"), "targetGUID"
     else:
         raise InvalidInput(f"{path.name}: root element <{root.tag}> is not a REFI-QDA <CodeBook>")
-    reader.code_notes = []
     if codes_el is None or not codes_el.findall("Code"):
         raise InvalidInput(f"{path.name}: the codebook has no codes")
     codes = reader.codes(codes_el)

@@ -129,8 +129,14 @@ def test_conflicts_are_reported_never_resolved(demos, tmp_path, qc):
         assert "Right, that’s recording." in s.documents.text(s.documents.get("P2_interview").id)
     assert spans(base) == before                 # everything else was already there
 
+    with Study.open(other) as s:
+        s.codes.move("Pacing", "Programme ending")
     r = qc("merge", base, other)
     assert r.code == 1 and "conflict(s) left as BASE has them" in r.err
+    assert "conflict: code Self-management/Pacing: named or placed as 'Programme ending/Pacing' in the other " \
+           "study; kept this study's" in r.out
+    with Study.open(base) as s:
+        assert [c.path for c in s.codes.list() if c.name == "Pacing"] == ["Self-management/Pacing"]
     assert "conflict: code Programme ending/Cliff edge" in r.out
 
 

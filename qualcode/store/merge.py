@@ -6,7 +6,8 @@ What is matched, and how:
   went through a REFI-QDA round trip still matches); never by name. A document of the other study
   whose name or GUID matches a base document but whose text differs is a **conflict**: reported,
   and its codings are not merged. A document found only in the other study is added.
-* codes by GUID, then by name under the same (matched) parent. Same code with a different
+* codes by GUID, then by name under the same (matched) parent, then by a name used once in the
+  base (a code moved in the other copy). Same code with a different
   definition (description, include/exclude, example, colour, status) or a different name/place is
   a **conflict**: reported, the base keeps its own. Codes only in the other study are added.
 * coders by GUID, then by name; participants by GUID, then by label (attribute differences are
@@ -307,12 +308,16 @@ def _merge_codes(study: "Study", other: "Study", ch, report: MergeReport) -> dic
             how = "name"
             found = _rows(db, "SELECT * FROM codes WHERE coalesce(parent_id, 0) = ? AND name = ? COLLATE NOCASE",
                           [parent or 0, r["name"]])
+        if not found:  # the only code of that name, elsewhere in the tree: the same code, moved
+            anywhere = _rows(db, "SELECT * FROM codes WHERE name = ? COLLATE NOCASE", [r["name"]])
+            if len(anywhere) == 1:
+                how, found = "moved", anywhere
         if found:
             b = found[0]
             out[r["id"]] = b["id"]
             report.match("codes")
             path = study.codes.by_id(b["id"]).path
-            if how == "guid" and (b["name"] != r["name"] or b["parent_id"] != parent):
+            if how != "name" and (b["name"] != r["name"] or b["parent_id"] != parent):
                 report.conflicts.append(f"code {path}: named or placed as {other_paths[r['id']]!r} in the other "
                                         "study; kept this study's")
             differs = [k for k in DEFINITION if (b[k] or "") != (r[k] or "")]
