@@ -20,7 +20,9 @@ from qualcode.study import Study
 
 xmlschema = pytest.importorskip("xmlschema")
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "refi"
+# Verbatim copies of the shared REFI-QDA 1.0 schemas (MIT; provenance in schemas/SOURCE.txt).
+SCHEMAS = Path(__file__).parent / "fixtures" / "refi" / "schemas"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "refi"
 P = "{urn:QDA-XML:project:1.0}"
 C = "{urn:QDA-XML:codebook:1.0}"
 EMOJI_TEXT = "Speaker: The pain 😀 is bad. 🐢 Slow and steady wins.\n\nSpeaker: Yes 😀 really.\n"
@@ -31,6 +33,13 @@ def schema(name: str):
     if not path.exists():
         pytest.skip(f"{path} not available")
     return xmlschema.XMLSchema(str(path))
+
+
+@pytest.mark.parametrize("name", ["Project.xsd", "Codebook.xsd"])
+def test_schema_copies_are_the_shared_ones(name):
+    if not (SHARED / name).exists():
+        pytest.skip("the shared folder is not beside this checkout")
+    assert (SCHEMAS / name).read_bytes() == (SHARED / name).read_bytes()
 
 
 @pytest.fixture(scope="module")
