@@ -630,20 +630,22 @@ def test_demo_study_to_map_and_quote_table(tmp_path, qc):
     from qualcode.cli.demo import build
 
     path = tmp_path / "demo.qc"
-    build(sample_transcripts.FOLDER, path).close()
+    build(sample_transcripts.FOLDER, path).close()  # the demo brings its sample themes and key quotes
     p = str(path)
-    for theme, (status, subs, own) in SAMPLE_THEMES.items():
-        assert qc("themes", "add", p, theme, "--status", status, *[x for c in own for x in ("--code", c)]).code == 0
-        for sub, codes in subs:
-            assert qc("themes", "add", p, f"{theme}/{sub}", *[x for c in codes for x in ("--code", c)]).code == 0
-    # flag key quotes: P1's cliff edge, PTV1's and S1's cliff edge
+    theme = "Falling off the cliff edge"
+    from qualcode.study import Study
+
+    with Study.open(path) as s:  # start from no key quotes at all
+        for quote in s.themes.key_quotes():
+            s.themes.quote(quote.coding_id, quote.theme, unflag=True)
+    # flag key quotes: P1's, PTV1's and S1's cliff edge
     extracts = qc("evidence", p, "--code", "Programme ending/Cliff edge", "--coder", "Amira", "--json").json()["extracts"]
     chosen = {}
     for e in extracts:
         chosen.setdefault(e["participant"], e["coding_id"])
     for label in ("P1", "PTV1", "S1"):
-        assert qc("themes", "quote", p, str(chosen[label])).code == 0
-    ev = qc("evidence", p, "--theme", "Falling off a cliff edge", "--json").json()
+        assert qc("themes", "quote", p, str(chosen[label]), "--theme", theme).code == 0
+    ev = qc("evidence", p, "--theme", theme, "--json").json()
     assert {g["group"] for g in ev["groups"]} == {"patient", "patient tutor volunteer", "staff"}
     assert "1 of 7 patients: P1" in ev["summary"]
 
@@ -653,9 +655,9 @@ def test_demo_study_to_map_and_quote_table(tmp_path, qc):
     assert width > 1500 and height > 300
 
     plain = tmp_path / "quotes.docx"
-    assert qc("export", "quotes", p, "-o", plain, "--key-only", "--allow-leaks").code == 0
+    assert qc("export", "quotes", p, "-o", plain, "--key-only", "--theme", theme, "--allow-leaks").code == 0
     table = docx.Document(str(plain)).tables[0]
-    assert [c.text for c in table.rows[0].cells] == ["Theme", "Quote"]
+    assert [c.text for c in table.rows[0].cells] == ["Theme", "Quote"]  # no subtheme has key quotes
     attributions = [r.cells[-1].paragraphs[0].runs[-1].text.strip() for r in table.rows[1:]]
     assert attributions == ["(P1)", "(PTV1)", "(S1)"]
 

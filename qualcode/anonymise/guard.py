@@ -47,7 +47,7 @@ _TOKEN = re.compile(r"[^\W_]+")
 NAME_KINDS = ("name", "person", "place", "organisation", "hospital", "school", "workplace")
 ID_KINDS = ("phone", "email", "nhs", "postcode")
 _ID_RULES = tuple(r for r in RULES if r.kind in ID_KINDS)
-MAX_LISTED = 20
+MAX_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -245,8 +245,13 @@ def check(study, content: Any, key: Any = None) -> list[Leak]:
 
 
 def describe(leaks: list[Leak], what: str = "the export") -> str:
-    shown = "; ".join(lk.describe() for lk in leaks[:MAX_LISTED])
-    more = f" (and {len(leaks) - MAX_LISTED} more)" if len(leaks) > MAX_LISTED else ""
+    """One readable line: each leaked identifier once, most frequent first, with a count."""
+    from collections import Counter
+
+    counts = Counter(lk.text for lk in leaks)
+    top = counts.most_common(MAX_LISTED)
+    shown = ", ".join(f"{text!r}" + (f" ×{n}" if n > 1 else "") for text, n in top)
+    more = f" and {len(counts) - len(top)} more" if len(counts) > len(top) else ""
     return (f"{what} contains {len(leaks)} registered identifier(s): {shown}{more}. "
             f"Anonymise first (`qualcode anonymise apply`), or export anyway with --allow-leaks "
             f"(or {ALLOW_ENV}=1)")
