@@ -93,8 +93,6 @@ class QualcodeApp(App):
         screen = self.screen
         if isinstance(screen, WorkScreen):
             screen.refresh_data()
-            if isinstance(screen, CodingScreen) and screen.document is not None:
-                screen.view.set_visible_coders(self.session.visible_coders())
 
     # -- errors -------------------------------------------------------------------------------
     def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

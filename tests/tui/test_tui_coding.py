@@ -4,7 +4,7 @@ with exactly the right code-point offsets — with emoji, CJK and long lines too
 from __future__ import annotations
 
 import pytest
-from tui_helpers import add_parsed, fresh_codings, open_doc, set_cursor, settle, transcript
+from tui_helpers import add_parsed, fill, fresh_codings, open_doc, set_cursor, settle, transcript
 
 from qualcode.study import Study
 from tui.app import QualcodeApp
@@ -13,11 +13,14 @@ from tui.screens.dialogs import ChoiceScreen, CodePicker, TextEditScreen
 SIZE = (120, 40)
 
 
-async def code_with_picker(pilot, query: str) -> None:
+async def code_with_picker(pilot, query: str, type_it: bool = False) -> None:
     await pilot.press("c")
     await pilot.pause()
     assert isinstance(pilot.app.screen, CodePicker)
-    await pilot.press(*query)
+    if type_it:
+        await pilot.press(*query)
+    else:
+        await fill(pilot, query)
     await pilot.press("enter")
     await settle(pilot)
 
@@ -32,7 +35,7 @@ async def test_keyboard_selection_then_picker_stores_exact_offsets(study_path):
         set_cursor(view, start)
         await pilot.press(*["shift+right"] * len("cliff edge"))
         assert view.selection_span == (start, start + 10)
-        await code_with_picker(pilot, "cli")
+        await code_with_picker(pilot, "cli", type_it=True)
         assert app.screen is screen
         # painted at once: the row of the coding has a segment of the new coding
         row, col = view.omap.to_location(start)
@@ -270,7 +273,7 @@ async def test_memo_on_coding_passage_and_document(study_path):
             await pilot.press(*["down"] * choice_index, "enter")
             await pilot.pause()
             assert isinstance(app.screen, TextEditScreen)
-            await pilot.press(*body)
+            await fill(pilot, body, "#body")
             await pilot.press("ctrl+s")
             await settle(pilot)
 
@@ -380,7 +383,7 @@ async def test_long_document_with_many_codings(tmp_path):
         add_long(s, "big", words=50_000)
         for name in ("A", "B", "C"):
             s.codes.add(name)
-        random_codings(s, "big", ["A", "B", "C"], ["Amira", "Ben"], n=2000)
+        random_codings(s, "big", ["A", "B", "C"], ["Amira", "Ben"], n=800)  # 2,000: timing script
         before = len(s.codings.list(document="big"))
     app = QualcodeApp(path, coder="Amira")
     async with app.run_test(size=SIZE) as pilot:

@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 from textual.widgets import DataTable, OptionList, Tree
-from tui_helpers import fresh_codings, open_doc, set_cursor, settle
+from tui_helpers import fill, fresh_codings, open_doc, set_cursor, settle
 
 from qualcode.study import Study
 from tui.app import QualcodeApp
@@ -121,7 +121,8 @@ async def test_codebook_add_rename_move_merge(study_path):
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, PromptScreen)
-        await pilot.press(*"Loss", "enter")
+        await fill(pilot, "Loss")
+        await pilot.press("enter")
         await settle(pilot)
         assert screen.current().path == "Loss"
         await pilot.press("r")
@@ -133,13 +134,15 @@ async def test_codebook_add_rename_move_merge(study_path):
         await pilot.press("v")  # move under Programme ending
         await pilot.pause()
         assert isinstance(app.screen, CodePicker)
-        await pilot.press(*"ending", "enter")
+        await fill(pilot, "ending")
+        await pilot.press("enter")
         await settle(pilot)
         assert screen.current().path == "Programme ending/Grief"
         highlight(screen, "Self-management/Pacing")
         await pilot.press("g")  # merge Pacing into Self-management
         await pilot.pause()
-        await pilot.press(*"self-man", "enter")
+        await fill(pilot, "self-man")
+        await pilot.press("enter")
         await settle(pilot)
         assert screen.current().path == "Self-management"
     with Study.open(study_path) as s:
@@ -234,7 +237,7 @@ async def test_memos_and_journal(study_path):
         assert screen.memos == []  # blind: Ben's memo is not shown
         await pilot.press("n")
         await pilot.pause()
-        await pilot.press(*"Idea")
+        await fill(pilot, "Idea", "#body")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert [m.body for m in screen.memos] == ["Idea"]
@@ -242,7 +245,7 @@ async def test_memos_and_journal(study_path):
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause()
-        await pilot.press(*"Felt")
+        await fill(pilot, "Felt", "#body")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert [j.body for j in screen.entries] == ["Felt"]
@@ -368,3 +371,21 @@ async def test_gutter_shows_times_and_participant_labels(study_path):
         sarah_row = view.omap.to_location(coding.text.index("Honestly"))[0]
         strip = view.render_line(sarah_row - view.scroll_offset.y)
         assert strip.text.startswith("P1")  # no times in this interview; Sarah is mapped to P1
+
+
+async def test_switching_coder_changes_what_the_coding_screen_shows(study_path):
+    with Study.open(study_path) as s:
+        ben = s.codings.add_text("P1_interview", "Self-management/Pacing", "Ben", "Pacing")
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        coding = await open_doc(pilot, "P1_interview")
+        assert coding.view.index.visible() == []
+        await go(pilot, "home")
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, CoderScreen)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        await go(pilot, "coding")
+        assert app.session.coder == "Ben"
+        assert [s.id for s in coding.view.index.visible()] == [ben.id]

@@ -79,3 +79,59 @@ async def main():
 
 
 asyncio.run(main())
+
+
+# -- the whole app: open a 50,000-word document with 2,000 codings, then move the cursor --------
+async def app_timing():
+    import os
+    import tempfile
+
+    from qualcode.study import Study
+    from tui_corpus import add_long, random_codings
+
+    folder = Path(tempfile.mkdtemp())
+    os.environ["QUALCODE_CONFIG_DIR"] = str(folder / "config")
+    path = folder / "big.qc"
+    with Study.create(path, coder="Amira") as s:
+        s.coders.add("Ben")
+        add_long(s, "big", words=50_000)
+        for name in ("A", "B", "C", "D"):
+            s.codes.add(name)
+        random_codings(s, "big", ["A", "B", "C", "D"], ["Amira", "Ben"], n=2000)
+        n = len(s.codings.list(document="big"))
+    from tui.app import QualcodeApp
+
+    app = QualcodeApp(path, coder="Amira")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await app.switch_mode("coding")
+        await pilot.pause()
+        screen = app.screen
+        app.session.show_others = True
+        t0 = time.perf_counter()
+        screen.open_document("big")
+        while screen.document is None:  # the worker loads, the UI thread applies DocumentLoaded
+            await asyncio.sleep(0.001)
+        t1 = time.perf_counter()
+        screen.view.render_lines(screen.view.region.reset_offset)
+        t2 = time.perf_counter()
+        print(f"app: open {n} codings / 50k words: worker + load {1000*(t1-t0):.0f} ms, "
+              f"first paint {1000*(t2-t1):.0f} ms")
+        view = screen.view
+        view.focus()
+        await pilot.pause()
+        timings = []
+        for i in range(60):
+            t0 = time.perf_counter()
+            view.action_cursor_right(select=True) if i % 3 else view.action_cursor_down()
+            screen._selection_changed(None)  # what the SelectionChanged message runs
+            view.render_lines(view.region.reset_offset)
+            for w in (screen.query_one("#status"), screen.query_one("#on-line")):
+                w.render_lines(w.region.reset_offset)
+            timings.append(time.perf_counter() - t0)
+        timings.sort()
+        print(f"app: key -> selection, side panel, status, repaint: median {1000*timings[30]:.2f} ms, "
+              f"p95 {1000*timings[57]:.2f} ms, max {1000*timings[-1]:.2f} ms")
+
+
+asyncio.run(app_timing())

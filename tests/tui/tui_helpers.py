@@ -52,3 +52,13 @@ async def open_doc(pilot, name: str, select: tuple[int, int] | None = None):
 
 def set_cursor(view, offset: int) -> None:
     view.move_cursor(view.omap.to_location(offset))
+
+
+async def fill(pilot, value: str, selector: str = "Input") -> None:
+    """Put text into the dialog's input (or text area) at once; typing is tested elsewhere."""
+    widget = pilot.app.screen.query_one(selector)
+    if hasattr(widget, "load_text"):
+        widget.load_text(value)
+    else:
+        widget.value = value
+    await pilot.pause()

@@ -170,6 +170,8 @@ class CodingScreen(WorkScreen):
             self.view.colours = colours
             self.view._styles.clear()
         self.codes = {c.id: c for c in codes}
+        if self.view.index.visible_coders != self.session.visible_coders():  # coder switched
+            self.view.index.set_visible(self.session.visible_coders())
         self.view.update_spans([Span.of(c) for c in study.codings.list(document=self.document.name)])
         self.view.repaint()
         self._panel_key = None
@@ -215,11 +217,12 @@ class CodingScreen(WorkScreen):
         if self.document is None:
             return
         here = self._here()
-        key_ = tuple(sp.id for sp in here)
         view = self.view
         row = view.cursor_location[0]
-        if key_ != self._panel_key:
-            self._panel_key = key_
+        key_ = (tuple(sp.id for sp in here), row)
+        if key_ == self._panel_key:  # same codings, same line: nothing to redraw
+            return
+        if self._panel_key is None or key_[0] != self._panel_key[0]:
             options = []
             show_coder = self.session.visible_coders() is None
             for sp in here:
@@ -232,6 +235,7 @@ class CodingScreen(WorkScreen):
                 options.append(Option(label, id=f"c{sp.id}"))
             panel = self.query_one("#at-cursor", OptionList)
             panel.set_options(options)
+        self._panel_key = key_
         on_line = []
         seen = set()
         for sp in view.index.on_row(row):
