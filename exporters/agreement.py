@@ -1,31 +1,38 @@
 """Agreement reports to files: CSV, Markdown, DOCX tables and a codes x documents heatmap (PNG).
 
 Adapters only: they take a :class:`qualcode.agreement.units.AgreementReport` (computed by the
-core) and write it; no SQL, no statistics. Output is deterministic for a given report (the DOCX
-core properties carry a fixed creation time; the PNG carries no timestamp).
+core) and render it; no SQL, no statistics. Every file goes out through the export door
+(``qualcode.export.write_export``: anonymisation guard, atomic write). Output is deterministic
+for a given report (the DOCX core properties carry a fixed creation time; the PNG no timestamp).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qualcode.agreement.report import (csv_rows, pairwise_rows, sections, stat_header,
                                        undefined_reasons)
 from qualcode.agreement.units import AgreementReport
+from qualcode.export import write_export
+
+if TYPE_CHECKING:
+    from qualcode.study import Study
 
 
-def write_csv(report: AgreementReport, path: str | Path, cells: bool = True) -> Path:
+def write_csv(study: "Study", report: AgreementReport, path: str | Path, cells: bool = True) -> Path:
     """One row per figure (pooled, per code, per document, per code x document)."""
-    path = Path(path)
     headers, rows = csv_rows(report, cells=cells)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
-    return path
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    write_export(study, path, out.getvalue(), kind="agreement", fmt="csv", items=len(rows))
+    return Path(path)
 
 
 def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -53,18 +60,16 @@ def markdown(report: AgreementReport, cells: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(report: AgreementReport, path: str | Path, cells: bool = False) -> Path:
-    path = Path(path)
-    path.write_text(markdown(report, cells), encoding="utf-8")
-    return path
+def write_markdown(study: "Study", report: AgreementReport, path: str | Path, cells: bool = False) -> Path:
+    write_export(study, path, markdown(report, cells), kind="agreement", fmt="md")
+    return Path(path)
 
 
-def write_docx(report: AgreementReport, path: str | Path, cells: bool = False) -> Path:
+def write_docx(study: "Study", report: AgreementReport, path: str | Path, cells: bool = False) -> Path:
     """A Word document with the methods sentence and the agreement tables."""
     from docx import Document
     from docx.shared import Pt
 
-    path = Path(path)
     doc = Document()
     props = doc.core_properties
     props.title = f"Inter-coder agreement ({report.unit_label})"
@@ -101,11 +106,13 @@ def write_docx(report: AgreementReport, path: str | Path, cells: bool = False) -
     reasons = undefined_reasons(report)
     if reasons:
         doc.add_paragraph("n/a: " + "; ".join(reasons) + ".", style="List Bullet")
-    doc.save(str(path))
-    return path
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    write_export(study, path, buffer.getvalue(), kind="agreement", fmt="docx", text=markdown(report, cells))
+    return Path(path)
 
 
-def write_heatmap(report: AgreementReport, path: str | Path, key: str | None = None) -> Path:
+def write_heatmap(study: "Study", report: AgreementReport, path: str | Path, key: str | None = None) -> Path:
     """Codes (rows) x documents (columns) heatmap of one statistic; grey = undefined."""
     import matplotlib
 
@@ -113,7 +120,6 @@ def write_heatmap(report: AgreementReport, path: str | Path, key: str | None = N
     import matplotlib.pyplot as plt
     import numpy as np
 
-    path = Path(path)
     key = key or ("percent" if report.unit == "document" else report.headline)
     codes, documents, values = report.cell_values(key)
     n_codes, n_docs = max(len(codes), 1), max(len(documents), 1)
@@ -137,6 +143,9 @@ def write_heatmap(report: AgreementReport, path: str | Path, key: str | None = N
     ax.set_title(f"{label} per code and document ({report.unit_label}; "
                  f"{', '.join(report.coders)})", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=110, metadata={"Software": None})
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
     plt.close(fig)
-    return path
+    write_export(study, path, buffer.getvalue(), kind="agreement heatmap", fmt="png",
+                 text="\n".join([*codes, *documents]))
+    return Path(path)

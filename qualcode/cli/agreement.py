@@ -166,13 +166,13 @@ def agreement_compute(study, coders, unit, codes, documents, all_documents, thre
             from exporters import agreement as export
 
             if csv_file:
-                files["csv"] = str(export.write_csv(report, csv_file))
+                files["csv"] = str(export.write_csv(s, report, csv_file))
             if md_file:
-                files["markdown"] = str(export.write_markdown(report, md_file, cells=cells))
+                files["markdown"] = str(export.write_markdown(s, report, md_file, cells=cells))
             if docx_file:
-                files["docx"] = str(export.write_docx(report, docx_file, cells=cells))
+                files["docx"] = str(export.write_docx(s, report, docx_file, cells=cells))
             if png_file:
-                files["heatmap"] = str(export.write_heatmap(report, png_file, heatmap_stat))
+                files["heatmap"] = str(export.write_heatmap(s, report, png_file, heatmap_stat))
         saved = rec.save_round(s, report, by) if save_round else None
     if as_json:
         data = report.as_dict(cells=True)

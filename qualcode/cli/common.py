@@ -15,6 +15,10 @@ from qualcode.study import Study
 
 STUDY = click.argument("study", type=click.Path(dir_okay=False, path_type=Path), metavar="STUDY.qc")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+OUTPUT = click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                      help="The file to write; its suffix picks the format.")
+ALLOW_LEAKS = click.option("--allow-leaks", is_flag=True,
+                           help="Write the export even if it holds registered names (see `qualcode anonymise`).")
 CODER = click.option(
     "--coder", metavar="NAME",
     help="Who is doing this (default: $QUALCODE_CODER, or the study's only coder).",
@@ -29,6 +33,15 @@ def opened(path: Path, actor: str | None = None) -> Iterator[Study]:
         yield study
     finally:
         study.close()
+
+
+def leaks_allowed(allow: bool):
+    """Lift the anonymisation guard for this one export, when asked."""
+    from contextlib import nullcontext
+
+    from qualcode.anonymise.guard import allowing_leaks
+
+    return allowing_leaks() if allow else nullcontext()
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], str] | None = None) -> None:
@@ -70,5 +83,5 @@ def parse_assignments(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-__all__ = ["CODER", "JSON", "STUDY", "emit", "opened", "parse_assignments", "parse_span", "read_text",
+__all__ = ["ALLOW_LEAKS", "CODER", "JSON", "OUTPUT", "STUDY", "leaks_allowed", "emit", "opened", "parse_assignments", "parse_span", "read_text",
            "say", "table"]

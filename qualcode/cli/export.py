@@ -7,32 +7,12 @@ from FILE's suffix) and ``qualcode report methods STUDY.qc``. Every file goes th
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from qualcode.cli.common import JSON, STUDY, emit, opened, say
+from qualcode.cli.common import ALLOW_LEAKS, JSON, OUTPUT, STUDY, emit, leaks_allowed, opened, say
 from qualcode.errors import InvalidInput
-
-OUTPUT = click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-                      help="The file to write; its suffix picks the format.")
-
-
-ALLOW_LEAKS = click.option("--allow-leaks", is_flag=True,
-                           help="Write the export even if it holds registered names (see `qualcode anonymise`).")
-
-
-def _leaks(allow: bool):
-    """Lift the anonymisation guard for this export only (when asked, and when the guard exists)."""
-    if not allow:
-        return nullcontext()
-    try:
-        from qualcode.anonymise.guard import allowing_leaks
-    except ImportError:  # an installation without the anonymisation guard
-        return nullcontext()
-    return allowing_leaks()
-
 
 def _done(result, as_json):
     emit(result, as_json, lambda r: f"Wrote {r.path} ({r.format}, {r.bytes:,} bytes"
@@ -67,7 +47,7 @@ def export_map_cmd(study, output, themes, counts, discarded, no_codes, layout, t
     """The thematic map (theme -> subthemes -> codes): .png .svg .pdf .dot .mmd or .txt."""
     from exporters.maps import export_map
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         result = export_map(s, output, themes=themes or None, counts=counts, include_discarded=discarded,
                             codes=not no_codes, layout=layout, title=title, dpi=dpi, coder=coder)
     _done(result, as_json)
@@ -90,7 +70,7 @@ def export_quotes_cmd(study, output, themes, key_only, template, coder, discarde
     """Quote table theme | subtheme | quote | attribution: .docx .csv .md or .xlsx."""
     from exporters.quotes import export_quotes
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         result = export_quotes(s, output, themes=themes or None, key_only=key_only, template=template,
                                coder=coder, include_discarded=discarded, title=title)
     _done(result, as_json)
@@ -116,7 +96,7 @@ def export_matrix_cmd(study, output, by, group_by, sort_by, attributes, excerpts
     """Framework matrix, participants x themes (or codes): .csv .xlsx or .docx."""
     from exporters.matrix import export_matrix
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         result = export_matrix(s, output, by=by, group_by=group_by or ("group",), sort_by=sort_by,
                                attributes=attributes, coder=coder, excerpts=excerpts, include_discarded=discarded)
     _done(result, as_json)
@@ -136,7 +116,7 @@ def export_participants_cmd(study, output, attributes, suppress_below, groups, a
     """Participant characteristics by group (COREQ 16): .docx .csv or .md."""
     from exporters.participants_table import export_participants
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         result = export_participants(s, output, attributes=attributes or None, suppress_below=suppress_below,
                                      groups=groups or None)
     _done(result, as_json)
@@ -151,7 +131,7 @@ def export_codebook_cmd(study, output, allow_leaks, as_json):
     """The codebook: tree, definitions, counts and themes: .docx .csv or .md."""
     from exporters.codebook import export_codebook
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         result = export_codebook(s, output)
     _done(result, as_json)
 
@@ -178,7 +158,7 @@ def report_methods(study, agreement, unit, output, allow_leaks, as_json):
     from qualcode.output import to_json
     from qualcode.themes import methods_summary
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         facts = methods_summary(s, agreement=agreement, unit=unit)
         if output is not None:
             fmt = output.suffix.lower().lstrip(".")

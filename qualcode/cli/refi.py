@@ -8,28 +8,11 @@ as a conflict (nothing silently resolved), 2 on bad input — one line on stderr
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from qualcode.cli.common import JSON, STUDY, emit, opened, say
-
-OUTPUT = click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-                      help="The file to write.")
-ALLOW_LEAKS = click.option("--allow-leaks", is_flag=True,
-                           help="Write the export even if it holds registered names (see `qualcode anonymise`).")
-
-
-def _leaks(allow: bool):
-    if not allow:
-        return nullcontext()
-    try:
-        from qualcode.anonymise.guard import allowing_leaks
-    except ImportError:  # an installation without the anonymisation guard
-        return nullcontext()
-    return allowing_leaks()
-
+from qualcode.cli.common import ALLOW_LEAKS, JSON, OUTPUT, STUDY, emit, leaks_allowed, opened, say
 
 def _written(data: dict) -> str:
     parts = [f"{data[k]} {k}" for k in ("codes", "cases", "sources", "codings", "notes", "sets") if data.get(k)]
@@ -57,7 +40,7 @@ def export_qdpx_cmd(study, output, offsets, allow_leaks, as_json):
     """
     from exporters.refi_qda import export_qdpx
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         data = export_qdpx(s, output, offsets=offsets)
     emit(data, as_json, _written)
 
@@ -71,7 +54,7 @@ def export_qdc_cmd(study, output, allow_leaks, as_json):
     """The codebook as a REFI-QDA .qdc (codes, definitions, colours; themes as Sets of codes)."""
     from exporters.refi_qda import export_qdc
 
-    with opened(study) as s, _leaks(allow_leaks):
+    with opened(study) as s, leaks_allowed(allow_leaks):
         data = export_qdc(s, output)
     emit(data, as_json, _written)
 
