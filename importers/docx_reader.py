@@ -36,7 +36,7 @@ from . import labels
 from .captions import Segment, merge, parse_timing
 from .construct import Block, assemble, fill_end_times
 from .docx_archive import core_title, header_footer_text, main_part_name, open_archive, read_part
-from .docx_body import Para, read_body
+from .docx_body import Para, Row, read_body
 from .rev import LABEL as REV_LABEL
 from .timestamps import CLOCK, STAMP, clock_ms
 from .verbatim import metadata_key, parse_verbatim
