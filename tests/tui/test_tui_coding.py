@@ -400,3 +400,16 @@ async def test_long_document_with_many_codings(tmp_path):
         await code_with_picker(pilot, "C")
     mine = [c for c in fresh_codings(path, coder="Amira") if c.start <= s < c.end]
     assert any(c.code == "C" and c.start <= s and c.end >= e for c in mine)
+
+
+async def test_turn_key_on_a_label_selects_the_turn_it_introduces(study_path):
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_doc(pilot, "P1_interview")
+        view = screen.view
+        set_cursor(view, 2)  # inside "Interviewer:" of the very first turn
+        await pilot.press("t")
+        first = screen.turns[0]
+        assert view.selection_span == (first.start, first.end)
+        await pilot.press("t")  # again: extends over the next turn
+        assert view.selection_span == (first.start, screen.turns[1].end)

@@ -54,7 +54,7 @@ class CodingScreen(WorkScreen):
         key("coding", "a", "adjust_coding", "Adjust coding to selection", show=False),
         key("coding", "w", "select_word", "Select word (again: extend)", show=False),
         key("coding", "s", "select_sentence", "Select sentence (again: extend)", show=False),
-        key("coding", "t", "select_turn", "Select turn", show=False),
+        key("coding", "t", "select_turn", "Select turn (again: extend)", show=False),
         key("coding", "n,right_square_bracket", "next_coding", "Next coding", show=False),
         key("coding", "N,left_square_bracket", "previous_coding", "Previous coding", show=False),
         key("coding", "u,right_curly_bracket", "next_uncoded", "Next uncoded turn", show=False),

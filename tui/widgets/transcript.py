@@ -15,7 +15,7 @@ No study access here: the coding screen feeds text, turns and spans in and reads
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from typing import Iterable, Sequence
 
 from rich.segment import Segment
@@ -187,17 +187,16 @@ class TranscriptView(TextArea, inherit_bindings=False):
         return i
 
     def turn_bounds(self, offset: int) -> tuple[int, int]:
-        """The turn around ``offset`` (its spoken text, label excluded), else the line."""
-        i = self.turn_index_at(offset)
-        if i is not None and self.turn_starts[i] <= offset <= max(self.turn_ends[i], self.turn_starts[i]):
-            return self.turn_starts[i], self.turn_ends[i]
-        if i is not None and i + 1 < len(self.turn_starts) and offset < self.turn_starts[i + 1]:
-            row, _ = self.omap.to_location(offset)
-            if self.omap.to_location(self.turn_starts[i + 1])[0] == row:  # on a label
-                return self.turn_starts[i + 1], self.turn_ends[i + 1]
-        if i is None and self.turn_starts and offset <= self.turn_starts[0]:
-            return self.turn_starts[0], self.turn_ends[0]
-        row, _ = self.omap.to_location(offset)
+        """The turn around ``offset`` (its spoken text, label excluded); on a speaker label, the
+        turn it introduces; elsewhere (a heading, no turns) the line."""
+        starts, ends = self.turn_starts, self.turn_ends
+        row = self.omap.to_location(offset)[0]
+        if starts:
+            i = bisect_right(starts, offset) - 1
+            if i >= 0 and starts[i] <= offset <= ends[i]:
+                return starts[i], ends[i]
+            if i + 1 < len(starts) and self.omap.to_location(starts[i + 1])[0] == row:
+                return starts[i + 1], ends[i + 1]
         return self.omap.line_start(row), self.omap.line_end(row)
 
     def select_word(self) -> bool:
@@ -231,11 +230,21 @@ class TranscriptView(TextArea, inherit_bindings=False):
         return found is not None
 
     def select_turn(self) -> bool:
+        """Select the turn at the cursor; with a selection, extend it to the end of its turn, or
+        over the next turn when it already ends a turn."""
         s, e = self.selection_span
-        lo, hi = self.turn_bounds(s)
-        if s != e and (s, e) != (lo, hi):
-            lo2, hi2 = self.turn_bounds(max(s, e - 1))
-            lo, hi = min(lo, s), max(hi2, e)
+        if s == e:
+            lo, hi = self.turn_bounds(s)
+        else:
+            starts, ends = self.turn_starts, self.turn_ends
+            lo, hi = s, e
+            i = bisect_right(starts, e - 1) - 1  # the turn holding the selection's last character
+            if i >= 0 and ends[i] > e:
+                hi = ends[i]
+            else:
+                j = bisect_left(starts, e)
+                if j < len(starts):
+                    hi = ends[j]
         if hi > lo:
             self.select_span(lo, hi, scroll=False)
             return True
