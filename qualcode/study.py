@@ -123,6 +123,12 @@ class Study:
             coder = self.coders.get(coder).name
         return changes.undo(self.db, coder, by=coder or self.actor)
 
+    def redo(self, coder: str | None = None) -> dict[str, Any]:
+        """Re-apply the change the newest undo reverted (only directly after that undo)."""
+        if coder:
+            coder = self.coders.get(coder).name
+        return changes.redo(self.db, coder, by=coder or self.actor)
+
     def history(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT id, coder, command, summary, created, undoes, undone_by FROM changes "

@@ -332,3 +332,44 @@ def test_two_connections_share_a_study_waiting_instead_of_failing(study_path):
     assert second.codes.get("Written while the other connection held the lock")
     first.close()
     second.close()
+
+
+def test_redo_reapplies_what_undo_reverted_and_can_itself_be_undone(study_path):
+    with Study.open(study_path) as s:
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        s.codes.describe("Pacing", description="Balancing activity and rest")
+        s.undo()
+        assert s.codes.get("Pacing").description == ""
+        s.redo()
+        assert s.codes.get("Pacing").description == "Balancing activity and rest"
+        s.undo()  # undoes the redo
+        assert s.codes.get("Pacing").description == ""
+        s.undo("Amira")
+        assert s.codings.list() == []
+        s.redo("Amira")
+        assert [c.text for c in s.codings.list()] == ["Learning to pace myself"]
+        with pytest.raises(NotFound, match="nothing to redo"):
+            s.redo("Amira")
+
+
+def test_redo_is_refused_once_something_else_happened(study_path):
+    with Study.open(study_path) as s:
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        s.undo("Amira")
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "pace myself every day")
+        with pytest.raises(NotFound, match="redo follows an undo"):
+            s.redo("Amira")
+
+
+def test_coding_progress_counts_participant_turns_per_coder(study_path):
+    with Study.open(study_path) as s:
+        doc = s.documents.get("P1_interview")
+        assert s.documents.progress() == {}
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        s.codings.add_text("P1_interview", "Cliff edge", "Ben", "cliff edge")
+        s.codings.add_text("P1_interview", "Pacing", "Ben", "pace myself every day")
+        # two participant turns (Sarah's): Amira coded one of them, Ben both
+        assert s.documents.progress() == {doc.id: {"Amira": 0.5, "Ben": 1.0}}
+        counts = s.codes.counts()
+        pacing = s.codes.get("Pacing").id
+        assert counts[pacing]["by_coder"]["Ben"] == {"codings": 1, "documents": 1, "participants": 1}

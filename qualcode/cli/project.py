@@ -123,6 +123,17 @@ def undo(study, coder, as_json):
 
 @click.command()
 @STUDY
+@CODER
+@JSON
+def redo(study, coder, as_json):
+    """Redo what the last undo reverted (only directly after it; by --coder, if given)."""
+    with opened(study, actor=coder) as s:
+        done = s.redo(coder)
+    emit(done, as_json, lambda d: f"Redid change {d['id']}: {d['summary']}")
+
+
+@click.command()
+@STUDY
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="How many changes to show.")
 @JSON
 def history(study, limit, as_json):
@@ -136,4 +147,4 @@ def history(study, limit, as_json):
     emit(rows, as_json, render)
 
 
-COMMANDS = [init, info, settings, coders, undo, history]
+COMMANDS = [init, info, settings, coders, undo, redo, history]

@@ -122,7 +122,8 @@ def record(db: Database, command: str, summary: str, actor: str | None = None) -
 
 
 def last_change(db: Database, actor: str | None = None, undone: bool = False) -> dict | None:
-    where = "undone_by IS NOT NULL" if undone else "undone_by IS NULL AND undoes IS NULL"
+    # A redo is the original change again, so it can be undone; an undo is undone only by redo.
+    where = "undone_by IS NOT NULL" if undone else "undone_by IS NULL AND (undoes IS NULL OR command = 'redo')"
     params: list[Any] = []
     if actor:
         where += " AND coder = ? COLLATE NOCASE"
@@ -176,6 +177,49 @@ def undo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
         db.execute("UPDATE changes SET undoes = ? WHERE id = ?", [target["id"], change.id])
         db.execute("UPDATE changes SET undone_by = ? WHERE id = ?", [change.id, target["id"]])
     return target
+
+
+def redo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
+    """Re-apply what the newest undo (by ``actor``) reverted, if nothing has happened since."""
+    params: list[Any] = []
+    where = "EXISTS (SELECT 1 FROM audit WHERE audit.change_id = changes.id)"
+    if actor:
+        where += " AND coder = ? COLLATE NOCASE"
+        params.append(actor)
+    newest = db.execute(f"SELECT id, command, undoes, undone_by FROM changes WHERE {where} "
+                        "ORDER BY id DESC LIMIT 1", params).fetchone()
+    if newest is None or newest[1] != "undo" or newest[3] is not None:
+        who = f" by {actor}" if actor else ""
+        raise NotFound(f"nothing to redo{who}: redo follows an undo directly")
+    undo_id, original_id = newest[0], newest[2]
+    original = db.execute("SELECT summary FROM changes WHERE id = ?", [original_id]).fetchone()[0]
+    later = db.execute(
+        "SELECT c.id, c.summary FROM audit a JOIN changes c ON c.id = a.change_id "
+        "WHERE a.change_id > ? AND c.undone_by IS NULL AND (a.table_name, a.row_id) IN "
+        "(SELECT table_name, row_id FROM audit WHERE change_id = ?) LIMIT 1",
+        [undo_id, original_id]).fetchone()
+    if later:
+        raise Conflict(f"cannot redo {original!r}: change {later[0]} ({later[1]}) has touched it since")
+    ops = db.execute(
+        "SELECT table_name, row_id, op, before, after FROM audit WHERE change_id = ? ORDER BY id",
+        [original_id]).fetchall()
+    with record(db, "redo", f"redo: {original}", by or actor) as change:
+        try:
+            for table, row_id, op, before, after in ops:
+                if op == "insert":
+                    _reverse(db, change, table, row_id, "delete", after)
+                elif op == "delete":
+                    change.delete(table, row_id)
+                else:
+                    _reverse(db, change, table, row_id, "update", after)
+        except sqlite3.IntegrityError:
+            raise Conflict(f"cannot redo {original!r}: the study has changed since") from None
+        from qualcode.store.speakers import relink_turns
+
+        relink_turns(db)
+        db.execute("UPDATE changes SET undoes = ? WHERE id = ?", [undo_id, change.id])
+        db.execute("UPDATE changes SET undone_by = ? WHERE id = ?", [change.id, undo_id])
+    return {"id": original_id, "summary": original, "redo": change.id}
 
 
 def _reverse(db: Database, change: Change, table: str, row_id: int, op: str, before: str | None) -> None:

@@ -111,6 +111,14 @@ class CodeStore(EntityStore):
         ):
             out[r["code_id"]]["documents"] = r["documents"]
         for r in self.rows(
+            """SELECT c.code_id, k.name AS coder, count(DISTINCT t.participant_id) AS participants
+               FROM codings c JOIN coders k ON k.id = c.coder_id JOIN turns t ON t.id = (
+                   SELECT id FROM turns WHERE document_id = c.document_id AND start <= c.start
+                   ORDER BY start DESC LIMIT 1)
+               WHERE t.participant_id IS NOT NULL GROUP BY c.code_id, c.coder_id"""
+        ):
+            out[r["code_id"]]["by_coder"][r["coder"]]["participants"] = r["participants"]
+        for r in self.rows(
             """SELECT c.code_id, count(DISTINCT t.participant_id) AS participants
                FROM codings c JOIN turns t ON t.id = (
                    SELECT id FROM turns WHERE document_id = c.document_id AND start <= c.start
@@ -118,6 +126,9 @@ class CodeStore(EntityStore):
                WHERE t.participant_id IS NOT NULL GROUP BY c.code_id"""
         ):
             out[r["code_id"]]["participants"] = r["participants"]
+        for entry in out.values():
+            for per_coder in entry["by_coder"].values():
+                per_coder.setdefault("participants", 0)
         return out
 
     # -- writing -----------------------------------------------------------------------------

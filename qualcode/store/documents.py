@@ -97,6 +97,28 @@ class DocumentStore(EntityStore):
         return [(r[0], r[1]) for r in self.db.execute(
             "SELECT id, name FROM documents ORDER BY name COLLATE NOCASE, id").fetchall()]
 
+    def progress(self) -> dict[int, dict[str, float]]:
+        """Per document and coder: the share of participants' turns with at least one coding.
+
+        A document whose speakers are not mapped yet counts all its turns.
+        """
+        units = """
+            SELECT t.id, t.document_id, t.start, t."end" FROM turns t
+            WHERE t.participant_id IS NOT NULL OR NOT EXISTS (
+                SELECT 1 FROM turns u WHERE u.document_id = t.document_id AND u.participant_id IS NOT NULL)
+        """
+        totals = dict(self.db.execute(f"SELECT document_id, count(*) FROM ({units}) GROUP BY document_id"))
+        out: dict[int, dict[str, float]] = {}
+        for doc_id, coder, coded in self.db.execute(
+            f"""SELECT u.document_id, k.name, count(DISTINCT u.id)
+                FROM ({units}) u JOIN codings c ON c.document_id = u.document_id
+                     AND c.start < u."end" AND c."end" > u.start
+                JOIN coders k ON k.id = c.coder_id
+                GROUP BY u.document_id, c.coder_id"""
+        ):
+            out.setdefault(doc_id, {})[coder] = coded / totals[doc_id]
+        return out
+
     def lengths(self) -> dict[int, int]:
         """Characters per document id (the continuum length for character-level statistics)."""
         return dict(self.db.execute("SELECT id, char_count FROM documents").fetchall())
