@@ -265,7 +265,7 @@ async def test_search_shows_hits_in_context_and_jumps(study_path):
         await settle(pilot)
         assert len(screen.hits) == 1
         hit = screen.hits[0]
-        assert "falling off a" in str(screen.query_one("#hits", OptionList).get_option_at_index(0).prompt)
+        assert "falling off a cliff edge." in str(screen.query_one("#hits", OptionList).get_option_at_index(0).prompt)
         await pilot.press("enter")
         await settle(pilot)
         coding = app.screen

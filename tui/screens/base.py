@@ -65,5 +65,5 @@ class WorkScreen(Screen):
     def status_text(self) -> str:
         s = self.session
         coder = s.coder or "(no coder)"
-        blind = "all coders visible (o)" if s.visible_coders() is None else "blind: own codings only (o)"
-        return f"1 docs 2 coding 3 codebook 4 memos 5 search  │  Coder: {coder}  │  {blind}"
+        blind = "all coders (o)" if s.visible_coders() is None else "blind: own only (o)"
+        return f"Coder: {coder} │ {blind}"

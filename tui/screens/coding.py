@@ -256,17 +256,14 @@ class CodingScreen(WorkScreen):
             view = self.view
             s, e = view.selection_span
             parts.append(self.document.name)
-            if s != e:
-                parts.append(f"selected {s}:{e} ({e - s} chars)")
-            else:
-                parts.append(f"at {s}")
+            parts.append(f"{s}:{e} ({e - s} chars)" if s != e else f"at {s}")
             i = view.turn_index_at(s)
             if i is not None and self.turns:
                 turn = self.turns[i]
                 who = turn.participant or turn.speaker or "?"
                 stamp = f" {format_ms(turn.start_ms)}" if turn.start_ms is not None else ""
                 parts.append(f"turn {i + 1}/{len(self.turns)} {who}{stamp}")
-        self.query_one(StatusBar).update("  │  ".join(parts))
+        self.query_one(StatusBar).update(" │ ".join(parts))
 
     @on(OptionList.OptionSelected, "#at-cursor")
     def _panel_pick(self, event: OptionList.OptionSelected) -> None:

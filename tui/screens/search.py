@@ -3,6 +3,8 @@ selected. The search runs in a worker thread with its own connection."""
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,10 +20,11 @@ from tui.screens.base import StatusBar, WorkScreen
 LIMIT = 500
 
 
-def _gap(side: str, index: int) -> str:
-    """The hit's context is trimmed next to the match (see NEEDS_CORE.md); a match is a whole
-    word, so a letter or digit right beside it means whitespace was there."""
-    return " " if side and side[index].isalnum() else ""
+def context(text: str, start: int, end: int, width: int = 50) -> tuple[str, str, str]:
+    """Keyword in context on one line, keeping a space where the text had whitespace beside the
+    match (``SearchHit.left/right`` lose it, see NEEDS_CORE.md)."""
+    flat = lambda s: re.sub(r"\s+", " ", s)  # noqa: E731
+    return flat(text[max(0, start - width):start]), flat(text[start:end]), flat(text[end:end + width])
 
 
 class SearchScreen(WorkScreen):
@@ -68,7 +71,13 @@ class SearchScreen(WorkScreen):
     def _run(self, query: str) -> None:
         try:
             with Study.open(self.session.path) as study:
-                total, hits = study.search(query, limit=LIMIT)
+                total, found = study.search(query, limit=LIMIT)
+                texts: dict[int, str] = {}
+                hits = []
+                for h in found:
+                    if h.document_id not in texts:
+                        texts[h.document_id] = study.documents.text(h.document_id)
+                    hits.append((h, *context(texts[h.document_id], h.start, h.end)))
         except QualcodeError as exc:
             self.post_message(self.Results(query, 0, [], str(exc)))
             return
@@ -83,13 +92,12 @@ class SearchScreen(WorkScreen):
             summary.update(message.error)
             self.notify(message.error, severity="error")
             return
-        self.hits = message.hits
+        self.hits = [h for h, *_context in message.hits]
         options = []
-        for h in self.hits:
+        for h, left, match, right in message.hits:
             who = h.participant or h.speaker or "—"
-            options.append(Option(Text.assemble((f"{h.document}", "bold"), f" · {who}  ", f"…{h.left}",
-                                                _gap(h.left, -1), (h.match, "reverse bold"),
-                                                _gap(h.right, 0), f"{h.right}…")))
+            options.append(Option(Text.assemble((f"{h.document}", "bold"), f" · {who}  ", f"…{left}",
+                                                (match, "reverse bold"), f"{right}…")))
         hits_widget.set_options(options)
         more = f" (showing turns up to {LIMIT})" if message.total > LIMIT else ""
         summary.update(f"{message.total} matching turn(s), {len(self.hits)} hit(s) for {message.query}{more}"
