@@ -10,9 +10,10 @@ are added the same way: a ``WorkScreen`` subclass in ``tui/screens/``, an entry 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding

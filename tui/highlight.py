@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from itertools import pairwise
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from tui.textmap import OffsetMap
 
@@ -31,7 +32,7 @@ class Span:
     memo: str = ""
 
     @classmethod
-    def of(cls, coding) -> "Span":
+    def of(cls, coding) -> Span:
         return cls(coding.id, coding.code_id, coding.code, coding.coder, coding.start, coding.end,
                    coding.memo or "")
 
@@ -156,7 +157,7 @@ class CodingIndex:
         cuts = sorted({c for c0, c1 in entry.values() for c in (c0, c1)})
         spans = self.spans
         out: list[Segment] = []
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in pairwise(cuts):
             ids = [cid for cid, (c0, c1) in entry.items() if c0 <= a and c1 >= b]
             if not ids:
                 continue

@@ -7,7 +7,7 @@ remapped key shows up everywhere. ``resolve`` turns the user's file into Textual
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from textual.binding import Binding
 

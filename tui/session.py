@@ -7,9 +7,10 @@ offer redo (see ``NEEDS_CORE.md``). No SQL here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from qualcode.errors import InvalidInput, QualcodeError
 from qualcode.study import Study

@@ -4,7 +4,15 @@ with exactly the right code-point offsets — with emoji, CJK and long lines too
 from __future__ import annotations
 
 import pytest
-from tui_helpers import add_parsed, fill, fresh_codings, open_doc, set_cursor, settle, transcript
+from tui_helpers import (
+    add_parsed,
+    fill,
+    fresh_codings,
+    open_doc,
+    set_cursor,
+    settle,
+    transcript,
+)
 
 from qualcode.study import Study
 from tui.app import QualcodeApp

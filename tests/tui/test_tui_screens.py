@@ -13,7 +13,13 @@ from tui.app import QualcodeApp
 from tui.screens.codebook import CodebookScreen
 from tui.screens.coder import CoderScreen
 from tui.screens.coding import CodingScreen
-from tui.screens.dialogs import ChoiceScreen, CodePicker, ConfirmScreen, DefinitionScreen, PromptScreen
+from tui.screens.dialogs import (
+    ChoiceScreen,
+    CodePicker,
+    ConfirmScreen,
+    DefinitionScreen,
+    PromptScreen,
+)
 from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.memos import MemosScreen

@@ -11,10 +11,10 @@ from qualcode.study import Study
 from tui import config
 from tui.app import QualcodeApp
 from tui.keymap import bindings_of, resolve
+from tui.screens.coding import in_vivo_name
 from tui.screens.dialogs import rank_codes
 from tui.session import Session
 from tui.widgets.transcript import format_ms, sentence_span, word_span
-from tui.screens.coding import in_vivo_name
 
 
 def test_state_is_per_study_and_merged(tmp_path, config_dir):

@@ -10,12 +10,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from textual.app import App  # noqa: E402
+import random
 
-from tui_corpus import long_transcript  # noqa: E402
-from tui.highlight import Span  # noqa: E402
-from tui.widgets.transcript import TranscriptView  # noqa: E402
-import random  # noqa: E402
+from textual.app import App
+from tui_corpus import long_transcript
+
+from tui.highlight import Span
+from tui.widgets.transcript import TranscriptView
 
 
 def spans_for(parsed, n=2000):
@@ -56,7 +57,7 @@ async def main():
             t0 = time.perf_counter()
             view.action_cursor_down(select=(i % 2 == 0))
             view._line_cache.clear() if i % 10 == 0 else None
-            lines = view.render_lines(view.region.reset_offset)  # what the compositor asks for
+            view.render_lines(view.region.reset_offset)  # what the compositor asks for
             timings.append(time.perf_counter() - t0)
         timings.sort()
         print(f"cursor move + render visible lines: median {1000*timings[20]:.2f} ms, max {1000*timings[-1]:.2f} ms")
@@ -86,8 +87,9 @@ async def app_timing():
     import os
     import tempfile
 
-    from qualcode.study import Study
     from tui_corpus import add_long, random_codings
+
+    from qualcode.study import Study
 
     folder = Path(tempfile.mkdtemp())
     os.environ["QUALCODE_CONFIG_DIR"] = str(folder / "config")

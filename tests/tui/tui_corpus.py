@@ -7,9 +7,7 @@ import random
 
 from qualcode.transcript import ParsedTranscript, ParsedTurn
 
-WORDS = ("pain group support cliff edge pacing tuesday hospital nurse family work sleep walk "
-         "honestly really think felt feel like know worse better because after before then "
-         "programme together understood alone doctor medication exercise garden dog morning").split()
+WORDS = ["pain", "group", "support", "cliff", "edge", "pacing", "tuesday", "hospital", "nurse", "family", "work", "sleep", "walk", "honestly", "really", "think", "felt", "feel", "like", "know", "worse", "better", "because", "after", "before", "then", "programme", "together", "understood", "alone", "doctor", "medication", "exercise", "garden", "dog", "morning"]
 
 
 def long_transcript(words: int = 50_000, seed: int = 7, with_times: bool = True) -> ParsedTranscript:

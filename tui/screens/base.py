@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 from textual.widgets import Static
 
-from qualcode.errors import QualcodeError
 from tui.keymap import key
 
 if TYPE_CHECKING:
@@ -37,10 +37,10 @@ class WorkScreen(Screen):
         key("app", "question_mark,f1", "help", "Help"),
     ]
 
-    app: "QualcodeApp"
+    app: QualcodeApp
 
     @property
-    def session(self) -> "Session":
+    def session(self) -> Session:
         return self.app.session
 
     def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

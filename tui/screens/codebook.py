@@ -17,7 +17,13 @@ from qualcode.study import Study
 from tui._core_stopgap import counts_by_coder
 from tui.keymap import key
 from tui.screens.base import StatusBar, WorkScreen
-from tui.screens.dialogs import ChoiceScreen, CodePicker, ConfirmScreen, DefinitionScreen, PromptScreen
+from tui.screens.dialogs import (
+    ChoiceScreen,
+    CodePicker,
+    ConfirmScreen,
+    DefinitionScreen,
+    PromptScreen,
+)
 
 TOP = "(top level)"
 

@@ -4,8 +4,9 @@ code definition form. Each returns its answer through ``dismiss`` (``None`` when
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from rich.text import Text

@@ -23,7 +23,7 @@ LIMIT = 500
 def context(text: str, start: int, end: int, width: int = 50) -> tuple[str, str, str]:
     """Keyword in context on one line, keeping a space where the text had whitespace beside the
     match (``SearchHit.left/right`` lose it, see NEEDS_CORE.md)."""
-    flat = lambda s: re.sub(r"\s+", " ", s)  # noqa: E731
+    flat = lambda s: re.sub(r"\s+", " ", s)
     return flat(text[max(0, start - width):start]), flat(text[start:end]), flat(text[end:end + width])
 
 
