@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -87,8 +87,8 @@ class ConfirmScreen(Dialog):
         with Vertical(classes="dialog"):
             yield Label(self.question, classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Yes (y)", id="yes", variant="warning")
-                yield Button("No (n)", id="no")
+                yield Button("Yes (y)", id="yes", variant="warning", compact=True)
+                yield Button("No (n)", id="no", compact=True)
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
@@ -114,11 +114,11 @@ class TextEditScreen(Dialog):
         with Vertical(classes="dialog dialog-wide"):
             yield Label(self.title_text, classes="dialog-title")
             if self.entry_date is not None:
-                yield Input(self.entry_date, placeholder="YYYY-MM-DD", id="entry-date")
+                yield Input(self.entry_date, placeholder="YYYY-MM-DD", id="entry-date", compact=True)
             yield TextArea(self.text, id="body", soft_wrap=True)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         body = self.query_one("#body", TextArea)
@@ -282,14 +282,14 @@ class DefinitionScreen(Dialog):
         self.code = code
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog dialog-wide"):
+        with VerticalScroll(classes="dialog dialog-wide"):
             yield Label(f"Definition of {self.code.path}", classes="dialog-title")
             for name, label in self.FIELDS:
                 yield Label(label, classes="field-label")
-                yield Input(getattr(self.code, name) or "", id=f"field-{name}")
+                yield Input(getattr(self.code, name) or "", id=f"field-{name}", compact=True)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#field-description", Input).focus()
