@@ -44,9 +44,9 @@ RESULTS_MD = HERE / "RESULTS.md"
 # Repetitions per size: (product, baseline). The alpha matrix has 1,000,000 units at full size.
 SETTINGS = {
     "quick": {"repeat": 3, "baseline_repeat": 2, "import_repeat": 2, "export_repeat": 1, "tui_moves": 15,
-              "ner_documents": 1, "alpha_units": 100_000, "timeout": 300},
+              "ner_documents": 1, "alpha_units": 100_000, "budget_s": 60, "timeout": 300},
     "full": {"repeat": 7, "baseline_repeat": 3, "import_repeat": 3, "export_repeat": 3, "tui_moves": 200,
-             "ner_documents": 10, "alpha_units": 1_000_000, "timeout": 3600},
+             "ner_documents": 10, "alpha_units": 1_000_000, "budget_s": 300, "timeout": 3600},
 }
 
 
@@ -90,6 +90,13 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem, "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version, "os": f"{platform.system()} {platform.release()}",
             "commit": commit, "uncommitted_product_changes": dirty, "packages": versions}
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def machine_line(m: dict) -> str:
@@ -164,7 +171,7 @@ def evaluate(target: Target, row: dict) -> dict:
     value, met, shown = None, None, ""
     if target.kind == "max_seconds" and med is not None:
         value, met = med, med <= target.value
-        shown = fmt_time(med)
+        shown = ("> " if row.get("lower_bound") else "") + fmt_time(med)
     elif target.kind == "max_ratio" and med and base:
         value = med / base
         met, shown = value <= target.value, f"{value:.2f}x the baseline's time"
@@ -199,6 +206,7 @@ def run_scenario(sc: Scenario, ctx: dict, settings: dict, log) -> dict:
     try:
         out = run_worker(f"{sc.id}:product", wctx, settings["timeout"])
         row.update(status="ok", runs=[round(x, 6) for x in out["times"]], median_s=median(out["times"]),
+                   median_cpu_s=median(out.get("cpu") or []), lower_bound=bool(out.get("lower_bound")),
                    peak_rss_mb=round((out.get("rss_kb") or out["worker_rss_kb"]) / 1024, 1),
                    info=out.get("info") or {})
         skip = sc.baseline_probe() if sc.baseline is not None and sc.baseline_probe else None
@@ -210,7 +218,7 @@ def run_scenario(sc: Scenario, ctx: dict, settings: dict, log) -> dict:
                 b = shared or run_worker(f"{sc.id}:baseline", wctx, settings["timeout"])
                 _BASELINES[(ctx["size"], sc.baseline_title)] = b
                 row["baseline"] = {"title": sc.baseline_title, "runs": [round(x, 6) for x in b["times"]],
-                                   "median_s": median(b["times"]),
+                                   "median_s": median(b["times"]), "median_cpu_s": median(b.get("cpu") or []),
                                    "peak_rss_mb": round((b.get("rss_kb") or b["worker_rss_kb"]) / 1024, 1)}
                 if row["median_s"] and row["baseline"]["median_s"]:
                     row["ratio"] = row["median_s"] / row["baseline"]["median_s"]
@@ -275,33 +283,44 @@ def prepare(size: str, rebuild: bool, log) -> tuple[dict, dict | None]:
     return ctx, build_row
 
 
-def run_size(size: str, only: list[str] | None, rebuild: bool, log) -> dict:
+def run_size(size: str, only: list[str] | None, rebuild: bool, log, save=None) -> dict:
+    """Run the scenarios of one size; ``save(section)`` is called after every row (partial results
+    survive an interrupted run: ``only`` lists the rows done so far until the run completes)."""
     started = time.perf_counter()
+    load_before = _loadavg()
     ctx, build_row = prepare(size, rebuild or not only, log)
     rows = []
-    for sc in SCENARIOS:
-        if only and sc.id not in only:
-            continue
+    wanted = [sc for sc in SCENARIOS if not only or sc.id in only]
+
+    def section(done: bool) -> dict:
+        partial = only or (None if done else [r["id"] for r in rows])
+        return {"size": size, "spec": ctx["manifest"]["spec"], "manifest": ctx["manifest"],
+                "study": ctx["study_info"], "machine": machine(),
+                "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "load_average": {"before": load_before, "after": _loadavg()},
+                "seconds": round(time.perf_counter() - started, 1), "only": partial, "scenarios": list(rows)}
+
+    for sc in wanted:
         if sc.id == "load-codings":
             if build_row:
                 rows.append(build_row)
             continue
         rows.append(run_scenario(sc, ctx, SETTINGS[size], log))
-    return {"size": size, "spec": ctx["manifest"]["spec"], "manifest": ctx["manifest"],
-            "study": ctx["study_info"], "machine": machine(),
-            "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seconds": round(time.perf_counter() - started, 1), "only": only or None, "scenarios": rows}
+        if save is not None and sc is not wanted[-1]:
+            save(section(False))
+    return section(True)
 
 
 def merge(old: dict | None, new: dict) -> dict:
     """Merge a partial run (``--only``) into the previous results of that size."""
-    if not new.get("only") or not old:
+    if not new.get("only") or not old or old.get("manifest", {}).get("key") != new["manifest"].get("key"):
         return new
     by_id = {r["id"]: r for r in old.get("scenarios", [])}
     for r in new["scenarios"]:
         by_id[r["id"]] = r
     order = [s.id for s in SCENARIOS]
     merged = {**old, "machine": new["machine"], "run_at": new["run_at"],
+              "load_average_partial": new.get("load_average"),
               "scenarios": sorted(by_id.values(), key=lambda r: order.index(r["id"]) if r["id"] in order else 99)}
     merged["partial_updates"] = sorted(set(old.get("partial_updates", [])) | set(new["only"]))
     return merged
@@ -326,14 +345,14 @@ def _cell(text: str) -> str:
 
 
 def render_table(section: dict) -> list[str]:
-    lines = ["| scenario | size | median | peak RSS | baseline | baseline median | ratio | target |",
-             "|---|---|---:|---:|---|---:|---:|---|"]
+    lines = ["| scenario | size | median | CPU | peak RSS | baseline | baseline median | ratio | target |",
+             "|---|---|---:|---:|---:|---|---:|---:|---|"]
     for r in section["scenarios"]:
         base = r.get("baseline") or {}
         if r["status"] != "ok":
             status = "**crashed**" if r["status"] == "crashed" else r["status"]
             tgt = "; ".join(f"{t['text']}: {t['status']}" for t in r.get("targets", []))
-            lines.append(f"| {_cell(r['title'])} | {_cell(r.get('size', ''))} | {status} | | | | | {_cell(tgt)} |")
+            lines.append(f"| {_cell(r['title'])} | {_cell(r.get('size', ''))} | {status} | | | | | | {_cell(tgt)} |")
             continue
         ratio = f"{r['ratio']:.2f}" if r.get("ratio") else ""
         tgt = "; ".join(f"{t['status']} ({t['measured']})" for t in r.get("targets", []))
@@ -343,10 +362,16 @@ def render_table(section: dict) -> list[str]:
         if base.get("skipped"):
             base_title += f" ({base['skipped']})"
         lines.append(
-            f"| {_cell(r['title'])} | {_cell(r.get('size', ''))} | {fmt_time(r.get('median_s'))} | "
+            f"| {_cell(r['title'])} | {_cell(r.get('size', ''))} | "
+            f"{('> ' if r.get('lower_bound') else '') + fmt_time(r.get('median_s'))} | "
+            f"{fmt_time(r.get('median_cpu_s')) if r.get('median_cpu_s') is not None else ''} | "
             f"{r.get('peak_rss_mb', 0):.0f} MB | {_cell(base_title)} | {fmt_time(base.get('median_s'))} | "
             f"{ratio} | {_cell(tgt)} |")
     return lines
+
+
+def _load_text(la: dict) -> str:
+    return f"{la.get('before')} before, {la.get('after')} after"
 
 
 def render_notes(section: dict) -> list[str]:
@@ -364,6 +389,8 @@ def render_notes(section: dict) -> list[str]:
         if r["id"] == "tui-open" and info:
             bits.append(f"app start (home screen ready) {info.get('app_start_s')} s; open including the "
                         f"pilot's idle wait {info.get('with_pilot_pause_s')} s")
+        if r.get("lower_bound"):
+            bits.append(f"**stopped after {fmt_time(r.get('median_s'))}** (time budget): the median is a lower bound")
         if r["id"].startswith(("export-", "qdpx-", "agreement-", "import", "anon-")) and info:
             bits.append(", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in info.items()))
         if r["id"] == "load-codings" and info:
@@ -429,9 +456,12 @@ def render(results: dict) -> str:
     out = ["# Benchmark results", "",
            "Generated by `python -m benchmarks.run --all` (see [README.md](README.md) for what each "
            "scenario measures and how). Do not edit by hand.", "",
-           "Times are medians of the runs; *peak RSS* is the maximum resident set of the process "
-           "doing the work (the `qualcode` child for CLI rows); *ratio* = product time ÷ baseline time "
-           "(below 1: faster than the baseline).", "", "## Targets", ""]
+           "Times are medians of the runs (wall clock); *CPU* is the median CPU time (user + system) of "
+           "the same runs, which other load on the machine inflates much less than the wall clock; "
+           "*peak RSS* is the maximum resident set of the process doing the work (the `qualcode` child "
+           "for CLI rows); *ratio* = product time ÷ baseline time (below 1: faster than the baseline). "
+           "The machine has 2 cores; a load average above 2 means the run shared them with other work.",
+           "", "## Targets", ""]
     out += render_targets(results)
     for size in ("full", "quick"):
         section = results["sizes"].get(size)
@@ -447,6 +477,8 @@ def render(results: dict) -> str:
                 f"overlaps.", "",
                 f"Machine: {machine_line(section['machine'])}.", "",
                 f"Run at {section['run_at']}, {section['seconds']} s in all"
+                + (f"; load average (1, 5, 15 min) {_load_text(section.get('load_average'))}"
+                   if section.get("load_average") else "")
                 + (f"; rows updated separately since: {', '.join(section['partial_updates'])}"
                    if section.get("partial_updates") else "") + ".", ""]
         out += render_table(section)
@@ -503,18 +535,24 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
 
     crashed = []
-    for size in sizes:
-        section = run_size(size, args.only, args.rebuild, log)
-        results["sizes"][size] = merge(results["sizes"].get(size), section)
-        crashed += [f"{size}/{r['id']}" for r in section["scenarios"] if r["status"] == "crashed"]
-        crashed += [f"{size}/{r['id']} (baseline)" for r in section["scenarios"]
-                    if (r.get("baseline") or {}).get("error")]
-        log(f"[{size}] done in {section['seconds']} s")
-        write = not args.check or args.write
+    write = not args.check or args.write
+
+    def save(size: str, section: dict, before: dict | None) -> None:
+        results["sizes"][size] = merge(before, section)
         if write:
             results["generated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             RESULTS_JSON.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
             RESULTS_MD.write_text(render(results))
+
+    for size in sizes:
+        before = results["sizes"].get(size)
+        section = run_size(size, args.only, args.rebuild, log,
+                           save=lambda sec, size=size, before=before: save(size, sec, before))
+        save(size, section, before)
+        crashed += [f"{size}/{r['id']}" for r in section["scenarios"] if r["status"] == "crashed"]
+        crashed += [f"{size}/{r['id']} (baseline)" for r in section["scenarios"]
+                    if (r.get("baseline") or {}).get("error")]
+        log(f"[{size}] done in {section['seconds']} s")
     if args.check:
         print("\n".join(render_table(results["sizes"][sizes[-1]])))
     if args.check and crashed:
