@@ -209,6 +209,8 @@ def run_scenario(sc: Scenario, ctx: dict, settings: dict, log) -> dict:
                    median_cpu_s=median(out.get("cpu") or []), lower_bound=bool(out.get("lower_bound")),
                    peak_rss_mb=round((out.get("rss_kb") or out["worker_rss_kb"]) / 1024, 1),
                    info=out.get("info") or {})
+        if out.get("size"):
+            row["size"] = out["size"]
         skip = sc.baseline_probe() if sc.baseline is not None and sc.baseline_probe else None
         if skip:
             row["baseline"] = {"title": sc.baseline_title, "skipped": skip}
@@ -386,6 +388,9 @@ def render_notes(section: dict) -> list[str]:
         if r["id"] == "tui-cursor" and info:
             bits.append(f"p95 {info.get('p95_ms')} ms, max {info.get('max_ms')} ms, "
                         f"{info.get('codings_painted')} codings in the view's index")
+        if r["id"] == "tui-start" and info:
+            bits.append(f"home screen mounted after {info.get('home_screen_mounted_s')} s; its table is "
+                        "filled by a worker thread")
         if r["id"] == "tui-open" and info:
             bits.append(f"app start (home screen ready) {info.get('app_start_s')} s; open including the "
                         f"pilot's idle wait {info.get('with_pilot_pause_s')} s")
@@ -417,7 +422,8 @@ TARGET_ROWS = [
     ("`qualcode info` on the full study < 100 ms", "cli-info", None),
     ("`qualcode codings --code X` on the full study < 100 ms", "cli-codings", None),
     ("`qualcode search` on the full study < 100 ms", "cli-search", None),
-    ("TUI open < 0.5 s", "tui-open", None),
+    ("TUI open < 0.5 s: the largest document", "tui-open", None),
+    ("TUI open < 0.5 s: start until the home screen lists every document", "tui-start", None),
     ("TUI cursor moves < 16 ms", "tui-cursor", None),
     ("Exports: quote table DOCX (5,000 quotes), thematic map PNG", "export-docx", None),
     ("QDPX export and import", "qdpx-export", None),
