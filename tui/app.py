@@ -31,6 +31,10 @@ from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.memos import MemosScreen
 from tui.screens.search import SearchScreen
+from tui.screens.reconcile import ReconcileScreen
+from tui.screens.themes import ThemesScreen
+from tui.screens.anonymise import AnonymiseScreen
+from tui.screens.export import ExportScreen
 from tui.session import Session
 
 HERE = Path(__file__).parent
@@ -39,12 +43,15 @@ HERE = Path(__file__).parent
 class QualcodeApp(App):
     TITLE = "qualcode"
     CSS_PATH = [HERE / "app.tcss", HERE / "home.tcss", HERE / "coding.tcss", HERE / "codebook.tcss",
-                HERE / "memos.tcss", HERE / "search.tcss", HERE / "dialogs.tcss"]
+                HERE / "memos.tcss", HERE / "search.tcss", HERE / "dialogs.tcss",
+                HERE / "reconcile.tcss", HERE / "themes.tcss", HERE / "anonymise.tcss", HERE / "export.tcss"]
     MODES = {"home": HomeScreen, "coding": CodingScreen, "codebook": CodebookScreen,
-             "memos": MemosScreen, "search": SearchScreen}
+             "memos": MemosScreen, "search": SearchScreen, "reconcile": ReconcileScreen,
+             "themes": ThemesScreen, "anonymise": AnonymiseScreen, "export": ExportScreen}
     DEFAULT_MODE = "home"
     # Classes whose bindings are listed in help and the palette, and may be remapped.
     SCREENS_WITH_KEYS = (WorkScreen, HomeScreen, CodingScreen, CodebookScreen, MemosScreen, SearchScreen,
+                         ReconcileScreen, ThemesScreen, AnonymiseScreen, ExportScreen,
                          TextEditScreen, DefinitionScreen, CodePicker)
 
     def __init__(self, path: str | Path, coder: str | None = None) -> None:

@@ -35,7 +35,7 @@ class HomeScreen(WorkScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="home-title")
         yield DocumentTable(id="documents", cursor_type="row", zebra_stripes=True)
-        yield Static("Enter or click: open a document · 1 documents 2 coding 3 codebook 4 memos 5 search"
+        yield Static("Enter or click: open a document · 1 documents 2 coding 3 codebook 4 memos 5 search 6 agreement 7 themes 8 anonymise 9 export"
                      " · ?: all keys · ctrl+p: commands", id="home-hint")
         yield StatusBar(id="status")
         yield Footer()
