@@ -267,6 +267,28 @@ def render_text_tree(root: MapNode, counts: bool = False, status: bool = True) -
     return "\n".join(lines) + "\n"
 
 
+def ungathered_codes(study: "Study", *, coder: str | None = None,
+                     include_discarded: bool = False) -> list[dict[str, Any]]:
+    """The codes no theme gathers yet, in codebook order: what phase 3 still has to place.
+
+    A code gathered only by discarded themes counts as not gathered (unless
+    ``include_discarded``). Each row: ``code`` (path), ``id``, ``colour``, ``codings`` and
+    ``participants`` (of one coder with ``coder``, else of every coder).
+    """
+    gathered = {cid for t in themes_of(study).list(include_discarded=include_discarded) for cid in t.code_ids}
+    counts = study.codes.counts()
+    out = []
+    for code in study.codes.list():
+        if code.id in gathered:
+            continue
+        numbers = counts.get(code.id, {})
+        if coder is not None:
+            numbers = numbers.get("by_coder", {}).get(coder, {})
+        out.append({"code": code.path, "id": code.id, "colour": code.colour,
+                    "codings": numbers.get("codings", 0), "participants": numbers.get("participants", 0)})
+    return out
+
+
 # -- methods summary ---------------------------------------------------------------------------
 
 def _range(values: list[float], unit: str = "") -> dict[str, Any] | None:
@@ -421,4 +443,4 @@ def _plural(group: str, n: int) -> str:
 
 
 __all__ = ["MapNode", "PHASE_ARTEFACTS", "PROMPTS", "map_tree", "methods_summary", "phase_status",
-           "render_text_tree", "set_phase"]
+           "render_text_tree", "set_phase", "ungathered_codes"]
