@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -246,6 +247,25 @@ def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple
         else:
             j += 1
     return out
+
+
+def parse_spans(text: str) -> list[tuple[int, int]]:
+    """``"120:245, 300:310"`` -> ``[(120, 245), (300, 310)]``: consensus spans typed by a person
+    (the TUI's edit dialog; the CLI takes ``--span`` once per span). Commas, semicolons or
+    spaces separate spans; the range checks are :func:`decide`'s."""
+    parts = [p for p in re.split(r"[\s,;]+", str(text or "").strip()) if p]
+    if not parts:
+        raise InvalidInput("give the consensus span(s) as START:END, e.g. 120:245, 300:310")
+    spans = []
+    for part in parts:
+        start, sep, end = part.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            spans.append((int(start), int(end)))
+        except ValueError:
+            raise InvalidInput(f"a span is START:END in characters, e.g. 120:245, not {part!r}") from None
+    return spans
 
 
 def _decider(study: "Study", by: str | None):
@@ -477,4 +497,4 @@ def assignments(study: "Study", coder: str | None = None) -> list[dict[str, Any]
 
 
 __all__ = ["DECISIONS", "Disagreement", "accept_agreed", "assign_sample", "assignments", "decide",
-           "decision_log", "disagreements", "find", "items", "parse_sample", "rounds", "save_round"]
+           "decision_log", "disagreements", "find", "items", "parse_sample", "parse_spans", "rounds", "save_round"]

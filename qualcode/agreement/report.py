@@ -122,13 +122,17 @@ def _units_line(report: AgreementReport) -> str:
             f"{report.unit} pairs.")
 
 
-def text_report(report: AgreementReport, per_document: bool = True, cells: bool = False) -> str:
-    """The CLI's human-readable output."""
-    lines = [f"Agreement between {', '.join(report.coders)} at the level of {report.unit_label} "
-             f"({len(report.documents)} double-coded documents, {len(report.codes)} codes)",
-             _units_line(report), ""]
-    for title, headers, rows in sections(report, per_document, cells):
-        lines += [title, table(rows, headers) if rows else "(none)", ""]
+def summary_lines(report: AgreementReport) -> list[str]:
+    """What was compared and what a unit is: the lines above the tables (CLI and TUI)."""
+    return [f"Agreement between {', '.join(report.coders)} at the level of {report.unit_label} "
+            f"({len(report.documents)} double-coded documents, {len(report.codes)} codes)",
+            _units_line(report)]
+
+
+def footer_lines(report: AgreementReport) -> list[str]:
+    """Pairwise table (more than two coders), footnotes, notes and the methods sentence: the
+    lines below the tables (CLI and TUI)."""
+    lines: list[str] = []
     if len(report.coders) > 2:
         headers, rows = pairwise_rows(report)
         lines += [f"Pairwise {report.pairwise['statistic']}", table(rows, headers), ""]
@@ -139,6 +143,15 @@ def text_report(report: AgreementReport, per_document: bool = True, cells: bool 
         lines.append("n/a: " + "; ".join(reasons) + ".")
     lines += [f"Note: {n}" for n in report.notes]
     lines += ["", report.methods]
+    return lines
+
+
+def text_report(report: AgreementReport, per_document: bool = True, cells: bool = False) -> str:
+    """The CLI's human-readable output."""
+    lines = summary_lines(report) + [""]
+    for title, headers, rows in sections(report, per_document, cells):
+        lines += [title, table(rows, headers) if rows else "(none)", ""]
+    lines += footer_lines(report)
     return "\n".join(lines)
 
 
