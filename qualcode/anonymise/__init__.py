@@ -17,10 +17,19 @@ Modules: ``keyfile`` (the key's format), ``register`` (register and name matcher
 (phones, e-mails, NHS numbers, postcodes, dates, URLs, ages), ``ner`` (spaCy, imported lazily),
 ``scan``, ``review``, ``labels``, ``remap`` (offset remapping), ``scrub``, ``apply``, ``guard``,
 ``check``. SQL lives in ``qualcode.store.anonymise``.
+
+``scan`` and ``apply`` name both a public function of this package and a submodule. Importing a
+submodule makes Python bind it as an attribute of its package, which would replace the function
+(``anonymise.scan(...)`` -> "'module' object is not callable" after the first use). The package
+therefore refuses to let a submodule replace one of its functions (``_Package``): the functions
+stay what ``anonymise.scan`` and ``from qualcode.anonymise import scan`` give, and the modules
+stay importable by their full names (``from qualcode.anonymise.scan import sync_participants``).
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 from qualcode.anonymise import guard, review  # noqa: F401  (light modules; spaCy is never imported here)
@@ -56,5 +65,18 @@ def check_study(study, key=None) -> dict[str, Any]:
 
     return _check(study, key)
 
+
+class _Package(types.ModuleType):
+    """This package's module type: a submodule import never rebinds a public function's name."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        current = self.__dict__.get(name)
+        if (isinstance(value, types.ModuleType) and isinstance(current, types.FunctionType)
+                and current.__module__ == self.__name__):
+            return  # the submodule stays in sys.modules under its full name
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = ["apply", "check_study", "guard", "open_key", "register_csv", "review", "scan"]
