@@ -75,9 +75,15 @@ class LineIndex:
         return self.line_starts[row] + column
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def context(text: str, start: int, end: int, width: int = 40) -> tuple[str, str, str]:
-    """Keyword-in-context pieces (left, match, right), each on one line."""
-    left = text[max(0, start - width) : start]
-    right = text[end : end + width]
-    flat = lambda s: " ".join(s.split())  # noqa: E731 - tiny local helper
-    return flat(left), flat(text[start:end]), flat(right)
+    """Keyword-in-context pieces (left, match, right), each on one line.
+
+    Runs of whitespace (line breaks included) become one space, and the space next to the
+    match is kept, so ``left + match + right`` reads as the text does ("the [pacing], that").
+    """
+    left = _WHITESPACE.sub(" ", text[max(0, start - width) : start]).lstrip()
+    right = _WHITESPACE.sub(" ", text[end : end + width]).rstrip()
+    return left, " ".join(text[start:end].split()), right

@@ -352,6 +352,26 @@ def test_redo_reapplies_what_undo_reverted_and_can_itself_be_undone(study_path):
             s.redo("Amira")
 
 
+def test_several_undos_are_redone_newest_first(study_path):
+    with Study.open(study_path) as s:
+        s.actor = "Amira"
+        s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        s.codes.describe("Pacing", description="Balancing activity and rest")
+        s.codes.rename("Pacing", "Pacing activity")
+        for _ in range(3):
+            s.undo("Amira")
+        assert s.codings.list() == [] and s.codes.find("Pacing activity") is None
+        s.redo("Amira")
+        assert [c.text for c in s.codings.list()] == ["Learning to pace myself"]
+        assert s.codes.get("Pacing").description == ""
+        s.redo("Amira")
+        assert s.codes.get("Pacing").description == "Balancing activity and rest"
+        s.codes.add("Fatigue")  # new work: the rename can no longer be redone
+        with pytest.raises(NotFound, match="redo follows an undo"):
+            s.redo("Amira")
+        assert s.codes.find("Pacing activity") is None
+
+
 def test_redo_is_refused_once_something_else_happened(study_path):
     with Study.open(study_path) as s:
         s.codings.add_text("P1_interview", "Pacing", "Amira", "Learning to pace myself")

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qualcode.text import LineIndex, canonicalise, is_canonical, word_count
+from qualcode.text import LineIndex, canonicalise, context, is_canonical, word_count
 
 texts = st.text(alphabet=st.sampled_from(list("ab \n😀漢\u00a0’é")), max_size=300)
 
@@ -42,3 +42,14 @@ def test_line_index_counts_code_points_not_utf16_units():
 def test_word_count_keeps_contractions_and_hyphens_whole():
     # I / don't / know / it's / a / well-being / thing / 50 / times
     assert word_count("I don't know—it's a well-being thing, 50 times.") == 9
+
+
+def test_keyword_in_context_keeps_the_space_beside_the_match():
+    text = "The\npacing , that was\n\n  massive.   Pacing!"
+    start = text.index("pacing")
+    left, match, right = context(text, start, start + 6, width=12)
+    assert (left, match, right) == ("The ", "pacing", " , that was")
+    start = text.rindex("Pacing")
+    assert context(text, start, start + 6, width=11) == ("massive. ", "Pacing", "!")
+    assert context("a  b", 0, 1, width=2) == ("", "a", "")  # outer ends are trimmed
+    assert context("a  b", 0, 1, width=3) == ("", "a", " b")

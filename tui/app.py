@@ -141,9 +141,12 @@ class QualcodeApp(App):
             self._after_change()
 
     def action_redo(self) -> None:
-        label = self.attempt(self.session.redo)
-        if label is not None:
-            self.notify(f"Redone: {label}", timeout=3)
+        if not self.session.coder:
+            self.notify("Choose who is coding first", severity="warning")
+            return
+        target = self.attempt(self.session.redo)
+        if target is not None:
+            self.notify(f"Redone: {target['summary']}", timeout=3)
             self._after_change()
 
     # -- keys, help, command palette --------------------------------------------------------------

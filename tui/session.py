@@ -1,31 +1,22 @@
 """The app's hold on one study: who is coding, what they may see, recent codes, undo/redo.
 
 A ``Session`` wraps ``Study`` without adding business rules of its own: every write is one call
-to the core (the same function the CLI command calls), wrapped by ``perform`` so the app can
-offer redo (see ``NEEDS_CORE.md``). No SQL here.
+to the core (the same function the CLI command calls), wrapped by ``perform`` so screens know
+their data is stale. Undo and redo are the core's (the audit log the CLI's ``undo``/``redo``
+use), so work done in the TUI can be undone from the CLI and the other way round. No SQL here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qualcode.errors import InvalidInput, QualcodeError
+from qualcode.errors import InvalidInput
 from qualcode.study import Study
 from tui import config
 
 MRU_SIZE = 20
-
-
-@dataclass
-class Op:
-    """One user action as the app did it: replayable by value for redo."""
-
-    label: str
-    replay: Callable[[], Any]
-    change_id: int | None
 
 
 class Session:
@@ -35,8 +26,6 @@ class Session:
         self.coder: str | None = None
         self.show_others = False
         self.generation = 0  # bumped on every write; screens reload when theirs is stale
-        self.undo_stack: list[Op] = []
-        self.redo_stack: list[Op] = []
         state = config.study_state(self.path)
         self.recent: list[str] = [p for p in state.get("recent_codes", []) if isinstance(p, str)]
         if coder:
@@ -97,41 +86,20 @@ class Session:
         config.save_study_state(self.path, recent_codes=self.recent)
 
     # -- writes, undo, redo --------------------------------------------------------------------
-    def _last_change_id(self) -> int | None:
-        history = self.study.history(1)
-        return history[0]["id"] if history else None
-
     def perform(self, label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run one core write; remember it for redo. Raises QualcodeError unchanged."""
-        before = self._last_change_id()
+        """Run one core write (``label`` names it for messages). Raises QualcodeError unchanged."""
         result = fn(*args, **kwargs)
-        after = self._last_change_id()
         self.generation += 1
-        if after != before:
-            self.undo_stack.append(Op(label, lambda: fn(*args, **kwargs), after))
-            self.redo_stack.clear()
         return result
 
     def undo(self) -> dict[str, Any]:
+        """Undo the coder's newest change; returns the core's description of it."""
         target = self.study.undo(self.coder)
         self.generation += 1
-        if self.undo_stack and self.undo_stack[-1].change_id == target["id"]:
-            self.redo_stack.append(self.undo_stack.pop())
-        else:  # undone work was not done here (CLI, another session): nothing to redo
-            self.undo_stack = [op for op in self.undo_stack if op.change_id != target["id"]]
-            self.redo_stack.clear()
         return target
 
-    def redo(self) -> str:
-        if not self.redo_stack:
-            raise InvalidInput("nothing to redo")
-        op = self.redo_stack.pop()
-        try:
-            op.replay()
-        except QualcodeError:
-            self.redo_stack.clear()
-            raise
+    def redo(self) -> dict[str, Any]:
+        """Redo what the coder's newest undo reverted (several undos redo one by one)."""
+        target = self.study.redo(self.coder)
         self.generation += 1
-        op.change_id = self._last_change_id()
-        self.undo_stack.append(op)
-        return op.label
+        return target

@@ -156,7 +156,7 @@ def search(study, query, document, limit, as_json):
         if not data["hits"]:
             return "No matches."
         lines = [f"{h.document} [{h.participant or h.speaker or '-'}] {h.start}:{h.end}  "
-                 f"…{h.left} [{h.match}] {h.right}…" for h in data["hits"]]
+                 f"…{h.left}[{h.match}]{h.right}…" for h in data["hits"]]
         shown = len({h.turn_id for h in data["hits"]})
         lines.append(f"{data['turns']} matching turn(s)" + (f", first {shown} shown" if shown < data["turns"] else ""))
         return "\n".join(lines)

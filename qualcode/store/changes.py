@@ -180,15 +180,27 @@ def undo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
 
 
 def redo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
-    """Re-apply what the newest undo (by ``actor``) reverted, if nothing has happened since."""
+    """Re-apply what the newest undo (by ``actor``) reverted, if nothing else has happened since.
+
+    Several undos in a row are redone one by one, newest first: walking back from the newest
+    change, redos and the undos they reverted are stepped over; the first undo not yet redone is
+    the one to redo; any other change ends the walk (new work discards what could be redone).
+    """
     params: list[Any] = []
     where = "EXISTS (SELECT 1 FROM audit WHERE audit.change_id = changes.id)"
     if actor:
         where += " AND coder = ? COLLATE NOCASE"
         params.append(actor)
-    newest = db.execute(f"SELECT id, command, undoes, undone_by FROM changes WHERE {where} "
-                        "ORDER BY id DESC LIMIT 1", params).fetchone()
-    if newest is None or newest[1] != "undo" or newest[3] is not None:
+    newest = None
+    for row in db.execute(f"SELECT id, command, undoes, undone_by FROM changes WHERE {where} "
+                          "ORDER BY id DESC", params):
+        command, undone_by = row[1], row[3]
+        if command == "redo" or (command == "undo" and undone_by is not None):
+            continue
+        if command == "undo":
+            newest = row
+        break
+    if newest is None:
         who = f" by {actor}" if actor else ""
         raise NotFound(f"nothing to redo{who}: redo follows an undo directly")
     undo_id, original_id = newest[0], newest[2]

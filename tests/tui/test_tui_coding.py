@@ -363,7 +363,7 @@ async def test_undo_and_redo_coding(study_path):
         await settle(pilot)
     assert fresh_codings(study_path) == []
     with Study.open(study_path) as s:  # the same audit log the CLI's undo uses
-        assert [h["command"] for h in s.history(3)] == ["undo", "code", "undo"]
+        assert [h["command"] for h in s.history(3)] == ["undo", "redo", "undo"]
 
 
 async def test_undo_of_new_code_and_coding_is_one_step(study_path):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qualcode.errors import InvalidInput
+from qualcode.errors import InvalidInput, NotFound
 from qualcode.study import Study
 from tui import config
 from tui.app import QualcodeApp
@@ -71,28 +71,33 @@ def test_blind_toggle_follows_study_settings(study_path):
     session.close()
 
 
-def test_undo_redo_bookkeeping(study_path):
+def test_undo_and_redo_are_the_cores(study_path):
     session = Session(study_path, coder="Amira")
     study = session.study
     session.perform("code", study.codings.add_text, "P1_interview", "Self-management/Pacing", "Amira", "Pacing")
     session.perform("code", study.codings.add_text, "P1_interview", "Self-management", "Amira", "pace")
     session.undo()
+    session.undo()
+    assert study.codings.list() == []
+    assert session.redo()["summary"].startswith("code")
     assert [c.code for c in study.codings.list()] == ["Self-management/Pacing"]
-    assert session.redo() == "code"
+    session.redo()
     assert sorted(c.code for c in study.codings.list()) == ["Self-management", "Self-management/Pacing"]
-    with pytest.raises(InvalidInput, match="nothing to redo"):
+    with pytest.raises(NotFound, match="nothing to redo"):
         session.redo()
-    # a change made elsewhere (the CLI) and undone here leaves nothing to redo
+    # work done in the CLI is undone and redone here too (one audit log)
     with Study.open(study_path) as other:
         other.actor = "Amira"
         other.codes.add("From the CLI")
     session.undo()
-    assert session.redo_stack == []
-    # a new action clears what could be redone
+    assert study.codes.find("From the CLI") is None
+    session.redo()
+    assert study.codes.find("From the CLI") is not None
+    # new work ends what could be redone
     session.undo()
-    assert session.redo_stack
     session.perform("memo", study.memos.add, "note", "Amira")
-    assert session.redo_stack == []
+    with pytest.raises(NotFound, match="redo follows an undo"):
+        session.redo()
     session.close()
 
 

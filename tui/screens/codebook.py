@@ -14,7 +14,6 @@ from textual.widgets import Footer, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
 from qualcode.study import Study
-from tui._core_stopgap import counts_by_coder
 from tui.keymap import key
 from tui.screens.base import StatusBar, WorkScreen
 from tui.screens.dialogs import (
@@ -83,7 +82,7 @@ class CodebookScreen(WorkScreen):
     def _load(self) -> None:
         with Study.open(self.session.path) as study:
             codes = study.codes.list()
-            counts = counts_by_coder(study)
+            counts = {code_id: entry['by_coder'] for code_id, entry in study.codes.counts().items()}
         self.app.call_from_thread(self._fill, codes, counts)
 
     def _counts_text(self, code_id: int) -> Text:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from qualcode.study import PHASES, Study
-from tui._core_stopgap import coding_progress
 from tui.keymap import key
 from tui.screens.base import StatusBar, WorkScreen
 from tui.screens.dialogs import ChoiceScreen
@@ -63,29 +63,45 @@ class HomeScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="home")
     def _load(self) -> None:
+        """Rows first (one cheap query), then each coder's progress (a join over codings and turns,
+        seconds on a 1,000-transcript study) fills its columns when ready."""
         with Study.open(self.session.path) as study:
             coders = [c.name for c in study.coders.list() if c.kind == "coder"]
             groups = {p.label: p.group for p in study.participants.list()}
-            progress = coding_progress(study, coders)
             rows = []
             for doc in study.documents.list():
                 labels = ", ".join(doc.participants) or "—"
                 group = ", ".join(dict.fromkeys(groups.get(p, "") for p in doc.participants if groups.get(p))) or "—"
-                cells = [doc.name, labels, group, doc.format, f"{doc.word_count:,}"]
-                cells += [f"{round(100 * progress.get(doc.id, {}).get(c, 0.0))}%" for c in coders]
-                rows.append((doc.name, cells))
-        self.app.call_from_thread(self._fill, coders, rows)
+                rows.append((doc.id, doc.name, [doc.name, labels, group, doc.format, f"{doc.word_count:,}"]))
+            self.app.call_from_thread(self._fill, coders, rows)
+            progress = study.documents.progress()
+        self.app.call_from_thread(self._fill_progress, coders, rows, progress)
 
-    def _fill(self, coders: list[str], rows: list[tuple[str, list[str]]]) -> None:
+    def _coder_column(self, coder: str) -> str:
+        return f"{coder}{' (you)' if coder == self.session.coder else ''}"
+
+    def _fill(self, coders: list[str], rows: list[tuple[int, str, list[str]]]) -> None:
         table = self.query_one(DocumentTable)
         table.clear(columns=True)
-        table.add_columns("Document", "Participants", "Group", "Format", "Words",
-                          *[f"{c}{' (you)' if c == self.session.coder else ''}" for c in coders])
-        for name, cells in rows:
-            table.add_row(*cells, key=name)
+        table.add_columns("Document", "Participants", "Group", "Format", "Words")
+        for coder in coders:
+            table.add_column(self._coder_column(coder), key=f"coder:{coder}")
+        for _doc_id, name, cells in rows:
+            table.add_row(*cells, *["…" for _ in coders], key=name)
         table.loading = False
         if not rows:
             self.notify("No documents yet: import transcripts with `qualcode import`.")
+
+    def _fill_progress(self, coders: list[str], rows: list[tuple[int, str, list[str]]],
+                       progress: dict[int, dict[str, float]]) -> None:
+        table = self.query_one(DocumentTable)
+        for doc_id, name, _cells in rows:
+            shares = progress.get(doc_id, {})
+            for coder in coders:
+                try:
+                    table.update_cell(name, f"coder:{coder}", f"{round(100 * shares.get(coder, 0.0))}%")
+                except CellDoesNotExist:  # the table was refilled meanwhile
+                    return
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:

@@ -3,7 +3,6 @@ selected. The search runs in a worker thread with its own connection."""
 
 from __future__ import annotations
 
-import re
 
 from rich.text import Text
 from textual import on, work
@@ -18,13 +17,6 @@ from tui.keymap import key
 from tui.screens.base import StatusBar, WorkScreen
 
 LIMIT = 500
-
-
-def context(text: str, start: int, end: int, width: int = 50) -> tuple[str, str, str]:
-    """Keyword in context on one line, keeping a space where the text had whitespace beside the
-    match (``SearchHit.left/right`` lose it, see NEEDS_CORE.md)."""
-    flat = lambda s: re.sub(r"\s+", " ", s)
-    return flat(text[max(0, start - width):start]), flat(text[start:end]), flat(text[end:end + width])
 
 
 class SearchScreen(WorkScreen):
@@ -72,12 +64,7 @@ class SearchScreen(WorkScreen):
         try:
             with Study.open(self.session.path) as study:
                 total, found = study.search(query, limit=LIMIT)
-                texts: dict[int, str] = {}
-                hits = []
-                for h in found:
-                    if h.document_id not in texts:
-                        texts[h.document_id] = study.documents.text(h.document_id)
-                    hits.append((h, *context(texts[h.document_id], h.start, h.end)))
+                hits = [(h, h.left, h.match, h.right) for h in found]
         except QualcodeError as exc:
             self.post_message(self.Results(query, 0, [], str(exc)))
             return
