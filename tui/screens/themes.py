@@ -509,7 +509,7 @@ class ThemesScreen(WorkScreen):
         for t in self.by_id.values():
             if t.id in exclude:
                 continue
-            choices.append((Text.assemble("  " * t.depth, ("● ", t.colour), t.path,
+            choices.append((Text.assemble("  " * t.depth, ("● ", t.colour), t.name,
                                           (f"  {t.status}", STATUS_STYLE.get(t.status, ""))), t.path))
         return choices
 
