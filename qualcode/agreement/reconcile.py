@@ -497,4 +497,5 @@ def assignments(study: "Study", coder: str | None = None) -> list[dict[str, Any]
 
 
 __all__ = ["DECISIONS", "Disagreement", "accept_agreed", "assign_sample", "assignments", "decide",
-           "decision_log", "disagreements", "find", "items", "parse_sample", "parse_spans", "rounds", "save_round"]
+           "decision_log", "disagreements", "find", "items", "parse_sample", "parse_spans", "rounds",
+           "save_round"]

@@ -389,3 +389,25 @@ async def test_keys_are_remappable_and_in_the_palette(demo, config_dir):
         await pilot.pause()
         assert isinstance(app.screen, PromptScreen) and "Keep A" in str(
             app.screen.query_one(".dialog-title").render())
+
+
+async def test_accepting_the_agreed_places_copies_them_to_the_consensus_coder(demo):
+    with Study.open(demo) as s:
+        agreed = [i for i in rec.items(s, PAIR, "turn") if not i.disagreement]
+    assert agreed
+    app = QualcodeApp(demo, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        open_before = [i.id for i in screen.items]
+        await pilot.press("A")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert [i.id for i in screen.items] == open_before  # disagreements stay open
+    entries = log(demo)
+    assert sorted(d["disagreement"] for d in entries) == sorted(i.id for i in agreed)
+    assert {d["decision"] for d in entries} == {"agreed"}
+    for item in agreed:  # every agreed place is covered by a consensus coding of its code
+        held = consensus_spans(demo, item.document, item.code)
+        for s, e in merged(item.spans["Amira"] + item.spans["Ben"]):
+            assert any(hs <= s and e <= he for hs, he in held), (item.code, s, e, held)

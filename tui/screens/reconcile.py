@@ -32,7 +32,7 @@ from textual.widgets import DataTable, Footer, Label, Select, Static, TabbedCont
 
 from qualcode.agreement import reconcile as rec
 from qualcode.agreement.report import fmt_value, footer_lines, sections, summary_lines
-from qualcode.agreement.units import UNIT_LABELS, UNITS, agreement as compute_agreement
+from qualcode.agreement.units import STAT_SYMBOLS, UNIT_LABELS, UNITS, agreement as compute_agreement
 from qualcode.errors import QualcodeError
 from qualcode.study import Study
 from tui.keymap import key
@@ -608,7 +608,8 @@ class ReconcileScreen(WorkScreen):
             parts.append(f"{' vs '.join(coders)} · {unit}")
         if self.report is not None:
             value = fmt_value(self.report.pooled.value(self.report.headline))
-            parts.append(f"pooled {self.report.headline} {value}")
+            symbol = STAT_SYMBOLS.get(self.report.headline, self.report.headline)
+            parts.append(f"pooled {symbol} {value}")
         if self.items:
             n_open = sum(1 for i in self.items if i.status == "open")
             parts.append(f"{n_open} open / {len(self.items)} disagreements")
