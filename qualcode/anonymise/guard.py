@@ -153,13 +153,19 @@ class Guard:
         self._hash = _hasher(salt) if salt else None
 
     def check(self, content: str) -> list[Leak]:
-        leaks: dict[tuple[int, int], Leak] = {}
+        leaks: list[Leak] = []
+        # Characters already reported: a later hit overlapping an earlier one is not reported
+        # again. One byte per character keeps every check linear in the hit's length (a
+        # non-anonymised study's export holds ~100,000 real names; comparing each new hit with
+        # every earlier one took more than five minutes).
+        taken = bytearray(len(content))
 
         def add(s: int, e: int, kind: str, how: str) -> None:
-            if any(s < le and ls < e for (ls, le) in leaks):
+            if s >= e or taken.find(1, s, e) != -1:
                 return
+            taken[s:e] = b"\x01" * (e - s)
             left, text, right = context(content, s, e, 30)
-            leaks[(s, e)] = Leak(s, e, content[s:e], kind, how, left, right)
+            leaks.append(Leak(s, e, content[s:e], kind, how, left, right))
 
         for m in self.matcher.exact(content):
             add(m.start, m.end, m.term.kind if m.term.entry_id >= 0 else "participant",
@@ -190,7 +196,7 @@ class Guard:
                         add(s, e, "name", "hashed")
                     elif tok.group(0)[:1].isupper() and h(f"cs:{key}") in self.hashes:
                         add(s, e, "name", "hashed")
-        return sorted(leaks.values(), key=lambda lk: lk.start)
+        return sorted(leaks, key=lambda lk: lk.start)
 
     def check_value(self, value: str) -> list[Leak]:
         """Check one stored value; JSON is checked leaf by leaf, skipping typed and internal keys
