@@ -17,6 +17,7 @@ from qualcode.agreement import agreement
 from qualcode.agreement import reconcile as rec
 from qualcode.agreement.report import figure_cells, stat_header
 from qualcode.agreement.units import UNITS
+from qualcode.errors import InvalidInput
 from qualcode.study import Study
 from tui.app import QualcodeApp
 from tui.screens.dialogs import PromptScreen
@@ -411,3 +412,30 @@ async def test_accepting_the_agreed_places_copies_them_to_the_consensus_coder(de
         held = consensus_spans(demo, item.document, item.code)
         for s, e in merged(item.spans["Amira"] + item.spans["Ben"]):
             assert any(hs <= s and e <= he for hs, he in held), (item.code, s, e, held)
+
+
+async def test_a_study_without_double_coding_shows_undefined_figures_not_a_crash(study_path):
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        assert screen.report is not None and screen.report.pooled.n_units == 0
+        assert screen.figure_row("pooled", "pooled")[0] == "0"
+        assert "n/a" in screen.figure_row("pooled", "pooled")
+        assert screen.items == [] and screen.current_item() is None
+        await to_walker(pilot, screen)
+        await pilot.press("a")
+        await pilot.pause()
+        assert not isinstance(app.screen, PromptScreen)
+        await pilot.press("s")  # a round of undefined figures is still a record
+        await settle(pilot)
+        assert not app.errors
+    with Study.open(study_path) as s:
+        [saved] = rec.rounds(s)
+    assert saved["value"] is None
+
+
+def test_typed_consensus_spans():
+    assert rec.parse_spans("10:20, 30:40;50:60  70:80") == [(10, 20), (30, 40), (50, 60), (70, 80)]
+    for bad in ("", "10-20", "a:b", "10:"):
+        with pytest.raises(InvalidInput):
+            rec.parse_spans(bad)
