@@ -379,12 +379,17 @@ class ExportScreen(WorkScreen):
             widget.clear_options()
             widget.add_options([Selection(t.path + ("" if t.status == "active" else f"  ({t.status})"), t.path,
                                           t.path in keep) for t in themes])
-        coders = [c.name for c in self.attempt(study.coders.list) or []]
+        everyone = self.attempt(study.coders.list) or []
+        coders = [c.name for c in everyone]
         for select in self.query(".coder-select").results(Select):
             keep = select.value
             select.set_options([(name, name) for name in coders])
             if keep in coders:
                 select.value = keep
+        people = [c.name for c in everyone if c.kind == "coder"]
+        pair = (self.query_one("#agreement-coder_a", Select), self.query_one("#agreement-coder_b", Select))
+        if len(people) >= 2 and all(not isinstance(w.value, str) for w in pair):
+            pair[0].value, pair[1].value = people[0], people[1]  # the usual pair: the first two coders
         from qualcode.evidence import BASE_FIELDS
 
         attributes = list(self.attempt(study.participants.variables) or {})
@@ -473,10 +478,15 @@ class ExportScreen(WorkScreen):
         self.action_export()
 
     # -- writing -----------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        result = self.query_one("#export-result", Static)
+        result.update(text)
+        result.display = bool(text)
+
     def _fail(self, message: str) -> None:
         self.app.errors.append(message)
         self.notify(message, severity="error", timeout=8)
-        self.query_one("#export-result", Static).update(message)
+        self._say(message)
 
     def action_export(self) -> None:
         if self.busy:
@@ -490,6 +500,8 @@ class ExportScreen(WorkScreen):
             if path.is_dir():  # the exporters would only say they cannot tell its format
                 raise InvalidInput(f"{path} is a folder; give a file name, e.g. "
                                    f"{path / default_path(self.session.path, kind).name}")
+            if not path.parent.is_dir():  # before any rendering (the export door checks it last)
+                raise InvalidInput(f"folder {path.parent} does not exist")
             if BY_ID[kind].strict and path.suffix.lower().lstrip(".") not in accepted:
                 raise InvalidInput(f"cannot tell the {BY_ID[kind].label.lower()} format from {path.name!r}: use "
                                    + ", ".join("." + s for s in accepted))
@@ -508,7 +520,7 @@ class ExportScreen(WorkScreen):
     def _start(self, kind: str, path: Path, options: dict[str, Any], allow: bool) -> None:
         self.busy = True
         self.query_one("#export-form").loading = True
-        self.query_one("#export-result", Static).update(f"Writing {path} …")
+        self._say(f"Writing {path} …")
         self._write(kind, path, options, allow)
 
     @work(thread=True, exclusive=True, group="export")
@@ -532,14 +544,13 @@ class ExportScreen(WorkScreen):
     def _finished(self, message: Finished) -> None:
         self.busy = False
         self.query_one("#export-form").loading = False
-        result = self.query_one("#export-result", Static)
         if message.summary:
             self.last_result = message.summary
-            result.update(message.summary)
+            self._say(message.summary)
             self.notify(message.summary, title="Exported", timeout=8)
         elif message.refused:
             self.app.errors.append(message.refused)
-            result.update(f"Not written. {message.refused}")
+            self._say(f"Not written. {message.refused}")
 
             def anyway(yes: bool | None) -> None:
                 if yes:
