@@ -342,6 +342,8 @@ class ExportScreen(WorkScreen):
                 with ContentSwitcher(initial=f"opts-{self.kind}", id="export-options"):
                     for k in KINDS:
                         with Vertical(id=f"opts-{k.id}", classes="export-options"):
+                            if any(f.widget == "list" for f in FIELDS[k.id]):
+                                yield Static("", id=f"{k.id}-known", classes="field-hint attributes-known")
                             for f in FIELDS[k.id]:
                                 yield from _field_widgets(k.id, f)
                             if not FIELDS[k.id]:
@@ -395,10 +397,9 @@ class ExportScreen(WorkScreen):
         attributes = list(self.attempt(study.participants.variables) or {})
         fields = ", ".join("{" + name + "}" for name in [*BASE_FIELDS, *attributes])
         self._set_hint("quotes-template", f"Attribution template  (fields: {fields})")
-        listed = ", ".join(attributes) or "none recorded"
-        for ident in ("matrix-group_by", "matrix-sort_by", "matrix-attributes", "participants-attributes"):
-            base = next(f for f in FIELDS[ident.split("-")[0]] if f.name == ident.split("-", 1)[1])
-            self._set_hint(ident, f"{base.label}  ({base.hint + '; ' if base.hint else ''}attributes: {listed})")
+        for hint in self.query(".attributes-known").results(Static):
+            names = ["group", *attributes] if hint.id == "matrix-known" else attributes
+            hint.update(f"Participant attributes: {', '.join(names) or 'none recorded'}")
         self.query_one(StatusBar).update(self.status_text())
 
     def _set_hint(self, ident: str, text: str) -> None:
