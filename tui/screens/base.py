@@ -22,6 +22,14 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    def update(self, content="", *, layout: bool = False) -> None:
+        """One fixed-size line: a new text needs a repaint, never a layout of the whole screen
+        (which would cost a frame on every cursor move). Unchanged text costs nothing."""
+        if content == getattr(self, "_shown", None):
+            return
+        self._shown = content
+        super().update(content, layout=layout)
+
 
 class WorkScreen(Screen):
     """A main screen (one per app mode)."""

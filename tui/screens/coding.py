@@ -81,6 +81,7 @@ class CodingScreen(WorkScreen):
         self.picked: int | None = None
         self.generation = -1
         self._panel_key: tuple | None = None
+        self._on_line_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="coding-main"):
@@ -136,6 +137,7 @@ class CodingScreen(WorkScreen):
         self.codes = {c.id: c for c in data.codes}
         self.picked = None
         self._panel_key = None
+        self._on_line_shown = None
         self.generation = self.session.generation
         view = self.view
         view.load_document(data.text, data.turns, [Span.of(c) for c in data.codings],
@@ -175,6 +177,7 @@ class CodingScreen(WorkScreen):
         self.view.update_spans([Span.of(c) for c in study.codings.list(document=self.document.name)])
         self.view.repaint()
         self._panel_key = None
+        self._on_line_shown = None
         self._update_panel()
 
     def _refetch(self, code_path: str) -> None:
@@ -189,6 +192,7 @@ class CodingScreen(WorkScreen):
         self.view.update_spans(spans, code_id=code.id, coder=self.session.coder)
         self.generation = self.session.generation
         self._panel_key = None
+        self._on_line_shown = None
         self._update_panel()
         self._update_status()
 
@@ -244,7 +248,10 @@ class CodingScreen(WorkScreen):
             seen.add((sp.code_id, sp.coder))
             who = f" ({sp.coder})" if self.session.visible_coders() is None else ""
             on_line.append(Text.assemble(("■ ", self._colour(sp.code_id)), sp.code + who))
-        self.query_one("#on-line", Static).update(Text("\n").join(on_line) if on_line else Text("—", style="dim"))
+        shown = Text("\n").join(on_line) if on_line else Text("—", style="dim")
+        if shown != self._on_line_shown:  # same codes on the next line: no layout, no repaint
+            self._on_line_shown = shown
+            self.query_one("#on-line", Static).update(shown)
 
     def _colour(self, code_id: int) -> str:
         code = self.codes.get(code_id)
@@ -482,6 +489,7 @@ class CodingScreen(WorkScreen):
         if self.document is not None:
             self.view.set_visible_coders(self.session.visible_coders())
             self._panel_key = None
+            self._on_line_shown = None
             self._update_panel()
         self.notify("Showing every coder's codings" if shown else "Blind: only your own codings",
                     timeout=2)

@@ -24,6 +24,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.color import Color
 from textual.document._wrapped_document import WrappedDocument
+from textual.reactive import Reactive, reactive
 from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
@@ -116,6 +117,10 @@ class TranscriptView(TextArea, inherit_bindings=False):
     TranscriptView { border: none; padding: 0; overflow-y: scroll; }
     TranscriptView:focus { border: none; }
     """
+
+    # TextArea repaints the whole widget whenever the selection changes; a bare cursor moving
+    # needs only its old and new rows (see ``_watch_selection``), which keeps a move in one frame.
+    selection: Reactive[Selection] = reactive(Selection(), init=False, always_update=True, repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         self.source = ""
@@ -296,13 +301,18 @@ class TranscriptView(TextArea, inherit_bindings=False):
         scroll_x, scroll_y = self.scroll_offset
         absolute_y = scroll_y + y
         try:
-            line_index = self.wrapped_document._offset_to_line_info[absolute_y][0]
+            line_index, section = self.wrapped_document._offset_to_line_info[absolute_y]
         except IndexError:
-            line_index = -1
+            line_index, section = -1, 0
         selection = self.selection
         (top_row, _), (bottom_row, _) = sorted(selection)
-        cursor_row = selection.end[0]
-        touched = top_row <= line_index <= bottom_row or line_index == cursor_row
+        cursor_row, cursor_col = selection.end
+        if selection.start == selection.end:
+            # A bare cursor marks one wrapped row of its line (two at a wrap point), so a cursor
+            # moving through a long paragraph repaints two rows, not the whole paragraph.
+            touched = line_index == cursor_row and self._section_holds(line_index, section, cursor_col)
+        else:
+            touched = top_row <= line_index <= bottom_row or line_index == cursor_row
         cache_key = (
             self.size, scroll_x, absolute_y, line_index, self._versions.get(line_index, 0),
             (selection, self._cursor_visible) if touched else None,
@@ -314,6 +324,28 @@ class TranscriptView(TextArea, inherit_bindings=False):
         line = self._render_line(y)
         self._line_cache[cache_key] = line
         return line
+
+    def _watch_selection(self, previous: Selection, selection: Selection) -> None:
+        if not self.is_mounted:
+            return
+        wrapped = self.wrapped_document
+        try:
+            old_y = wrapped.location_to_offset(previous.end).y
+        except (IndexError, ValueError):
+            old_y = None
+        super()._watch_selection(previous, selection)
+        if old_y is None or previous.start != previous.end or selection.start != selection.end:
+            self.refresh()
+            return
+        new_y = self._cursor_offset[1]
+        for y in {old_y, new_y}:  # one row either side: a cursor at a wrap point marks both
+            self.refresh_lines(max(y - 1, 0), 3)
+
+    def _section_holds(self, line_index: int, section: int, column: int) -> bool:
+        offsets = self.wrapped_document.get_offsets(line_index)
+        start = offsets[section - 1] if section > 0 else 0
+        end = offsets[section] if section < len(offsets) else None
+        return start <= column and (end is None or column <= end)
 
     def _style(self, ids: tuple[int, ...]) -> Style:
         spans = self.index.spans
