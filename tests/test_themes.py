@@ -211,6 +211,29 @@ def test_unassign_drops_unsupported_key_quotes(themed):
             t.unassign("Falling off a cliff edge", ["Cliff edge"])
 
 
+def test_move_codes_carries_key_quotes_in_one_undoable_change(themed):
+    with Study.open(themed) as s:
+        t = themes_of(s)
+        cliff = s.codings.list(code="Cliff edge", coder="Amira")[0]
+        result = t.move_codes(["Cliff edge"], "Falling off a cliff edge", "Being understood")
+        assert result == {"source": "Falling off a cliff edge", "target": "Being understood",
+                          "codes": ["Programme ending/Cliff edge"], "key_quotes_moved": 1}
+        cliff_code = s.codes.get("Cliff edge").id
+        assert cliff_code in t.get("Being understood").code_ids
+        assert cliff_code not in t.get("Falling off a cliff edge").code_ids
+        assert [q.coding_id for q in t.key_quotes("Being understood")] == [cliff.id]
+        assert t.key_quotes("Falling off a cliff edge") == []
+        assert s.history(1)[0]["command"] == "themes move codes"
+        s.undo()  # one change: everything comes back
+        assert cliff_code in t.get("Falling off a cliff edge").code_ids
+        assert cliff_code not in t.get("Being understood").code_ids
+        assert [q.coding_id for q in t.key_quotes("Falling off a cliff edge")] == [cliff.id]
+        with pytest.raises(NotFound, match="does not gather"):
+            t.move_codes(["Counting"], "Being understood", "Numbers")
+        with pytest.raises(InvalidInput, match="already in theme"):
+            t.move_codes(["Peer support"], "Being understood", "Being understood")
+
+
 def test_a_removed_coding_hides_its_key_quote_and_undo_brings_it_back(themed):
     with Study.open(themed) as s:
         t = themes_of(s)

@@ -480,6 +480,32 @@ class ThemeStore(EntityStore):
             dropped = self._drop_unsupported_quotes(ch, [theme.id])
         return {"theme": theme.path, "unassigned": [c.path for c in code_recs], "key_quotes_dropped": dropped}
 
+    def move_codes(self, codes: Iterable[str], source: str, target: str) -> dict[str, Any]:
+        """Move codes from one theme to another as one change (one undo): the target gathers
+        them, the source's key quotes of those codes go with them, the source lets them go."""
+        src, dst = self.get(source), self.get(target)
+        if src.id == dst.id:
+            raise InvalidInput(f"the codes are already in theme {src.path!r}")
+        recs = [self.study.codes.get(c) for c in codes]
+        if not recs:
+            raise InvalidInput("name at least one code to move")
+        missing = [c.path for c in recs if c.id not in src.code_ids]
+        if missing:
+            raise NotFound(f"theme {src.path!r} does not gather {', '.join(missing)}")
+        moving = {c.id for c in recs}
+        paths = [c.path for c in recs]
+        carried = 0
+        with self.study.change("themes move codes", f"move {', '.join(paths)} from theme {src.path} "
+                               f"to {dst.path}"):
+            self.assign(dst.path, paths)
+            for q in self.key_quotes(src.path):
+                if self.study.codings.get(q.coding_id).code_id in moving:
+                    self.quote(q.coding_id, dst.path, note=q.note)
+                    self.quote(q.coding_id, src.path, unflag=True)
+                    carried += 1
+            self.unassign(src.path, paths)
+        return {"source": src.path, "target": dst.path, "codes": paths, "key_quotes_moved": carried}
+
     def _supported_codes(self, theme_id: int) -> set[int]:
         return {cid for cid, _ in self.codes_of(theme_id, subthemes=True)}
 

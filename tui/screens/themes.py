@@ -14,7 +14,6 @@ codings unless every coder's are shown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from textual.widgets import Footer, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from qualcode.errors import InvalidInput, NotFound, QualcodeError
+from qualcode.errors import QualcodeError
 from qualcode.evidence import Evidence, evidence, shorten
 from qualcode.records import Code
 from qualcode.store.themes import STATUSES, Theme
@@ -103,35 +102,6 @@ def load_detail(path: Path, pick: Pick, theme_path: str | None, coder: str | Non
         ev = evidence(study, code=pick.code, coder=coder)
         return Detail(pick, ev, store.key_coding_ids(), code=study.codes.get(pick.code),
                       serves=[t.path for t in store.themes_of_code(pick.code)])
-
-
-def move_codes(study: Study, codes: Sequence[str], source: str, target: str) -> dict[str, Any]:
-    """Move codes from one theme to another as one change (one undo): gather them into the target,
-    carry the source's key quotes of those codes over, then take them out of the source.
-
-    Made of the core's own calls (assign, quote, unassign); a ``ThemeStore.move_codes`` in the core
-    could replace it.
-    """
-    store = study.themes
-    src, dst = store.get(source), store.get(target)
-    if src.id == dst.id:
-        raise InvalidInput(f"the codes are already in theme {src.path!r}")
-    recs = [study.codes.get(c) for c in codes]
-    missing = [c.path for c in recs if c.id not in src.code_ids]
-    if missing:
-        raise NotFound(f"theme {src.path!r} does not gather {', '.join(missing)}")
-    moving = {c.id for c in recs}
-    names = ", ".join(c.path for c in recs)
-    carried = 0
-    with study.change("themes move codes", f"move {names} from theme {src.path} to {dst.path}"):
-        store.assign(dst.path, [c.path for c in recs])
-        for q in store.key_quotes(src.path):
-            if study.codings.get(q.coding_id).code_id in moving:
-                store.quote(q.coding_id, dst.path, note=q.note)
-                store.quote(q.coding_id, src.path, unflag=True)
-                carried += 1
-        store.unassign(src.path, [c.path for c in recs])
-    return {"source": src.path, "target": dst.path, "codes": [c.path for c in recs], "key_quotes_moved": carried}
 
 
 class ThemeDefinitionScreen(DefinitionScreen):
@@ -763,7 +733,7 @@ class ThemesScreen(WorkScreen):
 
                 self._ask_new_theme(f"Move {names} to a new candidate theme named…", split)
                 return
-            result = self._do(f"move {names} to {target}", move_codes, self.session.study, codes, source.path, target,
+            result = self._do(f"move {names} to {target}", self.store.move_codes, codes, source.path, target,
                               select=Pick("code", self.store.get(target).id, codes[0]))
             if result is not None:
                 extra = f" with {result['key_quotes_moved']} key quote(s)" if result["key_quotes_moved"] else ""
