@@ -13,7 +13,9 @@ from textual.widgets import Static
 from tui.keymap import display_key
 
 SCOPES = {"app": "Everywhere", "home": "Documents", "coding": "Coding", "codebook": "Codebook",
-          "memos": "Memos & journal", "search": "Search", "dialog": "Dialogs"}
+          "memos": "Memos & journal", "search": "Search", "reconcile": "Agreement & reconciliation",
+          "themes": "Themes", "anonymise": "Anonymisation review", "export": "Export",
+          "dialog": "Dialogs"}
 
 
 class HelpScreen(ModalScreen):
@@ -31,7 +33,9 @@ class HelpScreen(ModalScreen):
         by_scope: dict[str, list[Binding]] = {}
         for ident, b in self.bindings.items():
             by_scope.setdefault(ident.split(".", 1)[0], []).append(b)
-        for scope, title in SCOPES.items():
+        # Known scopes in screen order; a scope a new screen adds is listed too, under its own name.
+        titles = {**SCOPES, **{scope: scope.capitalize() for scope in by_scope if scope not in SCOPES}}
+        for scope, title in titles.items():
             if scope not in by_scope:
                 continue
             table.add_row(Text(title, style="bold underline"), "")
