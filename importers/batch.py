@@ -67,16 +67,21 @@ def import_file(study, path: str | Path, format: str | None = None, replace: boo
         result = study.documents.add(parsed, name=document_name(path.name), source_name=path.name,
                                      sha256=digest, replace=replace)
         doc = result["document"]
-        labels = {t.speaker for t in study.documents.turns(doc.id) if t.speaker}
-        for label, target in (speakers or {}).items():
-            if label in labels:
-                study.speakers.map(label, target, document=doc.name)
+        mapped = False
+        if speakers:
+            labels = study.documents.speaker_counts(doc.id)
+            for label, target in speakers.items():
+                if label in labels:
+                    study.speakers.map(label, target, document=doc.name)
+                    mapped = True
+        if mapped:  # the participants changed since ``add`` read the document
+            doc = study.documents.get(doc.id)
     return _summary(study, path, result["status"], doc, result["codings"], parsed.warnings)
 
 
 def _summary(study, path: Path, status: str, doc, codings: dict, warnings: list[str]) -> dict[str, Any]:
-    turns = study.documents.turns(doc.id)
+    counts = study.documents.speaker_counts(doc.id)
     return {"file": str(path), "status": status, "document": doc.name, "format": doc.format,
-            "encoding": doc.encoding, "turns": len(turns), "speakers": sorted({t.speaker for t in turns if t.speaker}),
-            "participants": list(study.documents.get(doc.id).participants),
+            "encoding": doc.encoding, "turns": sum(counts.values()), "speakers": sorted(k for k in counts if k),
+            "participants": list(doc.participants),
             "words": doc.word_count, "codings": codings, "warnings": warnings}

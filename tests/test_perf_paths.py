@@ -26,3 +26,44 @@ def test_guard_reports_every_occurrence_once_and_counts_each_name(study_path):
     assert all(content[lk.start:lk.end] == lk.text for lk in leaks)
     assert "'Sarah Whitfield' ×3000" in message and "'Whitfield' ×3000" in message
     assert message.count("Whitfield'") == 2  # each identifier named once
+
+
+# -- speaker labels -> participants (set-based relink) --------------------------------------
+def _participants_of(s, doc):
+    return {t.speaker: t.participant for t in s.documents.turns(s.documents.get(doc).id)}
+
+
+def test_labels_resolve_by_mapping_then_label_then_name_case_insensitively(tmp_path):
+    from tests.conftest import INTERVIEW, add_interview
+
+    with Study.create(tmp_path / "s.qc", coder="Amira") as s:
+        s.participants.add("P1", name="Sarah Whitfield")
+        s.participants.add("P2", name="sarah")  # a recorded name equal to the label "Sarah"
+        s.participants.add("SARAH")  # a participant labelled like the speaker, added later
+        add_interview(s, "A", INTERVIEW)
+        add_interview(s, "B", INTERVIEW.replace("Sarah:", "p1:"))
+        # "Sarah" matches P2 by name and SARAH by label: the participant added first wins.
+        assert _participants_of(s, "A") == {"Interviewer": None, "Sarah": "P2"}
+        assert _participants_of(s, "B") == {"Interviewer": None, "p1": "P1"}  # label, any case
+        s.speakers.map("Sarah", "P1")  # study-wide mapping beats label and name
+        assert _participants_of(s, "A")["Sarah"] == "P1"
+        s.speakers.map("Sarah", "SARAH", document="A")  # the document's own mapping beats both
+        assert _participants_of(s, "A")["Sarah"] == "SARAH"
+        s.speakers.map("p1", "interviewer", document="B")  # a role: no participant, even by label
+        assert _participants_of(s, "B") == {"Interviewer": None, "p1": None}
+        s.undo()  # undo relinks the whole study
+        assert _participants_of(s, "B")["p1"] == "P1"
+
+
+def test_adding_a_participant_links_the_turns_already_imported(tmp_path):
+    from tests.conftest import INTERVIEW, add_interview
+
+    with Study.create(tmp_path / "s.qc", coder="Amira") as s:
+        add_interview(s, "A", INTERVIEW)
+        assert s.documents.get("A").participants == ()
+        s.participants.add("P7", name="SARAH")
+        assert s.documents.get("A").participants == ("P7",)
+        turns = s.documents.turns(s.documents.get("A").id)
+        assert [t.participant for t in turns] == [None, "P7", None, "P7"]
+        assert [t.id for t in turns] == sorted(t.id for t in turns) and [t.seq for t in turns] == [0, 1, 2, 3]
+        assert s.search("lifeline")[0] == 1  # the turns are in the full-text index under their ids

@@ -35,6 +35,12 @@ def test_indexes_serve_the_hot_lookups(study_path):
             "codings by code": "SELECT * FROM codings WHERE code_id = 1",
             "codings by coder": "SELECT * FROM codings WHERE coder_id = 1",
             "turn at offset": "SELECT id FROM turns WHERE document_id = 1 AND start <= 5 ORDER BY start DESC LIMIT 1",
+            "participant by name": "SELECT min(id) FROM participants WHERE name = 'x' COLLATE NOCASE",
+            "speaker mapping by label": "SELECT participant_id FROM speakers WHERE label = 'x'",
+            # the study overview and the document list never read the long text column
+            "words of the study": "SELECT sum(word_count) FROM documents",
+            "document list": "SELECT id, name, source_name, format, encoding, sha256, char_count, word_count, "
+                             "metadata, imported FROM documents ORDER BY name",
         }
         for what, sql in plans.items():
             plan = " ".join(r[-1] for r in s.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())

@@ -16,7 +16,6 @@ from qualcode.records import Document, Turn
 from qualcode.store.base import EntityStore, new_guid
 from qualcode.store.changes import now
 from qualcode.store.search import index_turns, unindex_document
-from qualcode.store.speakers import relink_turns
 from qualcode.text import is_canonical, word_count
 from qualcode.transcript import ParsedTranscript, ParsedTurn
 
@@ -92,6 +91,11 @@ class DocumentStore(EntityStore):
             "t.start_ms, t.end_ms FROM turns t LEFT JOIN participants p ON p.id = t.participant_id "
             "WHERE t.document_id = ? ORDER BY t.start", [document_id])]
 
+    def speaker_counts(self, document_id: int) -> dict[str | None, int]:
+        """Turns per raw speaker label of one document (None: turns without a speaker)."""
+        return dict(self.db.execute(
+            "SELECT speaker, count(*) FROM turns WHERE document_id = ? GROUP BY speaker", [document_id]).fetchall())
+
     def names(self) -> list[tuple[int, str]]:
         """(id, name) of every document in name order, in one query."""
         return [(r[0], r[1]) for r in self.db.execute(
@@ -163,8 +167,7 @@ class DocumentStore(EntityStore):
             name = self._free_name(name)
             with self.study.change("import", f"import {source_name} as {name}") as ch:
                 doc_id = ch.insert("documents", {**row, "name": name, "imported": now(), "guid": new_guid()})
-                self._insert_turns(doc_id, parsed.text, turns)
-                self.study.speakers.auto_map(ch, doc_id)
+                self._insert_turns(ch, doc_id, parsed.text, turns)
             return {"status": "added", "document": self.get(doc_id), "codings": {}}
         with self.study.change("import --replace", f"replace {existing.name} with {source_name}") as ch:
             old_text = self.text(existing.id)
@@ -172,19 +175,22 @@ class DocumentStore(EntityStore):
             unindex_document(self.db, existing.id)
             self.db.execute("DELETE FROM turns WHERE document_id = ?", [existing.id])
             ch.update("documents", existing.id, {**row, "imported": now()})
-            self._insert_turns(existing.id, parsed.text, turns)
-            self.study.speakers.auto_map(ch, existing.id)
+            self._insert_turns(ch, existing.id, parsed.text, turns)
         return {"status": "replaced", "document": self.get(existing.id), "codings": outcome}
 
-    def _insert_turns(self, doc_id: int, text: str, turns: list[ParsedTurn]) -> None:
+    def _insert_turns(self, ch, doc_id: int, text: str, turns: list[ParsedTurn]) -> None:
+        """Insert and index a document's turns, each with its participant (speaker labels are
+        resolved once per label first). Ids are assigned here (one writer inside the
+        transaction), so the full-text rows need no read-back."""
+        links = self.study.speakers.link_labels(ch, doc_id, (t.speaker for t in turns if t.speaker))
+        first = self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM turns").fetchone()[0]
         self.db.conn.executemany(
-            'INSERT INTO turns (document_id, seq, speaker, start, "end", start_ms, end_ms) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(doc_id, i, t.speaker, t.start, t.end, t.start_ms, t.end_ms) for i, t in enumerate(turns)],
+            'INSERT INTO turns (id, document_id, seq, speaker, participant_id, start, "end", start_ms, end_ms) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(first + i, doc_id, i, t.speaker, links.get(t.speaker), t.start, t.end, t.start_ms, t.end_ms)
+             for i, t in enumerate(turns)],
         )
-        ids = [r[0] for r in self.db.execute("SELECT id FROM turns WHERE document_id = ? ORDER BY seq", [doc_id])]
-        index_turns(self.db, [(tid, text[t.start:t.end]) for tid, t in zip(ids, turns)])
-        relink_turns(self.db, doc_id)
+        index_turns(self.db, [(first + i, text[t.start:t.end]) for i, t in enumerate(turns)])
 
     def _free_name(self, name: str) -> str:
         taken = lambda n: self.row("SELECT 1 FROM documents WHERE name = ?", [n]) is not None  # noqa: E731

@@ -255,3 +255,23 @@ def _anonymisation(db: Database) -> None:
         db.execute(statement)
     for key, value in (("study_id", str(_uuid.uuid4())), ("salt", _secrets.token_hex(16))):
         db.execute("INSERT INTO anonymisation (key, value) VALUES (?, ?)", [key, _json.dumps(value)])
+
+
+# Indexes found by the study-scale benchmarks (issue 9). Resolving speaker labels looks
+# participants up by recorded name and speakers by label; the study overview and the document
+# list read only the small columns of ``documents``, which SQLite stores after the long ``text``
+# column (reading them from the table walks every overflow page of the text), so a covering
+# index serves them without touching the text.
+SCHEMA_INDEXES = """
+CREATE INDEX participants_by_name ON participants(name COLLATE NOCASE);
+CREATE INDEX speakers_by_label ON speakers(label);
+CREATE INDEX documents_overview ON documents(
+    name, char_count, word_count, source_name, format, encoding, sha256, metadata, imported
+);
+"""
+
+
+@migrations(name="0005_indexes")
+def _indexes(db: Database) -> None:
+    for statement in _split(SCHEMA_INDEXES):
+        db.execute(statement)
