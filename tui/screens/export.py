@@ -296,7 +296,8 @@ def _field_widgets(kind: str, f: Field) -> ComposeResult:
     if f.widget == "check":
         yield Checkbox(f.label, bool(f.default), id=ident, compact=True)
         return
-    yield Label(f.label + (f"  ({f.hint})" if f.hint else ""), classes="field-label")
+    yield Label(f.label + (f"  ({f.hint})" if f.hint else ""), id=f"{ident}-label", classes="field-label",
+                markup=False)
     if f.widget in ("text", "list", "int"):
         value = "" if f.default is None else str(f.default)
         yield Input(value, id=ident, compact=True, placeholder="comma-separated" if f.widget == "list" else "")
@@ -343,7 +344,8 @@ class ExportScreen(WorkScreen):
                     for k in KINDS:
                         with Vertical(id=f"opts-{k.id}", classes="export-options"):
                             if any(f.widget == "list" for f in FIELDS[k.id]):
-                                yield Static("", id=f"{k.id}-known", classes="field-hint attributes-known")
+                                yield Static("", id=f"{k.id}-known", markup=False,
+                                             classes="field-hint attributes-known")
                             for f in FIELDS[k.id]:
                                 yield from _field_widgets(k.id, f)
                             if not FIELDS[k.id]:
@@ -396,19 +398,11 @@ class ExportScreen(WorkScreen):
 
         attributes = list(self.attempt(study.participants.variables) or {})
         fields = ", ".join("{" + name + "}" for name in [*BASE_FIELDS, *attributes])
-        self._set_hint("quotes-template", f"Attribution template  (fields: {fields})")
+        self.query_one("#quotes-template-label", Label).update(f"Attribution template  (fields: {fields})")
         for hint in self.query(".attributes-known").results(Static):
             names = ["group", *attributes] if hint.id == "matrix-known" else attributes
             hint.update(f"Participant attributes: {', '.join(names) or 'none recorded'}")
         self.query_one(StatusBar).update(self.status_text())
-
-    def _set_hint(self, ident: str, text: str) -> None:
-        """The label just before widget ``ident``."""
-        widget = self.query_one(f"#{ident}")
-        siblings = list(widget.parent.children)
-        label = siblings[siblings.index(widget) - 1]
-        if isinstance(label, Label):
-            label.update(text)
 
     # -- the form ----------------------------------------------------------------------------
     def show_kind(self, kind: str) -> None:
