@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from qualcode.anonymise.register import Matcher, Term, lowercase_vocabulary, name_variants, resolve_case
 from qualcode.anonymise.remap import Edit, EditMap, apply_edits, resolve_overlaps
+from qualcode.anonymise import register, rules
 from qualcode.anonymise.rules import nhs_valid, scan_rules
 
 
@@ -77,7 +78,7 @@ def test_nhs_checksum():
     assert found("NHS no. 943 476 5919, not 943 476 5918")["nhs"] == ["943 476 5919"]
 
 
-@pytest.mark.parametrize("text,kind,expected", [
+_FIND_CASES = [
     ("ring 07700 900123 today", "phone", "07700 900123"),
     ("on +44 7700 900123.", "phone", "+44 7700 900123"),
     ("(01632) 960412", "phone", "(01632) 960412"),
@@ -96,17 +97,91 @@ def test_nhs_checksum():
     ("she's 93 now", "age", "93"),
     ("aged ninety-two", "age", "ninety-two"),
     ("a 101 year old man", "age", "101"),
-])
+]
+_LEAVE_CASES = [
+    "I think it was 2014, or 2017", "in May I may go", "I'm 45 and he's 89", "at 11:28 and 10.30",
+    "ring 12345", "we met on the 31/13/2024", "March on, march", "number 14 bus", "a 6 week wait",
+]
+
+
+@pytest.mark.parametrize("text,kind,expected", _FIND_CASES)
 def test_rules_find(text, kind, expected):
     assert expected in found(text).get(kind, []), found(text)
 
 
-@pytest.mark.parametrize("text", [
-    "I think it was 2014, or 2017", "in May I may go", "I'm 45 and he's 89", "at 11:28 and 10.30",
-    "ring 12345", "we met on the 31/13/2024", "March on, march", "number 14 bus", "a 6 week wait",
-])
+@pytest.mark.parametrize("text", _LEAVE_CASES)
 def test_rules_leave_alone(text):
     assert found(text) == {}, found(text)
+
+
+# The plain forms of the whole-text rule patterns (rules.py writes them first-character-first
+# for speed): both must find exactly the same spans.
+_PLAIN = {
+    "nhs-number": r"(?<![\w+])\d{3}[ \-]?\d{3}[ \-]?\d{4}(?![\w])",
+    "uk-phone": r"(?<![\w+])(?:\+44[ \-]?(?:\(0\)[ \-]?)?|\(?0)\d{2,4}\)?(?:[ \-]?\d){6,8}(?![\w])",
+    "uk-postcode": r"(?<![\w])(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w])",
+    "date": (r"(?<![\w/.\-])(?:"
+             rf"(?:{rules._YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))"
+             r"|(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2}))"
+             rf"|(?:{rules._DAY}(?:\s+of)?\s+{rules._MONTH}(?:,?\s+{rules._YEAR})?)"
+             rf"|(?:{rules._MONTH}\s+(?:the\s+)?{rules._DAY}(?:,?\s+{rules._YEAR})?)"
+             rf"|(?:{rules._MONTH},?\s+{rules._YEAR})"
+             r")(?![\w/])"),
+}
+# Small pools, so that day-separator-month and the like come up often.
+_RULE_POOLS = [
+    ["3", "31", "30", "03", "12", "1st", "21st", "0", "9", "19"],
+    ["May", "Jan", "Jan.", "March", "Sept", "Sep", "December", "may"],
+    ["2024", "1999", "24", "20", "1899"],
+    ["07700", "900123", "01632", "960", "412", "4567", "943", "476", "5919", "+44", "(0)", "(", ")", "44"],
+    ["NM4", "7QT", "SW1A", "1AA", "GIR", "0AA", "W1", "QT"],
+]
+_RULE_SEPARATORS = [" ", "  ", "\n", "/", "-", ".", ",", ", ", " of ", " the ", "", "x", "_", "+", "’", "é"]
+
+
+@st.composite
+def rule_texts(draw):
+    """token (separator token)* with tokens from the pools above."""
+    token = st.one_of(*(st.sampled_from(pool) for pool in _RULE_POOLS))
+    parts = [draw(st.sampled_from(["", " ", "x", "/", ".", "a."]))]
+    for _ in range(draw(st.integers(1, 12))):
+        parts += [draw(token), draw(st.sampled_from(_RULE_SEPARATORS))]
+    return "".join(parts)
+
+
+@settings(max_examples=500, deadline=None)
+@given(rule_texts())
+def test_fast_rule_patterns_find_what_the_plain_ones_find(text):
+    import re
+
+    for rule in rules.RULES:
+        if rule.name in _PLAIN:
+            plain = [m.span() for m in re.finditer(_PLAIN[rule.name], text)]
+            assert [m.span() for m in rule.pattern.finditer(text)] == plain, (rule.name, text)
+
+
+def test_fast_rule_patterns_on_the_examples():
+    import re
+
+    more = ["NHS no. 943 476 5919", "+943 476 5919", "31 May 2024", "30th of Sept. 3", "GIR 0AA", "+44 (0) 1632 960412", "x01632 960412"]
+    text = " ".join([t for t, *_ in _FIND_CASES] + _LEAVE_CASES + more)
+    for rule in rules.RULES:
+        if rule.name in _PLAIN:
+            plain = [m.span() for m in re.finditer(_PLAIN[rule.name], text)]
+            assert plain and [m.span() for m in rule.pattern.finditer(text)] == plain, rule.name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["http", "HTTP", "www.", "WWW.", "://", "x.org", "ninety", "NINETY", "Ninety-two",
+                                 "hundred", "aged", "she's", "93", "101", "1", "9", " ", "a", "@", "x", "İ",
+                                 " years old"]), max_size=25))
+def test_anchored_rules_find_what_a_whole_text_search_finds(pieces):
+    """Searching near the anchors (found with str.find in the lower-cased text) misses nothing."""
+    text = "".join(pieces)
+    for rule in rules.RULES:
+        if rule.anchor is not None:
+            whole = [(m.span(rule.group)) for m in rule.pattern.finditer(text) if rule.valid is None or rule.valid(m)]
+            assert [(h.start, h.end) for h in rule.hits(text)] == whole, (rule.name, text)
 
 
 # -- matcher ---------------------------------------------------------------------------------
@@ -151,3 +226,50 @@ def test_matching_a_million_words_is_fast_enough_to_run():
     m = make(("Sarah", "[name]"), ("Whitfield", "[name]"))
     text = ("and then Sarah went to the shop with Peter and Srah said hello. " * 10_000)
     assert len(m.find(text)) == 20_000
+
+
+# The matcher's fast paths (lower-cased text, capitals first) against the plain patterns.
+_NAME_PIECES = ["Sarah", "SARAH", "sarah", "Sarah's", "Mark", "MARK", "mark", "Grace", "grace", "O'Neil", "O’Neil",
+                "Ann-Marie", "Whitfield", "Sarah Whitfield", "Sarah  Whitfield", "St Aldhelm's", "İ", "ß", "x",
+                " ", "  ", "\n", ".", "@", "-", "'", "’", "e.", "Sarahs", "K"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_PIECES), max_size=25))
+def test_fast_exact_matching_finds_what_the_plain_patterns_find(pieces):
+    import re
+
+    terms = ["Sarah Whitfield", "Sarah", "Whitfield", "Mark", "Grace", "O'Neil", "Ann-Marie", "St Aldhelm's", "Kelvin"]
+    m = make(*[(t, "[x]") for t in terms])
+    text = "".join(pieces)
+    want = []
+    ci = register._compile(m._ci_terms, re.IGNORECASE)
+    want += [(x.start(), x.end()) for x in ci.finditer(text)] if ci else []
+    cs = register._compile(sorted(m._cs_forms), 0)
+    want += [(x.start(), x.end()) for x in cs.finditer(text)
+             if " ".join(x.group(0).replace("\u2019", "'").split()) in m._cs_forms]
+    got = [(x.start, x.end) for x in m.exact(text)]
+    # exact() keeps the longest of overlapping matches
+    want.sort(key=lambda se: (se[0], -(se[1] - se[0])))
+    kept, last = [], -1
+    for s_, e_ in want:
+        if s_ >= last:
+            kept.append((s_, e_))
+            last = e_
+    assert got == kept, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["The", "the", "rose", "Rose", "don't", "it's", "x1", "abc1", "ABC", "naïve", "Élan",
+                                 "well-known", "a.b", "’s", "_x", " ", "\n", "\t", "\u2028", ",", "İ"]), max_size=40))
+def test_vocabulary_from_tokens_equals_the_whole_text_search(pieces):
+    import re
+
+    text = "".join(pieces)
+    vocab, counts = register.vocabulary_and_words([text])
+    assert counts == [len(text.split())]
+    sample = text[:register.CASE_SAMPLE]
+    if sum(map(str.isupper, sample)) / (sum(map(str.isalpha, sample)) or 1) >= 0.005:
+        assert vocab == set(re.findall(r"(?<![\w'\u2019])[a-z]+(?![\w])", text))
+    else:
+        assert vocab == set()

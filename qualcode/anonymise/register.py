@@ -90,6 +90,7 @@ mum dad mother father husband wife son daughter brother sister nan gran grandad 
 """.split())
 
 _QUOTE = "['\u2019]"
+_UNSEEN = object()
 
 
 @dataclass(frozen=True)
@@ -148,18 +149,39 @@ def resolve_case(term: str, lower_vocab: set[str] | None) -> str:
     return "ci"
 
 
-def lowercase_vocabulary(texts: Iterable[str]) -> set[str]:
+CASE_SAMPLE = 10_000  # characters read to tell whether a text is nearly all lower case
+_LOWER_WORD = re.compile(r"(?<![\w'\u2019])[a-z]+(?![\w])")
+
+
+def vocabulary_and_words(texts: Iterable[str]) -> tuple[set[str], list[int]]:
     """Words the texts use in lower case (a name is almost never written that way), unless a text
-    is nearly all lower case (some automatic transcripts), which tells nothing."""
+    is nearly all lower case (some automatic transcripts), which tells nothing; and each text's
+    number of words (runs of non-space), which the same pass gives for free.
+
+    The lower-case words are read from each text's distinct whitespace-separated tokens: a
+    token's edges are whitespace or the text's ends, where the pattern's look-arounds answer as
+    they would in the whole text, so the result is the same, found in a fraction of the time."""
     vocab: set[str] = set()
+    counts: list[int] = []
     for text in texts:
-        sample = text[:200_000]
+        tokens = text.split()
+        counts.append(len(tokens))
+        sample = text[:CASE_SAMPLE]
         letters = sum(map(str.isalpha, sample)) or 1
         upper = sum(map(str.isupper, sample))
         if upper / letters < 0.005:
             continue
-        vocab.update(re.findall(r"(?<![\w'\u2019])[a-z]+(?![\w])", text))
-    return vocab
+        for token in set(tokens):
+            if token.isalpha() and token.islower() and token.isascii():
+                vocab.add(token)  # the common case, no pattern needed
+            else:
+                vocab.update(_LOWER_WORD.findall(token))
+    return vocab, counts
+
+
+def lowercase_vocabulary(texts: Iterable[str]) -> set[str]:
+    """The lower-case words of ``texts`` (see ``vocabulary_and_words``)."""
+    return vocabulary_and_words(texts)[0]
 
 
 def _trie_regex(terms: Iterable[str]) -> str:
@@ -193,10 +215,36 @@ def _trie_regex(terms: Iterable[str]) -> str:
     return build(trie)
 
 
+_BOUNDARY_BEFORE = r"(?<![\w@])(?<!\w\.)"
+_BOUNDARY_AFTER = r"(?![\w@]|\.\w)"
+
+
 def _compile(terms: Sequence[str], flags: int) -> re.Pattern[str] | None:
     if not terms:
         return None
-    return re.compile(r"(?<![\w@])(?<!\w\.)(?:" + _trie_regex(terms) + r")(?![\w@]|\.\w)", flags)
+    return re.compile(_BOUNDARY_BEFORE + "(?:" + _trie_regex(terms) + ")" + _BOUNDARY_AFTER, flags)
+
+
+def _compile_first_char(forms: Sequence[str]) -> re.Pattern[str] | None:
+    """The same as ``_compile(forms, 0)``, written so that the regex engine skips straight to the
+    characters a form starts with (capitals, for the case-sensitive forms): the first character is
+    consumed first, the boundary before it checked with look-behinds one character wider, and
+    each branch names its first character with a look-behind (``M(?<=M)ark`` in effect)."""
+    if not forms:
+        return None
+    if any(f[:1] in " '\u2019-\u2010\u2011" for f in forms):
+        return _compile(forms, 0)
+    by_first: dict[str, list[str]] = {}
+    for f in forms:
+        by_first.setdefault(f[0], []).append(f[1:])
+    branches = []
+    for first, rests in sorted(by_first.items()):
+        body = _trie_regex([r for r in rests if r])
+        if body and "" in rests:
+            body = f"(?:{body})?"
+        branches.append(f"(?<={re.escape(first)}){body}")
+    chars = "".join(re.escape(c) for c in sorted(by_first))
+    return re.compile(f"[{chars}]" + r"(?<![\w@].)(?<!\w\..)" + "(?:" + "|".join(branches) + ")" + _BOUNDARY_AFTER)
 
 
 def _normal(term: str) -> str:
@@ -204,7 +252,9 @@ def _normal(term: str) -> str:
     return " ".join(term.split()).lower()
 
 
-_CAP_TOKEN = re.compile(r"(?<![\w'\u2019@\-])(?<!\w\.)[A-Z\u00C0-\u00DE][^\W\d_]{2,}(?![\w@]|['\u2019\-]\w{2})")
+# A capitalised word; the capital first, then the look-behinds (one character wider), so that the
+# regex engine skips straight from capital to capital (see _compile_first_char).
+_CAP_TOKEN = re.compile(r"[A-Z\u00C0-\u00DE](?<![\w'\u2019@\-].)(?<!\w\..)[^\W\d_]{2,}(?![\w@]|['\u2019\-]\w{2})")
 
 
 class Matcher:
@@ -221,28 +271,43 @@ class Matcher:
                 continue
             self._by_key[(t.case_mode, key)] = t
             (cs if t.case_mode == "cs" else ci).append(key)
-        self._ci = _compile(ci, re.IGNORECASE)
+        # Any-case terms: matched in the lower-cased text (much faster than re.IGNORECASE), or with
+        # re.IGNORECASE in a text where lower-casing changes the length (offsets would move).
+        self._ci_terms = ci
+        self._ci = _compile(ci, 0)
+        self._ci_any_case: re.Pattern[str] | None = None
         # Case-sensitive terms: Capitalised and UPPER forms of each.
         forms = {}
         for key in cs:
             for form in {" ".join(w[:1].upper() + w[1:] for w in key.split(" ")), key.upper()}:
                 forms[form] = key
         self._cs_forms = forms
-        self._cs = _compile(list(forms), 0)
+        self._cs = _compile_first_char(sorted(forms))
         self._fuzzy_terms: dict[str, Term] = {}
         for t in self.terms:
             key = _normal(t.text)
             if t.fuzzy and " " not in key and len(key) >= MIN_FUZZY_LENGTH and key not in NAME_WORDS:
                 self._fuzzy_terms.setdefault(key, t)
         self._fuzzy_keys = list(self._fuzzy_terms)
+        self._known = {k for (_mode, k) in self._by_key}
+        self._closest: dict[str, tuple[str, str, float] | None] = {}  # see _closest_key
 
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    def exact(self, text: str) -> list[NameMatch]:
+    def exact(self, text: str, lowered: str | None = None) -> list[NameMatch]:
+        """Whole-word matches of the register's terms, longest first where they overlap.
+        ``lowered`` is ``text.lower()`` when the caller has it already."""
         found: list[NameMatch] = []
         if self._ci is not None:
-            for m in self._ci.finditer(text):
+            lowered = text.lower() if lowered is None else lowered
+            if len(lowered) == len(text):
+                pattern, haystack = self._ci, lowered
+            else:
+                if self._ci_any_case is None:
+                    self._ci_any_case = _compile(self._ci_terms, re.IGNORECASE)
+                pattern, haystack = self._ci_any_case, text
+            for m in pattern.finditer(haystack):
                 term = self._by_key[("ci", _normal(m.group(0)))]
                 found.append(NameMatch(m.start(), m.end(), term, "exact", 100.0))
         if self._cs is not None:
@@ -257,32 +322,40 @@ class Matcher:
               ) -> list[NameMatch]:
         if not self._fuzzy_keys or self.threshold is None:
             return []
-        from rapidfuzz import fuzz, process
-
         positions: dict[str, list[tuple[int, int]]] = {}
         for m in _CAP_TOKEN.finditer(text):
             positions.setdefault(m.group(0), []).append(m.span())
-        known = {k for (_mode, k) in self._by_key}
         spans = sorted(taken)
         out: list[NameMatch] = []
+        closest = self._closest
         for token, where in positions.items():
-            low = token.lower()
-            if low in known or low in STOPWORDS or low in NAME_WORDS or len(low) < MIN_FUZZY_LENGTH - 1:
+            found = closest.get(token, _UNSEEN)
+            if found is _UNSEEN:
+                found = closest[token] = self._closest_key(token)
+            if found is None:
                 continue
+            low, key, score = found
             if lower_vocab is not None and low in lower_vocab:
-                continue
-            best = process.extractOne(low, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=self.threshold)
-            if best is None:
-                continue
-            key, score, _ = best
-            # A shorter token must still share the first letter (Srah, Sara, not Tara for Sarah).
-            if low[0] != key[0]:
                 continue
             term = self._fuzzy_terms[key]
             for s, e in where:
                 if not _overlaps(spans, s, e):
                     out.append(NameMatch(s, e, term, "fuzzy", round(float(score), 1)))
         return sorted(out, key=lambda m: m.start)
+
+    def _closest_key(self, token: str) -> tuple[str, str, float] | None:
+        """(lower-case token, nearest fuzzy key, score), or None when the token is never a
+        misspelt name; remembered per token (``_closest``), since tokens recur text after text."""
+        low = token.lower()
+        if low in self._known or low in STOPWORDS or low in NAME_WORDS or len(low) < MIN_FUZZY_LENGTH - 1:
+            return None
+        from rapidfuzz import fuzz, process
+
+        found = process.extractOne(low, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=self.threshold)
+        # A shorter token must still share the first letter (Srah, Sara, not Tara for Sarah).
+        if found is None or low[0] != found[0][0]:
+            return None
+        return low, found[0], found[1]
 
     def find(self, text: str, lower_vocab: set[str] | None = None) -> list[NameMatch]:
         exact = self.exact(text)

@@ -1,9 +1,20 @@
-"""Pattern rules for direct identifiers other than names (UK Data Service / HIPAA checklists).
+r"""Pattern rules for direct identifiers other than names (UK Data Service / HIPAA checklists).
 
 Each rule yields ``Hit(start, end, rule, kind, replacement)``. Patterns are bounded (no nested
 quantifiers) so hostile input cannot make them backtrack for long, and validators weed out what a
 pattern alone cannot (NHS numbers need their mod-11 check digit; a phone number needs the right
 number of digits; a date needs a real day and month).
+
+Speed (a million words in a fraction of a second): e-mails, URLs and ages are searched only near
+an anchor every hit contains (``@``, ``http``, ``ninety`` ...). The other patterns run over the
+whole text, and Python's regex engine skips quickly to the characters a pattern can *start* with
+only when the pattern begins with a literal or a character set; one that begins with a
+look-behind (``(?<![\w+])\d{3}...``) is tried at every position. So these patterns consume their
+first character first and check the character before it afterwards with a look-behind one
+character wider (``\d(?<![\w+]\d)\d{2}...``); where alternatives start differently, the first
+character is a set and each alternative names its own first character with a look-behind
+(``(?<=J)anuary``). The plain form of each of these patterns, which reads more easily, is kept in
+``tests/test_anonymise_units.py``, which checks that both find exactly the same.
 """
 
 from __future__ import annotations
@@ -14,10 +25,23 @@ from typing import Callable, Iterator
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december")
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-          r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)(?:\.(?=\s\d))?)")
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")
+_MONTH_SHORT = ("Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sept?", "Oct", "Nov", "Dec")
+
+
+def _after_first(words: tuple[str, ...]) -> list[str]:
+    """``March`` -> ``(?<=M)arch``: the word's first character is already consumed."""
+    return [f"(?<={w[0]}){w[1:]}" for w in words]
+
+
+_MONTH = rf"(?:{'|'.join(_MONTH_NAMES)}|(?:{'|'.join(_MONTH_SHORT)})(?:\.(?=\s\d))?)"
+_MONTH_REST = rf"(?:{'|'.join(_after_first(_MONTH_NAMES))}|(?:{'|'.join(_after_first(_MONTH_SHORT))})(?:\.(?=\s\d))?)"
+_MONTH_FIRST = "".join(sorted({w[0] for w in _MONTH_NAMES}))
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_DAY_REST = r"(?:(?<=[12])\d|(?<=3)[01]|(?<=0)[1-9]|(?<=[1-9]))(?:st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d\d"
+_YEAR_REST = r"(?:(?<=1)9|(?<=2)0)\d\d"
 
 REPLACEMENTS = {
     "phone": "[phone]", "email": "[email]", "nhs": "[NHS number]", "postcode": "[postcode]",
@@ -71,13 +95,40 @@ _AGE_NUM = r"(?:9\d|1[01]\d)"
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """Something every hit of a rule contains, cheap to find: search only near it.
+
+    ``words`` are found in any case with ``str.find`` on the lower-cased text, which stays fast
+    where a pattern's first letter is common (``h`` of ``http``); ``pattern`` finds the rest."""
+
+    pattern: re.Pattern[str] | None = None
+    words: tuple[str, ...] = ()
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        out = [m.span() for m in self.pattern.finditer(text)] if self.pattern is not None else []
+        if self.words:
+            lowered = text.lower()
+            if len(lowered) != len(text):  # a letter whose lower case is longer: use a pattern
+                words = re.compile("|".join(map(re.escape, self.words)), re.IGNORECASE)
+                out += [m.span() for m in words.finditer(text)]
+            else:
+                for word in self.words:
+                    pos = lowered.find(word)
+                    while pos != -1:
+                        out.append((pos, pos + len(word)))
+                        pos = lowered.find(word, pos + 1)
+            out.sort()
+        return out
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     kind: str
     pattern: re.Pattern[str]
     valid: Callable[[re.Match[str]], bool] | None = None
     group: int = 0
-    anchor: re.Pattern[str] | None = None  # a cheap pattern every hit contains: search only near it
+    anchor: Anchor | None = None  # every hit contains it: search only near it
     reach: int = 320
 
     def _windows(self, text: str) -> Iterator[tuple[int, int]]:
@@ -85,10 +136,10 @@ class Rule:
             yield 0, len(text)
             return
         lo = hi = -1
-        for m in self.anchor.finditer(text):
-            s, e = max(0, m.start() - self.reach), min(len(text), m.end() + self.reach)
+        for a_start, a_end in self.anchor.spans(text):
+            s, e = max(0, a_start - self.reach), min(len(text), a_end + self.reach)
             if s <= hi:
-                hi = e
+                hi = max(hi, e)
                 continue
             if hi >= 0:
                 yield lo, hi
@@ -117,27 +168,27 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("email", "email", re.compile(
         r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,5}[A-Za-z]{2,24}(?![\w-])"),
-         anchor=re.compile("@")),
+         anchor=Anchor(re.compile("@"))),
     Rule("url", "url", re.compile(
         r"(?<![\w@])(?:https?://|www\.)[^\s<>\"'()\[\]]{1,300}(?<![.,;:!?])", re.IGNORECASE),
-         anchor=re.compile(r"[Hh][Tt][Tt][Pp]|[Ww][Ww][Ww]\."), reach=310),
-    Rule("nhs-number", "nhs", re.compile(r"(?<![\w+])\d{3}[ \-]?\d{3}[ \-]?\d{4}(?![\w])"),
+         anchor=Anchor(words=("http", "www.")), reach=310),
+    Rule("nhs-number", "nhs", re.compile(r"\d(?<![\w+]\d)\d{2}[ \-]?\d{3}[ \-]?\d{4}(?![\w])"),
          lambda m: nhs_valid(re.sub(r"\D", "", m.group(0)))),
     Rule("uk-phone", "phone", re.compile(
-        r"(?<![\w+])(?:\+44[ \-]?(?:\(0\)[ \-]?)?|\(?0)\d{2,4}\)?(?:[ \-]?\d){6,8}(?![\w])"),
+        r"(?:\+(?<![\w+].)44[ \-]?(?:\(0\)[ \-]?)?|\((?<![\w+].)0|0(?<![\w+].))\d{2,4}\)?(?:[ \-]?\d){6,8}(?![\w])"),
          _phone_ok),
     Rule("uk-postcode", "postcode", re.compile(
-        r"(?<![\w])(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w])")),
+        r"[A-PR-UWYZ](?<![\w].)(?:(?<=G)IR ?0AA|[A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w])")),
     Rule("date", "date", re.compile(
-        r"(?<![\w/.\-])(?:"
-        rf"(?:{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))"
-        r"|(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2}))"
-        rf"|(?:{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?)"
-        rf"|(?:{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?)"
-        rf"|(?:{_MONTH},?\s+{_YEAR})"
+        rf"[\d{_MONTH_FIRST}](?<![\w/.\-].)(?:"
+        rf"(?:{_YEAR_REST}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))"
+        r"|(?:(?<=\d)\d?[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2}))"
+        rf"|(?:{_DAY_REST}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?)"
+        rf"|(?:{_MONTH_REST}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?)"
+        rf"|(?:{_MONTH_REST},?\s+{_YEAR})"
         r")(?![\w/])"), _date_ok),
     Rule("age-over-89", "age", re.compile(rf"(?i)\b(?:{_AGE_NUM}|{_AGE_WORD})\b"), None,
-         anchor=re.compile(r"9\d|1[01]\d|[Nn][Ii][Nn][Ee][Tt][Yy]|[Hh][Uu][Nn][Dd][Rr][Ee][Dd]"), reach=40),
+         anchor=Anchor(re.compile(r"9\d|1[01]\d"), ("ninety", "hundred")), reach=40),
 )
 
 _AGE_BEFORE = re.compile(r"(?i)\b(?:aged?|I'm|I\s+am|she's|he's|she\s+is|he\s+is|turned|turning)\s+$")

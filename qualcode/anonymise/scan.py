@@ -27,6 +27,7 @@ from qualcode.anonymise.keyfile import KeyFile, now
 from qualcode.anonymise.labels import label_edits
 from qualcode.anonymise.register import (
     DEFAULT_THRESHOLD, Matcher, STOPWORDS, lowercase_vocabulary, name_variants, terms_from_entries,
+    vocabulary_and_words,
 )
 from qualcode.anonymise.remap import Edit, resolve_overlaps
 from qualcode.anonymise.rules import scan_rules
@@ -121,8 +122,12 @@ def _name_like(label: str, participant_label: str) -> bool:
 
 
 def build_matcher(study, key: KeyFile, texts: list[str] | None = None,
-                  threshold: float | None = DEFAULT_THRESHOLD, remember: bool = False) -> tuple[Matcher, set[str]]:
-    lower = lowercase_vocabulary(texts) if texts is not None else None
+                  threshold: float | None = DEFAULT_THRESHOLD, remember: bool = False,
+                  lower: set[str] | None = None) -> tuple[Matcher, set[str]]:
+    """The register's matcher, built once for a whole scan. ``lower`` is the texts' lower-case
+    vocabulary when the caller has it already (else it is read from ``texts``)."""
+    if texts is not None and lower is None:
+        lower = lowercase_vocabulary(texts)
     resolved = None if texts is not None else key.resolved_case()
     terms, modes = terms_from_entries(key.entries(), participant_labels(study.db), lower, resolved)
     if remember:
@@ -131,12 +136,35 @@ def build_matcher(study, key: KeyFile, texts: list[str] | None = None,
     return Matcher(terms, threshold), (lower or set())
 
 
-def _replacement_zones(text: str, replacements: set[str]) -> list[tuple[int, int]]:
-    """Where the text already holds a replacement (``[name of P1]``): never a candidate again."""
-    if not replacements:
-        return []
-    pattern = re.compile("|".join(re.escape(r) for r in sorted(replacements, key=len, reverse=True)))
-    return [m.span() for m in pattern.finditer(text)]
+_BRACKETED = re.compile(r"\[[^\[\]\n]{0,200}\]")
+
+
+class ReplacementZones:
+    """Where a text already holds a replacement (``[name of P1]``): never a candidate again.
+
+    Built once per scan: most replacements are bracketed, found by one small pattern and looked
+    up in a set; the few others (``Interviewer``, a pseudonym a reviewer typed) share one
+    alternation. Overlapping zones are merged."""
+
+    def __init__(self, replacements: set[str]) -> None:
+        self.bracketed = {r for r in replacements if _BRACKETED.fullmatch(r)}
+        others = sorted(replacements - self.bracketed, key=len, reverse=True)
+        self._others = re.compile("|".join(re.escape(r) for r in others)) if others else None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        found = []
+        if self.bracketed and "[" in text:
+            found += [m.span() for m in _BRACKETED.finditer(text) if m.group(0) in self.bracketed]
+        if self._others is not None:
+            found += [m.span() for m in self._others.finditer(text)]
+        found.sort()
+        merged: list[tuple[int, int]] = []
+        for s, e in found:
+            if merged and s < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+            else:
+                merged.append((s, e))
+        return merged
 
 
 def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str | None = None,
@@ -153,7 +181,10 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
             raise NotFound(f"unknown document {sorted(missing)[0]!r}")
     texts = [d["text"] for d in docs]
     all_texts = texts if documents is None else [d["text"] for d in store.documents(db)]
-    matcher, lower = build_matcher(study, key, all_texts, threshold, remember=True)
+    lower, word_counts = vocabulary_and_words(all_texts)
+    if documents is not None:
+        word_counts = [len(t.split()) for t in texts]
+    matcher, lower = build_matcher(study, key, all_texts, threshold, remember=True, lower=lower)
     labels = label_edits(db)
     notes: list[str] = []
     model_name = None
@@ -177,6 +208,7 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
         "SELECT DISTINCT replacement FROM log UNION SELECT DISTINCT replacement FROM candidates")}
     replacements |= {"[name]", "[place]", "[date]", "[phone]", "[email]", "[postcode]", "[URL]",
                      "[NHS number]", "[hospital]", "[organisation]", "[age 90 or over]", "Interviewer"}
+    zones = ReplacementZones(replacements)
     participant_label_set = {p["label"].lower() for p in store.participants(db)}
 
     # NER: trim each entity, give every mention of one text the kind most mentions have, and
@@ -208,7 +240,7 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
     words = 0
     for i, doc in enumerate(docs):
         text = doc["text"]
-        words += len(text.split())
+        words += word_counts[i]
         items: list[Found] = []
         for m in matcher.find(text, lower):
             items.append(Found(m.start, m.end, text[m.start:m.end], m.term.replacement,
@@ -231,7 +263,7 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
                                    PRIORITY["ner-repeat"]))
         # Speaker labels that apply will rewrite, and replacements already in the text, are off limits.
         blocked = [(le.start, le.end) for le in labels.get(doc["id"], []) if le.start is not None]
-        blocked += _replacement_zones(text, replacements)
+        blocked += zones.spans(text)
         pairs = [(0, Edit(s, e, "x")) for s, e in blocked] + [(f.priority, Edit(f.start, f.end, "x")) for f in items]
         _kept, dropped = resolve_overlaps(pairs)
         dropped_set = set(dropped)
@@ -255,38 +287,38 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
 
 
 def _store(key: KeyFile, docs: list[dict[str, Any]], found_by_doc: dict[str, list[Found]]) -> tuple[int, int, int]:
+    """Write the candidates in one transaction: a candidate found again (same place, same text)
+    keeps its id and review; new ones are inserted in reading order; the rest are gone."""
     stamp = now()
-    new = kept = removed = 0
     text_of = {d["guid"]: d for d in docs}
+    updates: list[list[Any]] = []
+    inserts: list[list[Any]] = []
+    gone: list[tuple[int]] = []
+    for guid, items in found_by_doc.items():
+        doc = text_of[guid]
+        existing = {(r["start"], r["end"], r["original"]): r for r in key.rows(
+            'SELECT id, start, "end", original, edited FROM candidates WHERE document_guid = ? '
+            "AND pending_apply IS NULL", [guid])}
+        seen = set()
+        for f in items:
+            left, _m, right = context(doc["text"], f.start, f.end, CONTEXT)
+            k = (f.start, f.end, f.original)
+            if k in existing:
+                seen.add(k)
+                updates.append([doc["name"], f.replacement, f.rule, f.kind, f.score, f.entry_id, left, right, stamp,
+                                f.replacement, existing[k]["id"]])
+            else:
+                inserts.append([guid, doc["name"], f.start, f.end, f.original, f.replacement, f.replacement, f.rule,
+                                f.kind, f.score, f.entry_id, left, right, stamp])
+        gone += [(existing[k]["id"],) for k in existing if k not in seen]
     with key.transaction() as conn:
-        for guid, items in found_by_doc.items():
-            doc = text_of[guid]
-            existing = {(r["start"], r["end"], r["original"]): r for r in key.rows(
-                'SELECT id, start, "end", original, edited FROM candidates WHERE document_guid = ? '
-                "AND pending_apply IS NULL", [guid])}
-            seen = set()
-            for f in items:
-                left, _m, right = context(doc["text"], f.start, f.end, CONTEXT)
-                k = (f.start, f.end, f.original)
-                if k in existing:
-                    seen.add(k)
-                    r = existing[k]
-                    conn.execute(
-                        "UPDATE candidates SET document = ?, proposed = ?, rule = ?, kind = ?, score = ?, entry_id = ?, "
-                        "left_context = ?, right_context = ?, scanned = ?, "
-                        "replacement = CASE WHEN edited THEN replacement ELSE ? END WHERE id = ?",
-                        [doc["name"], f.replacement, f.rule, f.kind, f.score, f.entry_id, left, right, stamp,
-                         f.replacement, r["id"]])
-                    kept += 1
-                else:
-                    conn.execute(
-                        'INSERT INTO candidates (document_guid, document, start, "end", original, replacement, proposed, '
-                        "rule, kind, score, entry_id, left_context, right_context, scanned) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [guid, doc["name"], f.start, f.end, f.original, f.replacement, f.replacement, f.rule, f.kind,
-                         f.score, f.entry_id, left, right, stamp])
-                    new += 1
-            gone = [existing[k]["id"] for k in existing if k not in seen]
-            conn.executemany("DELETE FROM candidates WHERE id = ?", [(i,) for i in gone])
-            removed += len(gone)
-    return new, kept, removed
+        conn.executemany(
+            "UPDATE candidates SET document = ?, proposed = ?, rule = ?, kind = ?, score = ?, entry_id = ?, "
+            "left_context = ?, right_context = ?, scanned = ?, "
+            "replacement = CASE WHEN edited THEN replacement ELSE ? END WHERE id = ?", updates)
+        conn.executemany(
+            'INSERT INTO candidates (document_guid, document, start, "end", original, replacement, proposed, '
+            "rule, kind, score, entry_id, left_context, right_context, scanned) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+        conn.executemany("DELETE FROM candidates WHERE id = ?", gone)
+    return len(inserts), len(updates), len(gone)
