@@ -11,14 +11,19 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qualcode.agreement.report import (csv_rows, pairwise_rows, sections, stat_header,
-                                       undefined_reasons)
+from exporters.tables import normalise_zip
+from qualcode.agreement.report import (
+    csv_rows,
+    pairwise_rows,
+    sections,
+    stat_header,
+    undefined_reasons,
+)
 from qualcode.agreement.units import AgreementReport
-from qualcode.export import write_export
+from qualcode.export import export_time, write_export
 
 if TYPE_CHECKING:
     from qualcode.study import Study
@@ -74,7 +79,8 @@ def write_docx(study: "Study", report: AgreementReport, path: str | Path, cells:
     props = doc.core_properties
     props.title = f"Inter-coder agreement ({report.unit_label})"
     props.author = "qualcode"
-    props.created = props.modified = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    when = export_time(study)
+    props.created = props.modified = when
     props.last_modified_by = "qualcode"
     props.revision = 1
     doc.add_heading(f"Inter-coder agreement: {report.unit_label}", level=1)
@@ -107,8 +113,9 @@ def write_docx(study: "Study", report: AgreementReport, path: str | Path, cells:
     if reasons:
         doc.add_paragraph("n/a: " + "; ".join(reasons) + ".", style="List Bullet")
     buffer = io.BytesIO()
-    doc.save(buffer)
-    write_export(study, path, buffer.getvalue(), kind="agreement", fmt="docx", text=markdown(report, cells))
+    doc.save(buffer)  # zip members carry the clock's time: stamp them with the study's instead
+    write_export(study, path, normalise_zip(buffer.getvalue(), when), kind="agreement", fmt="docx",
+                 text=markdown(report, cells))
     return Path(path)
 
 

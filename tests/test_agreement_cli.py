@@ -70,7 +70,8 @@ def test_every_unit_from_the_cli(qc, coded, unit):
     assert head["value"] is not None or head["reason"]
 
 
-def test_files_csv_markdown_docx_png(qc, coded, tmp_path):
+def test_files_csv_markdown_docx_png(qc, coded, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "978307200")  # 2001-01-01: far from the clock
     out = tmp_path / "out"
     out.mkdir()
     r = qc("agreement", coded, "--coders", "Amira", "Ben", "--unit", "character",
@@ -99,9 +100,21 @@ def test_files_csv_markdown_docx_png(qc, coded, tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
     # deterministic: same report, same bytes
     qc("agreement", coded, "--coders", "Amira", "Ben", "--unit", "character",
-       "--bootstrap", "100", "--seed", "4", "--csv", out / "b.csv", "--markdown", out / "b.md")
+       "--bootstrap", "100", "--seed", "4", "--csv", out / "b.csv", "--markdown", out / "b.md",
+       "--docx", out / "b.docx")
     assert (out / "a.csv").read_bytes() == (out / "b.csv").read_bytes()
     assert (out / "a.md").read_bytes() == (out / "b.md").read_bytes()
+    assert (out / "a.docx").read_bytes() == (out / "b.docx").read_bytes()
+    # the Word file's zip members carry the study's last change, not the clock
+    import zipfile
+
+    from qualcode.export import export_time
+    from qualcode.study import Study
+
+    with Study.open(coded) as s:
+        when = export_time(s)
+    with zipfile.ZipFile(out / "a.docx") as z:
+        assert {i.date_time[:5] for i in z.infolist()} == {(when.year, when.month, when.day, when.hour, when.minute)}
 
 
 def test_heatmap_for_document_level_and_stat_choice(qc, coded, tmp_path):
