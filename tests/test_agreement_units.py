@@ -16,9 +16,10 @@ from conftest import INTERVIEW, add_interview
 from qualcode.agreement import (cohen_kappa, fleiss_kappa, krippendorff_alpha,
                                 percent_agreement)
 from qualcode.agreement import stats
-from qualcode.agreement.units import (NEITHER, EVERYWHERE, Selection, agreement,
-                                      binary_stats, character_counts, merge_spans,
-                                      segment_counts, split_sentences)
+from qualcode.agreement.units import (NEITHER, EVERYWHERE, Selection, _order, _unit_resampler,
+                                      agreement, binary_stats, character_counts, hit_counts,
+                                      merge_spans, pattern_counts, segment_counts,
+                                      split_sentences, unit_hits, unit_patterns, unit_presence)
 from qualcode.errors import InvalidInput, NotFound
 from qualcode.study import Study
 
@@ -336,6 +337,96 @@ def test_document_level(coded_study):
     assert float(r.pooled.stats["percent"]) == pytest.approx(5 / 6)
     assert float(r.pooled.stats["cohen"]) == pytest.approx(float(cohen_kappa(r.matrix())))
     assert r.cell_values("percent")[2].shape == (3, 2)
+
+
+# -- sparse unit presence against a slow reference ------------------------------------------------
+
+
+def naive_presence(spans, units, m, n_codes, min_overlap):
+    """Coders x codes x units, the slow way: each coder's coded characters of a code as a Python
+    set (overlapping codings count once), then per unit the characters it shares with that set."""
+    present = np.zeros((m, n_codes, len(units)), dtype=bool)
+    chars = {}
+    for d, c, coder, s, e in spans:
+        chars.setdefault((d, c, coder), set()).update(range(s, e))
+    for u, (d, s, e) in enumerate(units):
+        need = max(1, math.ceil(min_overlap * (e - s)))
+        for c in range(n_codes):
+            for coder in range(m):
+                covered = chars.get((d, c, coder), set())
+                present[coder, c, u] = sum(1 for x in range(s, e) if x in covered) >= need
+    return present
+
+
+def random_units(cuts, lengths):
+    """Sorted, disjoint units per document from random cut points (gaps between them stay
+    outside every unit, like speaker labels)."""
+    units = []
+    for d, L in enumerate(lengths):
+        points = sorted({min(p, L) for p in cuts[d]} | {0, L})
+        for a, b in zip(points, points[1:]):
+            if b - a >= 2:
+                units.append((d, a + 1, b))  # the first character of each piece is a "label"
+    return units
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(span, max_size=25), st.integers(2, 3),
+       st.lists(st.lists(st.integers(0, 60), max_size=8), min_size=2, max_size=2),
+       st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+def test_sparse_unit_presence_equals_a_per_character_reference(raw, m, cuts, min_overlap):
+    lengths = [60, 45]
+    spans = []
+    for d, c, coder, s, n in raw:
+        s = min(s, lengths[d] - 1)
+        spans.append((d, c, coder % m, s, min(lengths[d], s + n)))
+    units = random_units(cuts, lengths)
+    sel = selection(spans, lengths, m, n_codes=2)
+    ud, us, ue = (np.asarray([u[i] for u in units], dtype=np.int64) for i in range(3))
+    expected = naive_presence(spans, units, m, 2, min_overlap)
+    hits = unit_hits(sel, ud, us, ue, min_overlap)
+    assert hits.dense().tolist() == expected.tolist()
+    assert unit_presence(sel, ud, us, ue, min_overlap).tolist() == expected.tolist()
+    dense_patterns = unit_patterns(expected)
+    assert dense_patterns.tolist() == (expected * (1 << np.arange(m))[:, None, None]).sum(0).tolist()
+    assert hit_counts(hits, ud, 2).tolist() == pattern_counts(dense_patterns, ud, 2, m).tolist()
+    # unit-level bootstrap: sparse resampled counts equal one-hot products on the dense patterns
+    K = 1 << m
+    w = np.random.default_rng(len(units)).integers(0, 3, size=(4, len(units))).astype(float)
+    dense = np.stack([w @ (dense_patterns[c][:, None] == np.arange(K)[None, :]) for c in range(2)], 1)
+    assert _unit_resampler(hits, K)(w).tolist() == dense.tolist()
+
+
+def test_turn_level_counts_equal_the_dense_computation_on_a_study(coded_study):
+    """The report's unit counts come from sparse hits; the dense cube gives the same table."""
+    for unit in ("turn", "sentence", "document"):
+        for min_overlap in (0.0, 0.3):
+            r = agreement(coded_study, ["Amira", "Ben"], unit, min_overlap=min_overlap)
+            mat = np.asarray(r.matrix())
+            patterns = mat[0] + 2 * mat[1]
+            expected = np.bincount(patterns, minlength=4)
+            assert [r.pooled.table[k] for k in ("neither", "a_only", "b_only", "both")] == expected.tolist()
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(-2, 50)), max_size=30))
+def test_row_order_is_lexicographic(rows):
+    cols = [np.asarray([r[i] for r in rows], dtype=np.int64) for i in range(3)]
+    if not rows:
+        assert _order(cols).tolist() == []
+        return
+    expected = np.lexsort((cols[2], cols[1], cols[0]))
+    assert _order(cols).tolist() == expected.tolist()
+
+
+def test_all_documents_with_uncoded_documents_after_the_coded_ones(coded_study):
+    # P3 (the newest document, highest id) has no coding at all: it still counts as a document
+    # where nobody coded anything, instead of breaking the id lookup
+    add_interview(coded_study, "P3_interview", INTERVIEW.replace("Sarah", "Ann").replace("Peter", "Al"))
+    r = agreement(coded_study, ["Amira", "Ben"], "turn", all_documents=True)
+    assert r.documents == ["P1_interview", "P2_interview", "P3_interview"]
+    last = r.by_document[-1]
+    assert last.table == {"both": 0, "a_only": 0, "b_only": 0, "neither": last.n_units}
+    assert r.by_code[0].n_units == 3 * 4
 
 
 # -- several coders -------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ units, no variation. User errors raise :class:`~qualcode.errors.InvalidInput` / 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ class Selection:
     codes_given: bool
     spans: np.ndarray
     all_documents: bool = False
+    n_documents_study: int = 0
 
     @property
     def m(self) -> int:
@@ -167,6 +169,44 @@ def merge_spans(rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def _int_rows(rows: Any, width: int) -> np.ndarray:
+    """Store rows (a list of int tuples, or already an array) as an int64 (n, width) array.
+
+    ``np.fromiter`` over the flattened tuples is about twice as fast as ``np.asarray`` on a list
+    of 200,000 tuples, which matters when loading a whole study's codings.
+    """
+    if isinstance(rows, np.ndarray):
+        return rows.astype(np.int64, copy=False).reshape(-1, width)
+    flat = itertools.chain.from_iterable(rows)
+    return np.fromiter(flat, dtype=np.int64, count=len(rows) * width).reshape(-1, width)
+
+
+def _lookup(ids: Sequence[int], size: int) -> np.ndarray:
+    """An index table: ``lut[id]`` is the position of ``id`` in ``ids``, -1 for any other id."""
+    lut = np.full(max(size, max(ids, default=-1) + 1), -1, dtype=np.int64)
+    if len(ids):
+        lut[np.asarray(ids, dtype=np.int64)] = np.arange(len(ids), dtype=np.int64)
+    return lut
+
+
+def _order(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """Row order sorting by ``columns`` (first = most significant), like ``np.lexsort`` reversed.
+
+    When the columns' ranges fit in one int64 they are packed into a single key and sorted once
+    (much faster than a four-key lexsort on 200,000 rows); otherwise lexsort is used.
+    """
+    if not len(columns[0]):
+        return np.zeros(0, dtype=np.int64)
+    spans = [int(c.max()) + 1 for c in columns]
+    if all(int(c.min()) >= 0 for c in columns) and math.prod(spans) < 2**62:
+        key = columns[0].astype(np.int64, copy=True)
+        for col, size in zip(columns[1:], spans[1:]):
+            key *= size
+            key += col
+        return np.argsort(key, kind="stable")
+    return np.lexsort(tuple(reversed(columns)))
+
+
 def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = None,
            documents: Sequence[str] | None = None, all_documents: bool = False) -> Selection:
     """Resolve names and load the merged spans of the double-coded documents."""
@@ -179,9 +219,10 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
     if len(recs) > MAX_CODERS:
         raise InvalidInput(f"at most {MAX_CODERS} coders can be compared at once")
     coder_ids = [r.id for r in recs]
+    m = len(coder_ids)
 
     lengths_by_id = study.documents.lengths()
-    doc_names = {d_id: name for d_id, name in _document_names(study)}
+    doc_names = dict(_document_names(study))
     if documents:
         chosen = []
         for ref in documents:
@@ -190,26 +231,34 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
                 chosen.append(doc.id)
     else:
         chosen = sorted(doc_names, key=lambda i: doc_names[i].casefold())
-    raw = np.asarray(study.codings.spans(coders=coder_ids, documents=chosen), dtype=np.int64)
-    raw = raw.reshape(-1, 5)
-    coder_index = {cid: i for i, cid in enumerate(coder_ids)}
-    coded_by: dict[int, set[int]] = {}
+    # Without --documents every document is chosen: no need to send 1,000 ids to SQLite.
+    raw = _int_rows(study.codings.spans(coders=coder_ids, documents=chosen if documents else None), 5)
+    id_size = max(chosen, default=-1) + 1
     if len(raw):
-        width = int(raw[:, 2].max()) + 1
-        for key in np.unique(raw[:, 0] * width + raw[:, 2]).tolist():
-            coded_by.setdefault(key // width, set()).add(coder_index[key % width])
+        id_size = max(id_size, int(raw[:, 0].max()) + 1)
+    chosen_pos = _lookup(chosen, id_size)
+    coder_pos = _lookup(coder_ids, int(raw[:, 2].max()) + 1 if len(raw) else 0)
+    raw_doc = chosen_pos[raw[:, 0]]
+    raw_coder = coder_pos[raw[:, 2]]
+    # which coders coded each chosen document: a (documents x coders) table of "any coding"
+    coded = np.zeros((len(chosen), m), dtype=bool)
+    keep = (raw_doc >= 0) & (raw_coder >= 0)
+    coded[raw_doc[keep], raw_coder[keep]] = True
+    n_coded = coded.sum(axis=1)
     kept, excluded = [], []
-    for d_id in chosen:
-        who = coded_by.get(d_id, set())
-        if all_documents or len(who) == len(recs):
+    for pos, d_id in enumerate(chosen):
+        if all_documents or n_coded[pos] == m:
             kept.append(d_id)
-        elif who:
+        elif n_coded[pos]:
+            who = coded[pos]
             excluded.append({"document": doc_names[d_id],
-                             "coded_by": [names[i] for i in sorted(who)],
-                             "not_coded_by": [names[i] for i in range(len(names)) if i not in who]})
+                             "coded_by": [names[i] for i in range(m) if who[i]],
+                             "not_coded_by": [names[i] for i in range(m) if not who[i]]})
     code_list = study.codes.list()
     paths = {c.id: c.path for c in code_list}
     order = {c.id: i for i, c in enumerate(code_list)}
+    doc_pos = _lookup(kept, id_size)
+    raw_kept = doc_pos[raw[:, 0]] >= 0
     if codes:
         code_ids = []
         for ref in codes:
@@ -217,22 +266,13 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
             if c.id not in code_ids:
                 code_ids.append(c.id)
     else:
-        used = set(np.unique(raw[np.isin(raw[:, 0], kept), 1]).tolist()) if len(raw) else set()
+        used = np.unique(raw[raw_kept, 1]).tolist() if len(raw) else []
         code_ids = sorted(used, key=order.__getitem__)
-    doc_pos = {d: i for i, d in enumerate(kept)}
-    code_pos = {c: i for i, c in enumerate(code_ids)}
     if len(raw):
-        lut_doc = np.full(int(raw[:, 0].max()) + 1, -1, dtype=np.int64)
-        lut_doc[list(doc_pos)] = list(doc_pos.values()) if doc_pos else []
-        lut_code = np.full(int(raw[:, 1].max()) + 1, -1, dtype=np.int64)
-        known = [c for c in code_pos if c < len(lut_code)]
-        lut_code[known] = [code_pos[c] for c in known]
-        lut_coder = np.full(max(int(raw[:, 2].max()), *coder_ids) + 1, -1, dtype=np.int64)
-        lut_coder[coder_ids] = np.arange(len(coder_ids))
-        mapped = np.column_stack([lut_doc[raw[:, 0]], lut_code[raw[:, 1]], lut_coder[raw[:, 2]],
-                                  raw[:, 3], raw[:, 4]])
-        mapped = mapped[(mapped[:, 0] >= 0) & (mapped[:, 1] >= 0)]
-        mapped = mapped[np.lexsort((mapped[:, 3], mapped[:, 2], mapped[:, 1], mapped[:, 0]))]
+        code_pos = _lookup(code_ids, int(raw[:, 1].max()) + 1)
+        mapped = np.column_stack([doc_pos[raw[:, 0]], code_pos[raw[:, 1]], raw_coder, raw[:, 3], raw[:, 4]])
+        mapped = mapped[(mapped[:, 0] >= 0) & (mapped[:, 1] >= 0) & (mapped[:, 2] >= 0)]
+        mapped = mapped[_order([mapped[:, 0], mapped[:, 1], mapped[:, 2], mapped[:, 3]])]
         spans = merge_spans(mapped)
     else:
         spans = np.zeros((0, 5), dtype=np.int64)
@@ -242,7 +282,7 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
         lengths=np.asarray([lengths_by_id[d] for d in kept], dtype=np.int64),
         n_documents_selected=len(chosen), excluded_documents=excluded,
         code_ids=code_ids, codes=[paths[c] for c in code_ids], codes_given=bool(codes),
-        spans=spans, all_documents=all_documents)
+        spans=spans, all_documents=all_documents, n_documents_study=len(lengths_by_id))
 
 
 def _document_names(study: "Study") -> list[tuple[int, str]]:
@@ -335,38 +375,83 @@ def _spacy_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
 
 def unit_spans(study: "Study", sel: Selection, unit: str, sentencizer: str = "regex"):
     """(document index, start, end) arrays of the units, sorted by document and position."""
-    doc_index = {d: i for i, d in enumerate(sel.document_ids)}
     if unit == "document":
         n = len(sel.document_ids)
         return np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), sel.lengths.copy()
-    rows = [(doc_index[d], s, e) for d, s, e, _p in study.documents.turn_spans(sel.document_ids)
-            if e > s]
+    turns = study.documents.turn_spans(sel.document_ids)
+    arr = np.fromiter(itertools.chain.from_iterable(t[:3] for t in turns), dtype=np.int64,
+                      count=3 * len(turns)).reshape(-1, 3)
+    lut = _lookup(sel.document_ids, int(arr[:, 0].max()) + 1 if len(arr) else 0)
+    arr[:, 0] = lut[arr[:, 0]]
+    arr = arr[(arr[:, 0] >= 0) & (arr[:, 2] > arr[:, 1])]  # an empty turn holds no text to code
     if unit == "sentence":
         if sentencizer not in SENTENCIZERS:
             raise InvalidInput(f"unknown sentencizer {sentencizer!r}: use regex or spacy")
         by_doc: dict[int, list[tuple[int, int]]] = {}
-        for i, s, e in rows:
+        for i, s, e in arr.tolist():
             by_doc.setdefault(i, []).append((s, e))
         rows = []
-        for i, turns in by_doc.items():
+        for i, doc_turns in by_doc.items():
             text = study.documents.text(sel.document_ids[i])
             if sentencizer == "spacy":
-                rows += [(i, s, e) for s, e in _spacy_sentences(text, turns)]
+                rows += [(i, s, e) for s, e in _spacy_sentences(text, doc_turns)]
             else:
-                rows += [(i, s, e) for ts, te in turns for s, e in split_sentences(text, ts, te)]
-    arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
-    arr = arr[np.lexsort((arr[:, 1], arr[:, 0]))]
+                rows += [(i, s, e) for ts, te in doc_turns for s, e in split_sentences(text, ts, te)]
+        arr = _int_rows(rows, 3)
+    arr = arr[_order([arr[:, 0], arr[:, 1]])]
     return arr[:, 0], arr[:, 1], arr[:, 2]
 
 
-def unit_presence(sel: Selection, ud: np.ndarray, us: np.ndarray, ue: np.ndarray,
-                  min_overlap: float = 0.0) -> np.ndarray:
-    """Boolean (coders, codes, units): coder i coded unit u with code c (see module notes)."""
-    m, C, U = sel.m, len(sel.codes), len(ud)
-    present = np.zeros((m, C, U), dtype=bool)
-    sp = sel.spans
-    if not len(sp) or not U:
+@dataclass
+class UnitHits:
+    """Which coder coded which unit with which code, kept sparse.
+
+    ``code``, ``unit``, ``coder`` are parallel arrays, one entry per (code, unit, coder) where the
+    coder's merged codings of the code overlap the unit enough (see the module notes), sorted by
+    code, unit and coder. A study has codes x units cells but only a few percent are coded, so
+    the dense (coders, codes, units) cube is built only when someone asks for the matrix.
+    """
+
+    m: int
+    n_codes: int
+    n_units: int
+    code: np.ndarray
+    unit: np.ndarray
+    coder: np.ndarray
+
+    def dense(self) -> np.ndarray:
+        """Boolean (coders, codes, units): coder i coded unit u with code c."""
+        present = np.zeros((self.m, self.n_codes, self.n_units), dtype=bool)
+        present[self.coder, self.code, self.unit] = True
         return present
+
+    def patterns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(code, unit, pattern) of every coded code x unit pair (pattern bit i: coder i coded it;
+        pairs with pattern 0 are left out), sorted by code and unit."""
+        if not len(self.code):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        pair = self.code * self.n_units + self.unit
+        first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        # one coder appears once per pair, so the sum of the coders' bits is their OR
+        pattern = np.add.reduceat(np.left_shift(1, self.coder), first)
+        return self.code[first], self.unit[first], pattern
+
+
+def unit_hits(sel: Selection, ud: np.ndarray, us: np.ndarray, ue: np.ndarray,
+              min_overlap: float = 0.0) -> UnitHits:
+    """The sparse presence of codes in units (see :class:`UnitHits` and the module notes).
+
+    Every merged span finds the units it overlaps by two binary searches on the units' sorted
+    (document, position) keys; each (span, unit) incidence adds its overlap in characters to its
+    (code, unit, coder) cell, and a cell is present when the sum reaches the unit's threshold.
+    Work and memory grow with the incidences, not with codes x units.
+    """
+    m, C, U = sel.m, len(sel.codes), len(ud)
+    sp = sel.spans
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(sp) or not U:
+        return UnitHits(m, C, U, empty, empty, empty)
     big = int(max(sel.lengths.max(), sp[:, 4].max())) + 1
     key_s, key_e = ud * big + us, ud * big + ue
     lo = np.searchsorted(key_e, sp[:, 0] * big + sp[:, 3], side="right")
@@ -376,16 +461,45 @@ def unit_presence(sel: Selection, ud: np.ndarray, us: np.ndarray, ue: np.ndarray
     offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     u = np.repeat(lo, cnt) + offs
     ov = np.minimum(sp[which, 4], ue[u]) - np.maximum(sp[which, 3], us[u])
-    key = (sp[which, 1] * m + sp[which, 2]) * U + u
-    acc = np.bincount(key, weights=ov, minlength=C * m * U).reshape(C, m, U)
+    key = (sp[which, 1] * U + u) * m + sp[which, 2]
+    order = np.argsort(key, kind="stable")
+    key, ov = key[order], ov[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else empty
+    cells = key[first]
+    acc = np.add.reduceat(ov, first) if len(key) else empty
     need = np.maximum(1, np.ceil(min_overlap * (ue - us)))
-    return (acc >= need[None, None, :]).transpose(1, 0, 2)
+    cells = cells[acc >= need[(cells // m) % U]]
+    return UnitHits(m, C, U, cells // (m * U), (cells // m) % U, cells % m)
+
+
+def hit_counts(hits: UnitHits, ud: np.ndarray, n_docs: int) -> np.ndarray:
+    """(codes, documents, 2**m) units by coder pattern, from the sparse hits."""
+    m, C = hits.m, hits.n_codes
+    K = 1 << m
+    code, unit, pattern = hits.patterns()
+    counts = np.bincount((code * n_docs + ud[unit]) * K + pattern,
+                         minlength=C * n_docs * K).reshape(C, n_docs, K)
+    per_doc = np.bincount(ud, minlength=n_docs)
+    counts[:, :, 0] = per_doc[None, :] - counts[:, :, 1:].sum(axis=2)
+    return counts
+
+
+def unit_presence(sel: Selection, ud: np.ndarray, us: np.ndarray, ue: np.ndarray,
+                  min_overlap: float = 0.0) -> np.ndarray:
+    """Boolean (coders, codes, units): coder i coded unit u with code c (see module notes)."""
+    return unit_hits(sel, ud, us, ue, min_overlap).dense()
 
 
 def unit_patterns(present: np.ndarray) -> np.ndarray:
-    """(codes, units) coder patterns from (coders, codes, units) presence."""
-    weights = np.left_shift(1, np.arange(present.shape[0], dtype=np.int64))
-    return np.tensordot(weights, present.astype(np.int64), axes=(0, 0))
+    """(codes, units) coder patterns from (coders, codes, units) presence.
+
+    Small integers (uint8 up to eight coders): the whole study's codes x units in 1 byte each.
+    """
+    m = present.shape[0]
+    out = np.zeros(present.shape[1:], dtype=np.uint8 if m <= 8 else np.int64)
+    for i in range(m):
+        out |= present[i].astype(out.dtype) << i
+    return out
 
 
 def pattern_counts(patterns: np.ndarray, ud: np.ndarray, n_docs: int, m: int) -> np.ndarray:
@@ -615,7 +729,7 @@ class AgreementReport:
         """
         if self._matrix is None:
             raise InvalidInput(f"no unit matrix at {self.unit} level (only turn, sentence, document)")
-        present = self._matrix
+        present = self._matrix.dense() if isinstance(self._matrix, UnitHits) else self._matrix
         if code is None:
             return present.reshape(present.shape[0], -1).astype(int).tolist()
         if code not in self.codes:
@@ -681,107 +795,152 @@ class _Context:
             w[..., 0] = 0
         return w
 
-    def coefficients(self, w: np.ndarray, vals: dict[str, float] | None = None
-                     ) -> dict[str, Coefficient]:
-        if self.unit == "segment":
-            return self._segment(w, vals)
+    def _methods(self) -> dict[str, str]:
         m = self.m
-        w = self.prepare(np.asarray(w))
-        N = int(w.sum())
-        K = 1 << m
-        if vals is None:
-            vals = binary_stats(w, m)
-        word = "characters" if self.unit == "character" else UNIT_LABELS[self.unit]
         pct_method = ("percent agreement (overlap: text no coder coded left out)" if self.exclude_uncoded
                       else "percent agreement" + (" (mean pairwise per unit)" if m > 2 else ""))
-        methods = {
+        return {
             "percent": pct_method,
             "cohen": ("Cohen's kappa (NVivo Coding Comparison K)" if self.unit == "character"
                       else "Cohen's kappa (unweighted)"),
             "fleiss": "Fleiss' kappa" + (" (= Scott's pi for two coders)" if m == 2 else ""),
             "alpha": "Krippendorff's alpha (nominal)",
         }
-        if m < 2:
-            reason = stats.ONE_CODER
-        elif N == 0:
-            reason = NEITHER if self.exclude_uncoded else NO_UNITS
-        elif w[0] == N:
-            reason = NEITHER
-        elif w[K - 1] == N:
-            reason = EVERYWHERE
-        else:
-            reason = None
-        out = {}
-        for key in self.keys():
-            v = float(vals[key])
-            r = None
-            if math.isnan(v):
-                r = reason
-                if key != "percent" and self.exclude_uncoded:
-                    r = EXCLUDED
-                r = r or "undefined"
-            elif key != "percent" and self.exclude_uncoded:
-                v, r = math.nan, EXCLUDED
-            extra = {}
-            if (key == "cohen" and self.nvivo_compat and m == 2 and reason in (NEITHER, EVERYWHERE)
-                    and not self.exclude_uncoded):
-                v, r = 1.0, None
-                extra["convention"] = f"K = 1 by NVivo's convention ({reason})"
-            out[key] = Coefficient(v, method=methods[key], reason=r, n_units=N, n_coders=m,
-                                   unit=word, **extra)
+
+    def _reasons(self, wp: np.ndarray, N: np.ndarray) -> list[str | None]:
+        """Why each row's coefficients may be undefined (None: nothing special), from prepared
+        counts ``wp`` (rows x K) and their totals ``N``."""
+        K = 1 << self.m
+        if self.m < 2:
+            return [stats.ONE_CODER] * len(wp)
+        choices = [NEITHER if self.exclude_uncoded else NO_UNITS, NEITHER, EVERYWHERE, None]
+        which = np.select([N == 0, wp[:, 0] == N, wp[:, K - 1] == N], [0, 1, 2], 3)
+        return [choices[i] for i in which.tolist()]
+
+    def coefficients(self, w: np.ndarray, vals: dict[str, float] | None = None
+                     ) -> dict[str, Coefficient]:
+        """The labelled coefficients of one row of counts (``vals``: precomputed statistics)."""
+        w = np.asarray(w)
+        batch = None if vals is None else {k: np.asarray([v]) for k, v in vals.items()}
+        return self._coefficient_rows(w.reshape(1, -1), batch)[0]
+
+    def _coefficient_rows(self, W: np.ndarray, vals: dict[str, np.ndarray] | None = None
+                          ) -> list[dict[str, Coefficient]]:
+        """Labelled coefficients for every row of ``W`` (rows x K counts), built in one batch."""
+        if self.unit == "segment":
+            return self._segment_rows(W, vals)
+        m = self.m
+        wp = self.prepare(np.asarray(W))
+        N = wp.sum(axis=1)
+        if vals is None:
+            vals = binary_stats(wp, m)
+        word = "characters" if self.unit == "character" else UNIT_LABELS[self.unit]
+        keys = self.keys()
+        # the attributes Coefficient(v, method=..., reason=..., n_units=..., n_coders=m,
+        # unit=word) would set, in its order; only reason and n_units change from row to row
+        templates = {key: {"method": method, "reason": None, "n_units": 0, "n_coders": m,
+                           "categories_used": None, "q": None, "unit": word}
+                     for key, method in self._methods().items()}
+        columns = [vals[key].tolist() for key in keys]
+        nvivo = self.nvivo_compat and m == 2 and not self.exclude_uncoded
+        make = Coefficient.from_attributes
+        out = []
+        for row, (n_units, reason) in enumerate(zip(N.tolist(), self._reasons(wp, N))):
+            n_units = int(n_units)
+            coefficients = {}
+            for key, column in zip(keys, columns):
+                v = float(column[row])
+                r = None
+                if math.isnan(v):
+                    r = reason
+                    if key != "percent" and self.exclude_uncoded:
+                        r = EXCLUDED
+                    r = r or "undefined"
+                elif key != "percent" and self.exclude_uncoded:
+                    v, r = math.nan, EXCLUDED
+                attributes = {**templates[key], "reason": r, "n_units": n_units}
+                if key == "cohen" and nvivo and reason in (NEITHER, EVERYWHERE):
+                    v, attributes["reason"] = 1.0, None
+                    attributes["convention"] = f"K = 1 by NVivo's convention ({reason})"
+                coefficients[key] = make(v, attributes)
+            out.append(coefficients)
         return out
 
-    def _segment(self, w: np.ndarray, vals: dict[str, float] | None = None
-                 ) -> dict[str, Coefficient]:
+    def _segment_rows(self, W: np.ndarray, vals: dict[str, np.ndarray] | None = None
+                      ) -> list[dict[str, Coefficient]]:
+        W = np.asarray(W)
         if vals is None:
-            vals = segment_stats(w, self.q)
-        total = int(np.asarray(w).sum())
+            vals = segment_stats(W, self.q)
         pairs = "" if self.m == 2 else ", checks summed over coder pairs"
         rule = f"overlap ≥ {self.threshold:g} of the {self.overlap}"
-        reason = stats.ONE_CODER if self.m < 2 else (NO_SEGMENTS if total == 0 else None)
-        out = {}
-        for key, method in (
-                ("bp", f"Brennan-Prediger kappa (q = {self.q} codes; MAXQDA-compatible, not "
-                       f"Cohen's kappa; {rule}{pairs})"),
-                ("percent", f"P_obs = a/(a+b+c) (MAXQDA segment agreement; {rule}{pairs})")):
-            v = float(vals[key]) if self.m >= 2 else math.nan
-            r = None if not math.isnan(v) else (reason or (ONE_Q if key == "bp" else "undefined"))
-            out[key] = Coefficient(v, method=method, reason=r, n_units=total, n_coders=self.m,
-                                   unit="coded segments", q=self.q)
+        methods = (("bp", f"Brennan-Prediger kappa (q = {self.q} codes; MAXQDA-compatible, not "
+                          f"Cohen's kappa; {rule}{pairs})"),
+                   ("percent", f"P_obs = a/(a+b+c) (MAXQDA segment agreement; {rule}{pairs})"))
+        columns = {key: np.asarray(vals[key]).reshape(-1).tolist() for key, _ in methods}
+        make = Coefficient.from_attributes
+        out = []
+        for row, total in enumerate(W.sum(axis=1).tolist()):
+            total = int(total)
+            reason = stats.ONE_CODER if self.m < 2 else (NO_SEGMENTS if total == 0 else None)
+            coefficients = {}
+            for key, method in methods:
+                v = float(columns[key][row]) if self.m >= 2 else math.nan
+                r = None if not math.isnan(v) else (reason or (ONE_Q if key == "bp" else "undefined"))
+                coefficients[key] = make(v, {"method": method, "reason": r, "n_units": total,
+                                             "n_coders": self.m, "categories_used": None,
+                                             "q": self.q, "unit": "coded segments"})
+            out.append(coefficients)
         return out
 
     def figures(self, scope: str, W: np.ndarray, codes: Sequence[str | None],
                 documents: Sequence[str | None]) -> list[Figure]:
-        """One figure per row of ``W`` (rows x K counts), the statistics computed in one batch."""
-        W = np.asarray(W).reshape(-1, W.shape[-1])
-        batch = _batch(self, W)
-        rows = {k: v.tolist() for k, v in batch.items()}
-        return [self.figure(scope, W[r], codes[r], documents[r],
-                            {k: v[r] for k, v in rows.items()}) for r in range(len(W))]
+        """One figure per row of ``W`` (rows x K counts), everything computed in one batch.
+
+        A study-level report has a figure per code and per document (and, for ``cells``, per
+        code x document), so the tables, prevalences and coefficients are vectorised over the rows
+        and only the objects are built in Python.
+        """
+        W = np.asarray(W)
+        W = W.reshape(-1, W.shape[-1])
+        if not len(W):
+            return []
+        coefficients = self._coefficient_rows(W, _batch(self, W))
+        m = self.m
+        if self.unit == "segment":
+            totals = W.sum(axis=1).tolist()
+            rows = W.astype(np.int64).tolist()
+            out = []
+            for r, (a_m, a_u, b_m, b_u) in enumerate(rows):
+                table = {"a_matched": a_m, "a_unmatched": a_u, "b_matched": b_m, "b_unmatched": b_u}
+                coded = {self.coders[0]: a_m + a_u, self.coders[1]: b_m + b_u} if m == 2 else {}
+                out.append(Figure(scope, codes[r], documents[r], int(totals[r]), None, coded, table,
+                                  coefficients[r]))
+            return out
+        wp = self.prepare(W).astype(np.int64)
+        K = wp.shape[1]
+        p = np.arange(K)
+        bits = ((p[:, None] >> np.arange(m)[None, :]) & 1).astype(np.int64)
+        coded_rows = (wp @ bits).tolist()
+        totals = wp.sum(axis=1).tolist()
+        if m == 2:
+            tables = [{"both": w3, "a_only": w1, "b_only": w2, "neither": w0}
+                      for w0, w1, w2, w3 in wp.tolist()]
+        else:
+            by_count = (_popcount(m)[:, None] == np.arange(m + 1)[None, :]).astype(np.int64)
+            names = [f"coded_by_{j}" for j in range(m + 1)]
+            tables = [dict(zip(names, row)) for row in (wp @ by_count).tolist()]
+        out = []
+        for r, (N, coded_row) in enumerate(zip(totals, coded_rows)):
+            coded = dict(zip(self.coders, coded_row))
+            prevalence = sum(coded_row) / (m * N) if N and m else None
+            out.append(Figure(scope, codes[r], documents[r], N, prevalence, coded, tables[r],
+                              coefficients[r]))
+        return out
 
     def figure(self, scope: str, w: np.ndarray, code: str | None = None,
-               document: str | None = None, vals: dict[str, float] | None = None) -> Figure:
+               document: str | None = None) -> Figure:
         w = np.asarray(w)
-        if self.unit == "segment":
-            table = dict(zip(("a_matched", "a_unmatched", "b_matched", "b_unmatched"),
-                             map(int, w)))
-            coded = {}
-            if self.m == 2:
-                coded = {self.coders[0]: int(w[0] + w[1]), self.coders[1]: int(w[2] + w[3])}
-            return Figure(scope, code, document, int(w.sum()), None, coded, table,
-                          self.coefficients(w, vals))
-        wp = self.prepare(w)
-        N = int(wp.sum())
-        p = np.arange(len(wp))
-        coded = {name: int(wp[((p >> i) & 1) == 1].sum()) for i, name in enumerate(self.coders)}
-        prevalence = sum(coded.values()) / (self.m * N) if N and self.m else None
-        if self.m == 2:
-            table = {"both": int(wp[3]), "a_only": int(wp[1]), "b_only": int(wp[2]),
-                     "neither": int(wp[0])}
-        else:
-            k = _popcount(self.m)
-            table = {f"coded_by_{j}": int(wp[k == j].sum()) for j in range(self.m + 1)}
-        return Figure(scope, code, document, N, prevalence, coded, table, self.coefficients(w, vals))
+        return self.figures(scope, w.reshape(1, -1), [code], [document])[0]
 
 
 def _batch(ctx: _Context, w: np.ndarray) -> dict[str, np.ndarray]:
@@ -823,6 +982,32 @@ def _bootstrap(ctx: _Context, n: int, C: int, K: int, counts_of, B: int, seed: i
     return pooled, per_code
 
 
+def _unit_resampler(hits: UnitHits, K: int):
+    """``counts_of(weights)`` for unit-level bootstrap: (b, units) weights -> (b, codes, K) counts.
+
+    Only coded code x unit pairs are summed (grouped by code and pattern); pattern 0 is the rest
+    of each replicate's weight. The weights are whole numbers, so the float sums are exact and
+    equal to multiplying by a dense one-hot matrix per code.
+    """
+    code, unit, pattern = hits.patterns()
+    C = hits.n_codes
+    group = code * K + pattern
+    order = np.argsort(group, kind="stable")
+    group, unit = group[order], unit[order]
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
+    cells = group[first]
+
+    def counts_of(w: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(w), C * K))
+        if len(cells):
+            out[:, cells] = np.add.reduceat(w[:, unit], first, axis=1)
+        out = out.reshape(len(w), C, K)
+        out[:, :, 0] = w.sum(axis=1)[:, None] - out[:, :, 1:].sum(axis=2)
+        return out
+
+    return counts_of
+
+
 def _attach(fig: Figure, cis: dict) -> None:
     for key, (ci, valid) in cis.items():
         fig.ci[key] = ci
@@ -862,9 +1047,8 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
         counts = segment_counts(sel, threshold, overlap)
     else:
         ud, us, ue = unit_spans(study, sel, unit, sentencizer)
-        present = unit_presence(sel, ud, us, ue, min_overlap)
-        patterns = unit_patterns(present)
-        counts = pattern_counts(patterns, ud, D, m)
+        present = unit_hits(sel, ud, us, ue, min_overlap)
+        counts = hit_counts(present, ud, D)
     notes.append(_unit_note(unit, threshold, overlap, min_overlap, exclude_uncoded, nvivo_compat,
                             sentencizer))
     pooled = ctx.figure("pooled", counts.sum(axis=(0, 1)))
@@ -887,11 +1071,9 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
         if present is None:  # documents are the clusters
             per_doc = counts.transpose(1, 0, 2).reshape(D, C * K).astype(float)
             n, counts_of = D, lambda w: (w @ per_doc).reshape(len(w), C, K)
-        else:  # units are the clusters; one-hot of each code's pattern per unit
-            n = patterns.shape[1]
-            onehots = [(patterns[c][:, None] == np.arange(K)[None, :]).astype(float)
-                       for c in range(C)]
-            counts_of = lambda w: np.stack([w @ oh for oh in onehots], axis=1)  # noqa: E731
+        else:  # units are the clusters
+            n = present.n_units
+            counts_of = _unit_resampler(present, K)
         if n and C:
             pooled_ci, code_ci = _bootstrap(ctx, n, C, K, counts_of, bootstrap, seed)
             _attach(pooled, pooled_ci)
@@ -904,7 +1086,7 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
     report = AgreementReport(
         unit=unit, unit_label=UNIT_LABELS[unit], coders=sel.coders, documents=sel.documents,
         n_documents_selected=sel.n_documents_selected,
-        n_documents_study=len(study.documents.lengths()),
+        n_documents_study=sel.n_documents_study,
         excluded_documents=sel.excluded_documents, codes=sel.codes, options=options,
         headline=ctx.keys()[0], stat_keys=ctx.keys(), pooled=pooled, by_code=by_code,
         by_document=by_document, pairwise=pairwise, notes=notes,
