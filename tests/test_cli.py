@@ -213,10 +213,47 @@ def test_the_console_script_runs_and_fails_cleanly(tmp_path):
 def _all_commands(group, prefix=()):
     import click
 
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         yield prefix + (name,), command
         if isinstance(command, click.Group):
             yield from _all_commands(command, prefix + (name,))
+
+
+def test_the_lazy_command_table_names_every_command_of_every_module():
+    import importlib
+
+    from qualcode.cli import LAZY_COMMANDS, cli
+
+    defined = {}
+    for module in set(LAZY_COMMANDS.values()):
+        for command in importlib.import_module(f"qualcode.cli.{module}").COMMANDS:
+            defined[command.name] = module
+    assert defined == LAZY_COMMANDS
+    import click
+
+    names = cli.list_commands(click.Context(cli))
+    assert set(names) == set(LAZY_COMMANDS)
+    export = cli.get_command(click.Context(cli), "export")
+    assert {"qdpx", "qdc"} <= set(export.list_commands(click.Context(export)))
+
+
+def test_a_query_command_imports_only_what_it_needs(study_path):
+    # Start-up is most of a CLI call's time: `info`, `codings`, `search` must not import numpy
+    # (through sqlite_utils or the agreement code), the exporters, the importers or the TUI.
+    probe = (
+        "import sys\n"
+        "from qualcode.cli import main\n"
+        "for args in (['info', sys.argv[1]], ['codings', sys.argv[1]], ['search', sys.argv[1], 'pain']):\n"
+        "    assert main(args) == 0, args\n"
+        "heavy = [m for m in ('numpy', 'pandas', 'qualcode.agreement', 'qualcode.cli.agreement', "
+        "'qualcode.cli.themes', 'exporters', 'importers', 'textual', 'tui') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(study_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout, out.stdout[-500:]
 
 
 def test_every_command_and_option_is_documented():

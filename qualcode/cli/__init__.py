@@ -29,7 +29,67 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Which module of ``qualcode.cli`` defines each top-level command. A command's module (and what
+# it imports: numpy for agreement, the themes and evidence code ...) is loaded only when that
+# command runs or when the full list is needed (``--help``); ``qualcode info`` loads one small
+# module. tests/test_cli.py checks this table against every module's ``COMMANDS``.
+LAZY_COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("init", "info", "settings", "coders", "undo", "redo", "history"), "project"),
+    **dict.fromkeys(("participants", "speakers"), "people"),
+    **dict.fromkeys(("import", "documents", "search"), "documents"),
+    **dict.fromkeys(("codes", "code", "uncode", "codings", "memo", "journal"), "coding"),
+    **dict.fromkeys(("demo", "tui"), "demo"),
+    **dict.fromkeys(("agreement", "assign", "disagreements", "reconcile", "decisions"), "agreement"),
+    **dict.fromkeys(("themes", "phase", "evidence"), "themes"),
+    **dict.fromkeys(("export", "report"), "export"),
+    "anonymise": "anonymise",
+    **dict.fromkeys(("import-qdpx", "import-qdc", "merge"), "refi"),
+}
+
+
+class LazyGroup(click.Group):
+    """The top-level group: commands are registered from their module on first use."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+        self._loaded: set[str] = set()
+
+    def load(self, module: str) -> None:
+        """Register every command of ``qualcode.cli.<module>``. The REFI-QDA module adds
+        ``qdpx``/``qdc`` to the ``export`` group, so those two modules load together."""
+        if module in self._loaded:
+            return
+        self._loaded.add(module)
+        import importlib
+
+        if module in ("export", "refi"):
+            for name in ("export", "refi"):
+                self._loaded.add(name)
+            for command in importlib.import_module("qualcode.cli.export").COMMANDS:
+                self.add_command(command)
+            importlib.import_module("qualcode.cli.refi").attach(self)
+            return
+        for command in importlib.import_module(f"qualcode.cli.{module}").COMMANDS:
+            self.add_command(command)
+
+    def load_all(self) -> None:
+        for module in dict.fromkeys(self.lazy.values()):
+            self.load(module)
+
+    def get_command(self, ctx, cmd_name):
+        module = self.lazy.get(cmd_name)
+        if module is not None:
+            self.load(module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        self.load_all()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="qualcode")
 def cli() -> None:
     """qualcode — qualitative thematic analysis in the terminal.
@@ -38,21 +98,6 @@ def cli() -> None:
     independent coders, keep memos and a reflexive journal, and search everything.
     Run `qualcode demo` to build and explore the sample study.
     """
-
-
-def _register() -> None:
-    from qualcode.cli import coding, demo, documents, people, project
-
-    for module in (project, people, documents, coding, demo):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-    from qualcode.cli.agreement import COMMANDS as agreement_commands; list(map(cli.add_command, agreement_commands))  # noqa: E702
-    from qualcode.cli import export as _export, themes as _themes; [cli.add_command(c) for m in (_themes, _export) for c in m.COMMANDS]  # noqa: E702
-    from qualcode.cli.anonymise import COMMANDS as anonymise_commands; list(map(cli.add_command, anonymise_commands))  # noqa: E702
-    from qualcode.cli.refi import attach as _attach_refi; _attach_refi(cli)  # noqa: E702  -- export qdpx|qdc, import-qdpx, import-qdc, merge
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:
