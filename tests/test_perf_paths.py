@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from qualcode.anonymise import guard
 from qualcode.study import Study
+from qualcode.transcript import ParsedTranscript
 
 
 # -- the export guard ------------------------------------------------------------------------
@@ -67,3 +68,23 @@ def test_adding_a_participant_links_the_turns_already_imported(tmp_path):
         assert [t.participant for t in turns] == [None, "P7", None, "P7"]
         assert [t.id for t in turns] == sorted(t.id for t in turns) and [t.seq for t in turns] == [0, 1, 2, 3]
         assert s.search("lifeline")[0] == 1  # the turns are in the full-text index under their ids
+
+
+# -- reading many documents and codings at once ----------------------------------------------
+def test_listing_reads_each_documents_participants_and_each_codings_text(study_path):
+    from tests.conftest import INTERVIEW, add_interview
+
+    with Study.open(study_path) as s:
+        s.participants.add("P2", name="Ravi")
+        add_interview(s, "P2_interview", INTERVIEW.replace("Sarah:", "Ravi:"))
+        s.documents.add(ParsedTranscript(text="No speakers here.\n\nJust a paragraph.\n", turns=[],
+                                         format="text", encoding="utf-8"), "Notes", "notes.txt", "0" * 64)
+        listed = {d.name: d.participants for d in s.documents.list()}
+        assert listed == {"Notes": (), "P1_interview": ("P1",), "P2_interview": ("P2",)}
+        assert listed == {name: s.documents.get(name).participants for name in listed}
+        for doc, needle in (("P1_interview", "cliff edge"), ("P2_interview", "Linda's Tuesday group")):
+            s.codings.add_text(doc, "Programme ending/Cliff edge", "Amira", needle)
+        codings = s.codings.list(code="Programme ending/Cliff edge")
+        assert [(c.document, c.text, c.participant) for c in codings] == [
+            ("P1_interview", "cliff edge", "P1"), ("P2_interview", "Linda's Tuesday group", "P2")]
+        assert s.documents.texts([2, 1, 99]) == {1: s.documents.text(1), 2: s.documents.text(2)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Iterable
 
 from qualcode.errors import Conflict, InvalidInput, NotFound
 from qualcode.records import Document, Turn
@@ -47,18 +47,24 @@ def validate(parsed: ParsedTranscript) -> None:
 class DocumentStore(EntityStore):
     _COLUMNS = "id, name, source_name, format, encoding, sha256, char_count, word_count, metadata, imported"
 
-    def _record(self, r: dict[str, Any]) -> Document:
+    def _record(self, r: dict[str, Any], labels: list[str] | None = None) -> Document:
         from qualcode.store.participants import natural_key
 
-        participants = tuple(sorted(
-            (row[0] for row in self.db.execute(
+        if labels is None:
+            labels = [row[0] for row in self.db.execute(
                 "SELECT DISTINCT p.label FROM turns t JOIN participants p ON p.id = t.participant_id "
-                "WHERE t.document_id = ?", [r["id"]])),
-            key=natural_key))
+                "WHERE t.document_id = ?", [r["id"]])]
+        participants = tuple(sorted(labels, key=natural_key))
         return Document(**{**r, "metadata": json.loads(r["metadata"]), "participants": participants})
 
     def list(self) -> list[Document]:
-        return [self._record(r) for r in self.rows(f"SELECT {self._COLUMNS} FROM documents ORDER BY name")]
+        # One query for every document's participants, not one per document.
+        labels: dict[int, list[str]] = {}
+        for doc_id, label in self.db.execute(
+                "SELECT DISTINCT t.document_id, p.label FROM turns t JOIN participants p ON p.id = t.participant_id"):
+            labels.setdefault(doc_id, []).append(label)
+        return [self._record(r, labels.get(r["id"], []))
+                for r in self.rows(f"SELECT {self._COLUMNS} FROM documents ORDER BY name")]
 
     def find(self, ref: str | int) -> Document | None:
         ref = str(ref).strip()
@@ -84,6 +90,16 @@ class DocumentStore(EntityStore):
         if row is None:
             raise NotFound(f"document {document_id} does not exist")
         return row[0]
+
+    def texts(self, document_ids: Iterable[int]) -> dict[int, str]:
+        """The texts of several documents, by id (documents that do not exist are left out)."""
+        ids = sorted(set(document_ids))
+        out: dict[int, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out.update(self.db.execute(
+                f"SELECT id, text FROM documents WHERE id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall())
+        return out
 
     def turns(self, document_id: int) -> list[Turn]:
         return [Turn(**r) for r in self.rows(
