@@ -10,9 +10,18 @@
 * ``naive_turn`` -- turn-level agreement from the same per-character arrays: a coder coded a turn
   when any character of the turn is set in that coder's array.
 
-Both agreement baselines use numpy (a per-character Python loop would be ~100x slower still, so
-this is the *strong* form of the naive method) and read their input with plain SQL. They return
-the pooled 2x2 table and Cohen's kappa, which the runner checks against the product's figures.
+Both agreement baselines use numpy, so they are the *strong* form of the naive method, and read
+their input with plain SQL. Two pure-Python forms count the same way without numpy:
+
+* ``python_character`` -- per document, per code, each coder's coded characters as a Python
+  ``set`` of positions; both = the intersection's size, A only / B only = the rest of each set.
+  This is the cheapest pure-Python per-character count (QualCoder's Coding Comparison walks a list
+  with a slot for every character of the document, per code, which is slower still).
+* ``python_turn`` -- the same sets; a coder coded a turn when one of the turn's characters is in
+  the set (each coded character looked up in a per-document character -> turn list).
+
+All four return the pooled 2x2 table and Cohen's kappa, which the runner checks against the
+product's figures.
 """
 
 from __future__ import annotations
@@ -131,4 +140,52 @@ def naive_turn(study_path: Path, coders: tuple[str, str] = ("A", "B")) -> dict:
             ya = int(np.count_nonzero(coded[0])) - x
             yb = int(np.count_nonzero(coded[1])) - x
             both, a_only, b_only, neither = both + x, a_only + ya, b_only + yb, neither + len(t) - x - ya - yb
+    return _kappa(both, a_only, b_only, neither)
+
+
+def _coded_sets(by_coder: dict[int, list[tuple[int, int]]], k: int) -> set[int]:
+    chars: set[int] = set()
+    for s, e in by_coder.get(k, ()):
+        chars.update(range(s, e))
+    return chars
+
+
+def python_character(study_path: Path, coders: tuple[str, str] = ("A", "B")) -> dict:
+    conn, (a, b), lengths, spans, docs, codes = _load(study_path, coders)
+    conn.close()
+    both = a_only = b_only = neither = 0
+    for d in docs:
+        n = lengths[d]
+        for c in codes:
+            by_coder = spans[d].get(c, {})
+            set_a, set_b = _coded_sets(by_coder, a), _coded_sets(by_coder, b)
+            x = len(set_a & set_b)
+            ya, yb = len(set_a) - x, len(set_b) - x
+            both, a_only, b_only, neither = both + x, a_only + ya, b_only + yb, neither + n - x - ya - yb
+    return _kappa(both, a_only, b_only, neither)
+
+
+def python_turn(study_path: Path, coders: tuple[str, str] = ("A", "B")) -> dict:
+    conn, (a, b), lengths, spans, docs, codes = _load(study_path, coders)
+    turns: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for d, s, e in conn.execute('SELECT document_id, start, "end" FROM turns ORDER BY document_id, start'):
+        if e > s:  # an empty turn holds no character, so nobody can code it
+            turns[d].append((s, e))
+    conn.close()
+    both = a_only = b_only = neither = 0
+    for d in docs:
+        turn_of = [-1] * lengths[d]  # character -> index of its turn (-1: a speaker label)
+        for i, (s, e) in enumerate(turns[d]):
+            turn_of[s:e] = [i] * (e - s)
+        for c in codes:
+            by_coder = spans[d].get(c, {})
+            coded = []
+            for k in (a, b):
+                hit = {turn_of[p] for p in _coded_sets(by_coder, k)}
+                hit.discard(-1)
+                coded.append(hit)
+            x = len(coded[0] & coded[1])
+            ya, yb = len(coded[0]) - x, len(coded[1]) - x
+            both, a_only, b_only, neither = (both + x, a_only + ya, b_only + yb,
+                                             neither + len(turns[d]) - x - ya - yb)
     return _kappa(both, a_only, b_only, neither)

@@ -264,7 +264,8 @@ def _naive(unit: str) -> Callable[[dict], dict]:
     def worker(ctx: dict) -> dict:
         from benchmarks import baselines
 
-        fn = baselines.naive_character if unit == "character" else baselines.naive_turn
+        fn = {"character": baselines.naive_character, "turn": baselines.naive_turn,
+              "character-py": baselines.python_character, "turn-py": baselines.python_turn}[unit]
         times, out = [], None
         for _ in range(ctx["baseline_repeat"]):
             t0, c0 = perf(), time.process_time()
@@ -701,6 +702,16 @@ SCENARIOS: list[Scenario] = [
              check_keys=("both", "a_only", "b_only", "neither", "cohen"), size_text=_study_size),
     Scenario("agreement-turn", "Turn-level agreement, 2 coders, whole study",
              _agreement("turn"), _naive("turn"), "naive per-character boolean arrays (numpy), any-overlap per turn",
+             [Target("agreement >= 20x faster than the per-character baseline", "min_speedup", 20)],
+             probe=needs("qualcode.agreement.units"),
+             check_keys=("both", "a_only", "b_only", "neither", "cohen"), size_text=_study_size),
+    Scenario("agreement-character-py", "Character-level agreement, 2 coders, vs pure-Python per-character sets",
+             _agreement("character"), _naive("character-py"), "per-character Python sets of coded positions",
+             [Target("agreement >= 20x faster than the per-character baseline", "min_speedup", 20)],
+             probe=needs("qualcode.agreement.units"),
+             check_keys=("both", "a_only", "b_only", "neither", "cohen"), size_text=_study_size),
+    Scenario("agreement-turn-py", "Turn-level agreement, 2 coders, vs pure-Python per-character sets",
+             _agreement("turn"), _naive("turn-py"), "per-character Python sets, character -> turn lookup",
              [Target("agreement >= 20x faster than the per-character baseline", "min_speedup", 20)],
              probe=needs("qualcode.agreement.units"),
              check_keys=("both", "a_only", "b_only", "neither", "cohen"), size_text=_study_size),
