@@ -244,3 +244,25 @@ async def test_a_missing_key_file_is_a_notification(sample_template, tmp_path):
         await settle(pilot)
         assert "cannot be the study" in app.errors[-1] or "is a qualcode study" in app.errors[-1]
         assert screen.key_path == gone
+
+
+async def test_a_long_list_fills_the_table_as_the_cursor_moves(sample_template, tmp_path, monkeypatch):
+    import tui.screens.anonymise as screen_module
+
+    monkeypatch.setattr(screen_module, "TABLE_CHUNK", 20)
+    path, key_path = copy_with_key(sample_template, tmp_path, scan=True)
+    remember(path, key_path)
+    app = QualcodeApp(path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        table = screen.query_one("#anon-table", DataTable)
+        open_ids = [c[0] for c in candidates(key_path) if c[7] == "open"]
+        assert screen.rows == open_ids[:20] and table.row_count == 20
+        # Accepting every "Sarah" also decides candidates not in the table yet: they never show up.
+        table.move_cursor(row=screen.rows.index(next(i for i in screen.rows if screen.cands[i].original == "Sarah")))
+        await pilot.press("A")
+        for _ in range(40):
+            await pilot.press("pagedown")
+        await settle(pilot)
+        still_open = [c[0] for c in candidates(key_path) if c[7] == "open"]
+        assert len(still_open) < len(open_ids) and screen.rows == still_open and table.row_count == len(still_open)

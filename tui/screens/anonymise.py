@@ -38,6 +38,7 @@ from tui.screens.dialogs import ChoiceScreen, ConfirmScreen, Dialog, PromptScree
 FILTERS = ("open", "accepted", "rejected", "all")
 CONTEXT_WIDTH = 240  # characters of text shown on each side of a candidate
 DIFF_ROWS = 2000  # rows the diff dialog lists (the CLI's --dry-run lists them all)
+TABLE_CHUNK = 500  # candidate rows added to the table at a time
 STATE_KEY = "anonymise_key"  # the key file's path in the TUI state, per study
 COLUMNS = (("id", "#"), ("status", "Status"), ("document", "Document"), ("rule", "Rule"),
            ("original", "Original"), ("replacement", "Replacement"))
@@ -189,6 +190,7 @@ class AnonymiseScreen(WorkScreen):
         self.key_path: Path | None = None
         self.filter = "open"
         self.rows: list[int] = []  # candidate ids in table order
+        self.waiting: list[int] = []  # ids of the filter not in the table yet (added as the cursor nears the end)
         self.cands: dict[int, Any] = {}
         self.entry_names: dict[int, str] = {}
         self.busy: str | None = None  # what a worker is doing (scan, dry run, apply)
@@ -250,7 +252,7 @@ class AnonymiseScreen(WorkScreen):
         if self._refuse_while_busy():
             return
         current = str(self.key_path) if self.key_path else ""
-        suggestion = str(self.session.path.with_suffix(".key"))
+        suggestion = str(self.session.path.resolve().with_suffix(".key"))
 
         def chosen(value: str | None) -> None:
             if value is None or not value.strip():
@@ -284,15 +286,14 @@ class AnonymiseScreen(WorkScreen):
         self.generation = self.session.generation
         table = self.query_one("#anon-table", DataTable)
         table.clear()
-        self.rows, self.cands = [], {}
+        self.rows, self.cands, self.waiting = [], {}, []
         loaded = self.with_key(self._read, quiet=True) if self.key_path else None
         if loaded is not None:
             cands, summary, state, stale, names = loaded
             self.entry_names = names
-            for c in cands:
-                self.cands[c.id] = c
-                self.rows.append(c.id)
-                table.add_row(*self._cells(c), key=str(c.id))
+            self.cands = {c.id: c for c in cands}
+            self.waiting = [c.id for c in reversed(cands)]
+            self._fill()
             self._header(summary, state, stale)
         else:
             self._header(None, None, False)
@@ -340,8 +341,24 @@ class AnonymiseScreen(WorkScreen):
             return None
         return self.cands[self.rows[row]]
 
+    def _fill(self) -> None:
+        """Add the next ``TABLE_CHUNK`` rows: a big study has tens of thousands of candidates,
+        and a table row costs far more than a candidate in memory."""
+        table = self.query_one("#anon-table", DataTable)
+        added = 0
+        while self.waiting and added < TABLE_CHUNK:
+            c = self.cands[self.waiting.pop()]
+            if self.filter not in ("all", c.status):  # decided meanwhile (e.g. all with the same text)
+                continue
+            self.rows.append(c.id)
+            table.add_row(*self._cells(c), key=str(c.id))
+            added += 1
+
     @on(DataTable.RowHighlighted, "#anon-table")
     def _highlighted(self) -> None:
+        row = self.query_one("#anon-table", DataTable).cursor_row or 0
+        if self.waiting and row >= len(self.rows) - TABLE_CHUNK // 10:
+            self._fill()
         self._show_context()
 
     def _show_context(self) -> None:
@@ -415,6 +432,8 @@ class AnonymiseScreen(WorkScreen):
                 removed_current = removed_current or (current is not None and current.id == c.id)
                 table.remove_row(str(c.id))
                 self.rows.remove(c.id)
+        if self.waiting and len(self.rows) - before < TABLE_CHUNK // 10:
+            self._fill()
         if self.rows:
             target = before if removed_current or not advance else before + 1
             table.move_cursor(row=max(0, min(target, len(self.rows) - 1)))
