@@ -6,9 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qualcode.anonymise.register import Matcher, Term, lowercase_vocabulary, name_variants, resolve_case
-from qualcode.anonymise.remap import Edit, EditMap, apply_edits, resolve_overlaps
 from qualcode.anonymise import register, rules
+from qualcode.anonymise.register import (
+    Matcher,
+    Term,
+    lowercase_vocabulary,
+    name_variants,
+    resolve_case,
+)
+from qualcode.anonymise.remap import Edit, EditMap, apply_edits, resolve_overlaps
 from qualcode.anonymise.rules import nhs_valid, scan_rules
 
 

@@ -32,7 +32,7 @@ import sys
 import types
 from typing import Any
 
-from qualcode.anonymise import guard, review  # noqa: F401  (light modules; spaCy is never imported here)
+from qualcode.anonymise import guard, review  # light modules; spaCy is never imported here
 
 
 def open_key(study, path, create: bool = False):

@@ -111,10 +111,10 @@ class ApplyConfirmScreen(Dialog):
     def summary(self) -> str:
         r = self.result
         by_rule = {rule: n for rule, n in r.by_rule.items() if rule != "speaker-label"}
-        lines = [f"{r.documents} document(s): {r.replacements} replacement(s) ({_rule_counts(by_rule)}), "
-                 f"{r.labels} speaker label(s) become participant labels.",
-                 f"{r.participants_moved} participant name(s) move to the key file; "
-                 f"{r.scrubbed} other value(s) (memos, names ...) are scrubbed."]
+        lines = [(f"{r.documents} document(s): {r.replacements} replacement(s) ({_rule_counts(by_rule)}), "
+                  f"{r.labels} speaker label(s) become participant labels."),
+                 (f"{r.participants_moved} participant name(s) move to the key file; "
+                  f"{r.scrubbed} other value(s) (memos, names ...) are scrubbed.")]
         if r.open_left:
             lines.append(f"{r.open_left} open candidate(s) are left as they are (not replaced).")
         if r.skipped:
