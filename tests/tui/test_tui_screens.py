@@ -337,6 +337,15 @@ async def test_help_and_command_palette_list_every_action(study_path):
         assert app.session.show_others is True
 
 
+def test_help_has_a_section_for_every_screens_keys():
+    from tui.keymap import bindings_of
+    from tui.screens.help import SCOPES
+
+    scopes = {ident.split(".", 1)[0] for ident in bindings_of(QualcodeApp.SCREENS_WITH_KEYS)}
+    assert {"reconcile", "themes", "anonymise", "export"} <= scopes
+    assert scopes <= set(SCOPES)
+
+
 async def test_opening_shows_a_loading_indicator_until_the_worker_is_done(study_path):
     app = QualcodeApp(study_path, coder="Amira")
     async with app.run_test(size=SIZE) as pilot:
