@@ -29,6 +29,24 @@ def test_guard_reports_every_occurrence_once_and_counts_each_name(study_path):
     assert message.count("Whitfield'") == 2  # each identifier named once
 
 
+
+def test_guard_hits_from_later_sources_fill_the_gaps_between_earlier_ones(study_path):
+    import re
+
+    content = "Call 07700 900123, Sarah. Whitfield Road. Ring 07700 900123 again, Whitfield."
+    with Study.open(study_path) as s:
+        g = guard.Guard(s)
+        # As the key would give them: a phone number and a place replaced at apply.
+        g.identifiers = {("phone", "07700900123"): "07700 900123"}
+        g.literals = {"Whitfield Road": "place"}
+        g._literal_re = re.compile(r"(?<!\w)(?:Whitfield Road)(?!\w)")
+        leaks = g.check(content)
+    # The participant's names come first; the place overlapping one of them is not reported;
+    # the phone numbers found afterwards land before and between them.
+    assert [(lk.text, lk.found_by) for lk in leaks] == [
+        ("07700 900123", "log"), ("Sarah", "participant"), ("Whitfield", "participant"),
+        ("07700 900123", "log"), ("Whitfield", "participant")]
+
 # -- speaker labels -> participants (set-based relink) --------------------------------------
 def _participants_of(s, doc):
     return {t.speaker: t.participant for t in s.documents.turns(s.documents.get(doc).id)}
