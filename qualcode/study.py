@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, Iterator
 
 from qualcode.errors import InvalidInput, NotFound
 from qualcode.store import changes, connection
 from qualcode.store.schema import schema_version
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from qualcode.store.coders import CoderStore
+    from qualcode.store.codes import CodeStore
+    from qualcode.store.codings import CodingStore
+    from qualcode.store.decisions import DecisionStore
+    from qualcode.store.documents import DocumentStore
+    from qualcode.store.memos import JournalStore, MemoStore
+    from qualcode.store.participants import ParticipantStore
+    from qualcode.store.speakers import SpeakerStore
+    from qualcode.store.themes import ThemeStore
 
 APPROACHES = ("reflexive", "codebook", "coding-reliability")
 PHASES = {
@@ -37,26 +49,70 @@ class Study:
         self.path = path
         self.actor: str | None = None  # who is acting, for the audit log (a coder name)
         self._change: changes.Change | None = None
-        from qualcode.store.codes import CodeStore
+
+    # One store per kind of thing, each created (and its module imported) on first use: a CLI
+    # call such as ``qualcode info`` needs none of them, and start-up is most of its time.
+    @cached_property
+    def coders(self) -> CoderStore:
         from qualcode.store.coders import CoderStore
-        from qualcode.store.codings import CodingStore
-        from qualcode.store.decisions import DecisionStore
-        from qualcode.store.documents import DocumentStore
-        from qualcode.store.memos import JournalStore, MemoStore
+
+        return CoderStore(self)
+
+    @cached_property
+    def participants(self) -> ParticipantStore:
         from qualcode.store.participants import ParticipantStore
+
+        return ParticipantStore(self)
+
+    @cached_property
+    def documents(self) -> DocumentStore:
+        from qualcode.store.documents import DocumentStore
+
+        return DocumentStore(self)
+
+    @cached_property
+    def speakers(self) -> SpeakerStore:
         from qualcode.store.speakers import SpeakerStore
+
+        return SpeakerStore(self)
+
+    @cached_property
+    def codes(self) -> CodeStore:
+        from qualcode.store.codes import CodeStore
+
+        return CodeStore(self)
+
+    @cached_property
+    def codings(self) -> CodingStore:
+        from qualcode.store.codings import CodingStore
+
+        return CodingStore(self)
+
+    @cached_property
+    def memos(self) -> MemoStore:
+        from qualcode.store.memos import MemoStore
+
+        return MemoStore(self)
+
+    @cached_property
+    def journal(self) -> JournalStore:
+        from qualcode.store.memos import JournalStore
+
+        return JournalStore(self)
+
+    @cached_property
+    def decisions(self) -> DecisionStore:
+        """Double coding: assignments, agreement rounds, reconciliation."""
+        from qualcode.store.decisions import DecisionStore
+
+        return DecisionStore(self)
+
+    @cached_property
+    def themes(self) -> ThemeStore:
+        """Braun & Clarke themes, subthemes, key quotes."""
         from qualcode.store.themes import ThemeStore
 
-        self.coders = CoderStore(self)
-        self.participants = ParticipantStore(self)
-        self.documents = DocumentStore(self)
-        self.speakers = SpeakerStore(self)
-        self.codes = CodeStore(self)
-        self.codings = CodingStore(self)
-        self.memos = MemoStore(self)
-        self.journal = JournalStore(self)
-        self.decisions = DecisionStore(self)  # double coding: assignments, rounds, reconciliation
-        self.themes = ThemeStore(self)  # Braun & Clarke themes, subthemes, key quotes
+        return ThemeStore(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod

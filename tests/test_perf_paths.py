@@ -5,6 +5,8 @@ No timings here (benchmarks/ measures them); these tests pin what the faster cod
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from qualcode.anonymise import guard
 from qualcode.study import Study
 from qualcode.transcript import ParsedTranscript
@@ -23,7 +25,7 @@ def test_guard_reports_every_occurrence_once_and_counts_each_name(study_path):
     starts = [lk.start for lk in leaks]
     assert starts == sorted(starts)
     # No two leaks overlap: "Sarah Whitfield" is one leak, not also "Sarah" and "Whitfield".
-    assert all(a.end <= b.start for a, b in zip(leaks, leaks[1:]))
+    assert all(a.end <= b.start for a, b in pairwise(leaks))
     assert all(content[lk.start:lk.end] == lk.text for lk in leaks)
     assert "'Sarah Whitfield' ×3000" in message and "'Whitfield' ×3000" in message
     assert message.count("Whitfield'") == 2  # each identifier named once

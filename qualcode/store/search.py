@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from qualcode.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 _WORDCHARS = re.compile(r"\w+", re.UNICODE)
