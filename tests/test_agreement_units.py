@@ -5,6 +5,7 @@ per-character computation; every unit's figures equal qualcode.agreement.stats o
 expanded coders x units matrix.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -364,7 +365,7 @@ def random_units(cuts, lengths):
     units = []
     for d, L in enumerate(lengths):
         points = sorted({min(p, L) for p in cuts[d]} | {0, L})
-        for a, b in zip(points, points[1:]):
+        for a, b in itertools.pairwise(points):
             if b - a >= 2:
                 units.append((d, a + 1, b))  # the first character of each piece is a "label"
     return units
