@@ -231,6 +231,39 @@ def test_segment_matching_at_thresholds():
     assert segment_counts(sel, 0.5, "union")[0, 0].tolist() == [1, 0, 1, 1]
 
 
+def naive_segment_counts(merged, n_docs, n_codes, i, j, threshold, overlap):
+    """MAXQDA-style checks pair by pair in plain Python: (code, doc) -> [a_m, a_u, b_m, b_u]."""
+    out = np.zeros((n_codes, n_docs, 4), dtype=int)
+    for me, other, col in ((i, j, 0), (j, i, 2)):
+        for d, c, coder, s, e in merged:
+            if coder != me:
+                continue
+            ok = False
+            for d2, c2, coder2, s2, e2 in merged:
+                if coder2 == other and d2 == d and c2 == c:
+                    inter = max(0, min(e, e2) - max(s, s2))
+                    denom = (e - s) + (e2 - s2) - inter if overlap == "union" else min(e - s, e2 - s2)
+                    ok = ok or (inter > 0 and inter >= threshold * denom - 1e-9 * denom)
+            out[c, d, col if ok else col + 1] += 1
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(span, max_size=25), st.integers(2, 3), st.sampled_from([0.3, 0.6, 0.9, 1.0]),
+       st.sampled_from(["union", "shorter"]))
+def test_segment_counts_equal_a_pairwise_reference(raw, m, threshold, overlap):
+    lengths = [60, 45]
+    spans = []
+    for d, c, coder, s, n in raw:
+        s = min(s, lengths[d] - 1)
+        spans.append((d, c, coder % m, s, min(lengths[d], s + n)))
+    sel = selection(spans, lengths, m, n_codes=2)
+    merged = [tuple(r) for r in sel.spans.tolist()]
+    expected = sum(naive_segment_counts(merged, 2, 2, i, j, threshold, overlap)
+                   for i in range(m) for j in range(i + 1, m))
+    assert segment_counts(sel, threshold, overlap).tolist() == expected.tolist()
+
+
 def test_segment_level_report_pobs_and_brennan_prediger(study_path):
     with Study.open(study_path) as s:
         code(s, "P1_interview", "Cliff edge", "Amira", "falling off a cliff edge")

@@ -531,17 +531,18 @@ def segment_matches(sel: Selection, i: int, j: int, threshold: float, overlap: s
     the other coder's sorted, disjoint segments.
     """
     sp = sel.spans
-    D = max(len(sel.documents), 1)
+    C = max(len(sel.codes), 1)
     ia_all = np.flatnonzero(sp[:, 2] == i)
     ib_all = np.flatnonzero(sp[:, 2] == j)
-    ia_all = ia_all[np.lexsort((sp[ia_all, 3], sp[ia_all, 1] * D + sp[ia_all, 0]))]
-    ib_all = ib_all[np.lexsort((sp[ib_all, 3], sp[ib_all, 1] * D + sp[ib_all, 0]))]
+    # cells document-major, like the spans' own order: the sorts below find them sorted already
+    ia_all = ia_all[_order([sp[ia_all, 0] * C + sp[ia_all, 1], sp[ia_all, 3]])]
+    ib_all = ib_all[_order([sp[ib_all, 0] * C + sp[ib_all, 1], sp[ib_all, 3]])]
     a, b = sp[ia_all], sp[ib_all]
     ma = np.zeros(len(a), dtype=bool)
     mb = np.zeros(len(b), dtype=bool)
     if len(a) and len(b):
         big = int(sp[:, 4].max()) + 1
-        ca, cb = a[:, 1] * D + a[:, 0], b[:, 1] * D + b[:, 0]
+        ca, cb = a[:, 0] * C + a[:, 1], b[:, 0] * C + b[:, 1]
         lo = np.searchsorted(cb * big + b[:, 4], ca * big + a[:, 3], side="right")
         hi = np.searchsorted(cb * big + b[:, 3], ca * big + a[:, 4], side="left")
         cnt = np.maximum(hi - lo, 0)
