@@ -108,3 +108,35 @@ def test_listing_reads_each_documents_participants_and_each_codings_text(study_p
         assert [(c.document, c.text, c.participant) for c in codings] == [
             ("P1_interview", "cliff edge", "P1"), ("P2_interview", "Linda's Tuesday group", "P2")]
         assert s.documents.texts([2, 1, 99]) == {1: s.documents.text(1), 2: s.documents.text(2)}
+
+
+# -- migrations: read with plain SQL, applied by sqlite_utils --------------------------------
+def test_a_study_records_every_migration_in_order_and_an_older_one_is_upgraded(tmp_path):
+    import sqlite3
+
+    import pytest
+
+    from qualcode.store.schema import MigrationSet, migrations
+
+    names = [m.name for m in migrations._migrations]
+    path = tmp_path / "s.qc"
+    with Study.create(path, coder="Amira") as s:
+        assert [m.name for m in migrations.applied(s.db)] == names and migrations.pending(s.db) == []
+        s.participants.add("P1", name="Sarah Whitfield")
+    # Make it a study written before 0005_indexes.
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0005_indexes'")
+        for index in ("participants_by_name", "speakers_by_label", "documents_overview"):
+            conn.execute(f"DROP INDEX {index}")
+    conn.close()
+    with Study.open(path) as s:
+        assert [m.name for m in migrations.applied(s.db)] == names
+        indexes = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"participants_by_name", "speakers_by_label", "documents_overview"} <= indexes
+        assert s.participants.get("P1").name == "Sarah Whitfield"
+        assert s.info()["schema_version"] == names[-1]
+    again = MigrationSet("x")
+    again(name="a")(lambda db: None)
+    with pytest.raises(ValueError):
+        again(name="a")(lambda db: None)
