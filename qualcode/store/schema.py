@@ -7,8 +7,8 @@ CLI and TUI make by document, code, coder or position is served by an index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -299,7 +299,6 @@ def _reconciliation(db: Database) -> None:
     for statement in _split(SCHEMA_RECONCILIATION):
         db.execute(statement)
 import qualcode.store.themes  # noqa: E402,F401  -- registers the 0003_themes migration (themes, theme_codes, key_quotes)
-
 
 SCHEMA_ANONYMISATION = """
 CREATE TABLE anonymisation (
