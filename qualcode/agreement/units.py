@@ -79,6 +79,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import operator
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -392,9 +393,10 @@ def unit_spans(study: "Study", sel: Selection, unit: str, sentencizer: str = "re
     if unit == "document":
         n = len(sel.document_ids)
         return np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), sel.lengths.copy()
-    turns = study.documents.turn_spans(sel.document_ids)
-    arr = np.fromiter(itertools.chain.from_iterable(t[:3] for t in turns), dtype=np.int64,
-                      count=3 * len(turns)).reshape(-1, 3)
+    turns = study.documents.turn_spans(sel.document_ids)  # (document, start, end, participant)
+    arr = np.empty((len(turns), 3), dtype=np.int64)
+    for k in range(3):  # one column at a time is the fastest way to drop the fourth
+        arr[:, k] = np.fromiter(map(operator.itemgetter(k), turns), dtype=np.int64, count=len(turns))
     lut = _lookup(sel.document_ids, int(arr[:, 0].max()) + 1 if len(arr) else 0)
     arr[:, 0] = lut[arr[:, 0]]
     arr = arr[(arr[:, 0] >= 0) & (arr[:, 2] > arr[:, 1])]  # an empty turn holds no text to code
@@ -1150,7 +1152,9 @@ def _pairwise(sel: Selection, ctx: _Context, counts: np.ndarray, threshold: floa
     for i in range(m):
         matrix[i][i] = agree[i][i] = 1.0
         for j in range(i + 1, m):
-            if ctx.unit == "segment":
+            if ctx.unit == "segment" and m == 2:  # the only pair: its checks are the counts
+                w = counts.sum(axis=(0, 1))
+            elif ctx.unit == "segment":
                 w = segment_counts(sel, threshold, overlap, [(i, j)]).sum(axis=(0, 1))
             else:
                 w = pair_counts(counts.sum(axis=(0, 1)), i, j, m)
