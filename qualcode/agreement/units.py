@@ -154,14 +154,20 @@ def merge_spans(rows: np.ndarray) -> np.ndarray:
     maximum of the ends (groups shifted apart by an offset) finds where a new span starts.
     """
     rows = np.asarray(rows, dtype=np.int64).reshape(-1, 5)
+    merged = _merge(rows)
+    return merged.copy() if merged is rows else merged
+
+
+def _merge(rows: np.ndarray) -> np.ndarray:
+    """:func:`merge_spans` on an int64 (n, 5) array; ``rows`` itself when nothing merges."""
     if len(rows) < 2:
-        return rows.copy()
+        return rows
     same = ((rows[1:, 0] == rows[:-1, 0]) & (rows[1:, 1] == rows[:-1, 1])
             & (rows[1:, 2] == rows[:-1, 2]))
     if not (same & (rows[1:, 3] <= rows[:-1, 4])).any():
         # Nothing overlaps or touches its predecessor in the group (the usual case: the coding
         # store merges a coder's overlapping codings when they are made), so nothing to merge.
-        return rows.copy()
+        return rows
     new_group = np.ones(len(rows), dtype=bool)
     new_group[1:] = ~same
     group = np.cumsum(new_group) - 1
@@ -172,7 +178,7 @@ def merge_spans(rows: np.ndarray) -> np.ndarray:
     new = np.ones(len(rows), dtype=bool)
     new[1:] = starts[1:] > running[:-1]
     idx = np.flatnonzero(new)
-    out = rows[idx].copy()
+    out = rows[idx]  # fancy indexing copies
     out[:, 4] = np.maximum.reduceat(rows[:, 4], idx)
     return out
 
@@ -266,7 +272,8 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
     paths = {c.id: c.path for c in code_list}
     order = {c.id: i for i, c in enumerate(code_list)}
     doc_pos = _lookup(kept, id_size)
-    raw_kept = doc_pos[raw[:, 0]] >= 0
+    raw_doc = doc_pos[raw[:, 0]]
+    raw_kept = raw_doc >= 0
     if codes:
         code_ids = []
         for ref in codes:
@@ -278,10 +285,12 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
         code_ids = sorted(used, key=order.__getitem__)
     if len(raw):
         code_pos = _lookup(code_ids, int(raw[:, 1].max()) + 1)
-        mapped = np.column_stack([doc_pos[raw[:, 0]], code_pos[raw[:, 1]], raw_coder, raw[:, 3], raw[:, 4]])
-        mapped = mapped[(mapped[:, 0] >= 0) & (mapped[:, 1] >= 0) & (mapped[:, 2] >= 0)]
+        mapped = np.column_stack([raw_doc, code_pos[raw[:, 1]], raw_coder, raw[:, 3], raw[:, 4]])
+        wanted = raw_kept & (mapped[:, 1] >= 0) & (raw_coder >= 0)
+        if not wanted.all():
+            mapped = mapped[wanted]
         mapped = mapped[_order([mapped[:, 0], mapped[:, 1], mapped[:, 2], mapped[:, 3]])]
-        spans = merge_spans(mapped)
+        spans = _merge(mapped)
     else:
         spans = np.zeros((0, 5), dtype=np.int64)
     return Selection(
@@ -394,9 +403,13 @@ def unit_spans(study: "Study", sel: Selection, unit: str, sentencizer: str = "re
         n = len(sel.document_ids)
         return np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), sel.lengths.copy()
     turns = study.documents.turn_spans(sel.document_ids)  # (document, start, end, participant)
-    arr = np.empty((len(turns), 3), dtype=np.int64)
-    for k in range(3):  # one column at a time is the fastest way to drop the fourth
-        arr[:, k] = np.fromiter(map(operator.itemgetter(k), turns), dtype=np.int64, count=len(turns))
+    if isinstance(turns, np.ndarray):
+        arr = turns[:, :3].astype(np.int64)
+    else:
+        arr = np.empty((len(turns), 3), dtype=np.int64)
+        for k in range(3):  # one column at a time is the fastest way to drop the fourth
+            arr[:, k] = np.fromiter(map(operator.itemgetter(k), turns), dtype=np.int64,
+                                    count=len(turns))
     lut = _lookup(sel.document_ids, int(arr[:, 0].max()) + 1 if len(arr) else 0)
     arr[:, 0] = lut[arr[:, 0]]
     arr = arr[(arr[:, 0] >= 0) & (arr[:, 2] > arr[:, 1])]  # an empty turn holds no text to code
