@@ -81,5 +81,3 @@ def _import_sqlite_utils() -> None:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
 
-
-_import_sqlite_utils()

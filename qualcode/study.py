@@ -18,7 +18,7 @@ from qualcode.store import changes, connection
 from qualcode.store.schema import schema_version
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from qualcode.store.database import StudyDatabase as Database
 
     from qualcode.store.coders import CoderStore
     from qualcode.store.codes import CodeStore

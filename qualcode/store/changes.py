@@ -16,11 +16,12 @@ import json
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Iterator
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, Iterator
 
 from qualcode.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from qualcode.store.database import StudyDatabase as Database
 
 # Rows of these tables are logged without their bulky columns; see module docstring.
 _SLIM = {"documents": ("text",)}

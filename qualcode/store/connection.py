@@ -11,9 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from qualcode.errors import StudyFileError
+from qualcode.store.database import StudyDatabase
 from qualcode.store.schema import migrations
 
 APPLICATION_ID = 0x51434F44  # "QCOD" in the SQLite header: marks a file as a qualcode study
@@ -28,7 +27,7 @@ def _connect(path: Path, mode: str) -> sqlite3.Connection:
     return conn
 
 
-def create(path: str | Path) -> Database:
+def create(path: str | Path) -> StudyDatabase:
     path = Path(path)
     if path.exists():
         raise StudyFileError(f"{path} already exists; choose another name or open it")
@@ -38,7 +37,7 @@ def create(path: str | Path) -> Database:
         conn = _connect(path, "rwc")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("PRAGMA journal_mode = WAL")
-        db = Database(conn, execute_plugins=False)
+        db = StudyDatabase(conn)
         migrations.apply(db)
     except BaseException:
         try:
@@ -52,7 +51,7 @@ def create(path: str | Path) -> Database:
     return db
 
 
-def open_existing(path: str | Path) -> Database:
+def open_existing(path: str | Path) -> StudyDatabase:
     path = Path(path)
     if not path.exists():
         raise StudyFileError(f"{path} does not exist (create a study with `qualcode init {path}`)")
@@ -66,7 +65,7 @@ def open_existing(path: str | Path) -> Database:
         raise StudyFileError(f"{path} is an SQLite database but not a qualcode study")
     try:
         conn = _connect(path, "rw")
-        db = Database(conn, execute_plugins=False)
+        db = StudyDatabase(conn)
         known = {m.name for m in migrations._migrations}
         newer = [m.name for m in migrations.applied(db) if m.name not in known]
         if newer:

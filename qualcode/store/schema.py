@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from qualcode.store.database import StudyDatabase as Database
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,49 @@ CREATE INDEX reconciliation_by_document ON reconciliation_decisions(document_id,
 def _reconciliation(db: Database) -> None:
     for statement in _split(SCHEMA_RECONCILIATION):
         db.execute(statement)
-import qualcode.store.themes  # noqa: E402,F401  -- registers the 0003_themes migration (themes, theme_codes, key_quotes)
+# Themes, theme codes and key quotes (the themes issue).
+SCHEMA_THEMES = """
+CREATE TABLE themes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES themes(id),
+    status TEXT NOT NULL DEFAULT 'candidate' CHECK (status IN ('candidate', 'active', 'discarded')),
+    concept TEXT NOT NULL DEFAULT '',        -- central organising concept
+    definition TEXT NOT NULL DEFAULT '',
+    colour TEXT NOT NULL,
+    position INTEGER NOT NULL DEFAULT 0,     -- order among siblings
+    created TEXT NOT NULL,
+    guid TEXT NOT NULL UNIQUE
+);
+CREATE UNIQUE INDEX themes_unique_name ON themes(coalesce(parent_id, 0), name COLLATE NOCASE);
+CREATE INDEX themes_by_parent ON themes(parent_id);
+CREATE TABLE theme_codes (
+    id INTEGER PRIMARY KEY,
+    theme_id INTEGER NOT NULL REFERENCES themes(id),
+    code_id INTEGER NOT NULL,                -- no foreign key: see the module docstring
+    code_guid TEXT NOT NULL,
+    position INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    UNIQUE (theme_id, code_guid)
+);
+CREATE INDEX theme_codes_by_code ON theme_codes(code_id);
+CREATE TABLE key_quotes (
+    id INTEGER PRIMARY KEY,
+    theme_id INTEGER NOT NULL REFERENCES themes(id),
+    coding_id INTEGER NOT NULL,              -- no foreign key: see the module docstring
+    coding_guid TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    UNIQUE (theme_id, coding_guid)
+);
+CREATE INDEX key_quotes_by_coding ON key_quotes(coding_id);
+"""
+
+
+@migrations(name="0003_themes")
+def _themes_schema(db: Database) -> None:
+    for statement in _split(SCHEMA_THEMES):
+        db.execute(statement)
 
 SCHEMA_ANONYMISATION = """
 CREATE TABLE anonymisation (

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from qualcode.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from qualcode.store.database import StudyDatabase as Database
 
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 _WORDCHARS = re.compile(r"\w+", re.UNICODE)

@@ -21,13 +21,10 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlite_utils import Database
-
 from qualcode.errors import Conflict, InvalidInput, NotFound
 from qualcode.records import Record
 from qualcode.store.base import EntityStore, new_guid
 from qualcode.store.changes import now
-from qualcode.store.schema import _split, migrations
 
 if TYPE_CHECKING:
     from qualcode.study import Study
@@ -39,49 +36,6 @@ PALETTE = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#6A3D9A",
     "#B8860B", "#1B7837", "#B2182B", "#4D4D4D", "#2166AC", "#762A83", "#A6611A", "#01665E",
 ]
-
-SCHEMA_THEMES = """
-CREATE TABLE themes (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    parent_id INTEGER REFERENCES themes(id),
-    status TEXT NOT NULL DEFAULT 'candidate' CHECK (status IN ('candidate', 'active', 'discarded')),
-    concept TEXT NOT NULL DEFAULT '',        -- central organising concept
-    definition TEXT NOT NULL DEFAULT '',
-    colour TEXT NOT NULL,
-    position INTEGER NOT NULL DEFAULT 0,     -- order among siblings
-    created TEXT NOT NULL,
-    guid TEXT NOT NULL UNIQUE
-);
-CREATE UNIQUE INDEX themes_unique_name ON themes(coalesce(parent_id, 0), name COLLATE NOCASE);
-CREATE INDEX themes_by_parent ON themes(parent_id);
-CREATE TABLE theme_codes (
-    id INTEGER PRIMARY KEY,
-    theme_id INTEGER NOT NULL REFERENCES themes(id),
-    code_id INTEGER NOT NULL,                -- no foreign key: see the module docstring
-    code_guid TEXT NOT NULL,
-    position INTEGER NOT NULL DEFAULT 0,
-    created TEXT NOT NULL,
-    UNIQUE (theme_id, code_guid)
-);
-CREATE INDEX theme_codes_by_code ON theme_codes(code_id);
-CREATE TABLE key_quotes (
-    id INTEGER PRIMARY KEY,
-    theme_id INTEGER NOT NULL REFERENCES themes(id),
-    coding_id INTEGER NOT NULL,              -- no foreign key: see the module docstring
-    coding_guid TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '',
-    created TEXT NOT NULL,
-    UNIQUE (theme_id, coding_guid)
-);
-CREATE INDEX key_quotes_by_coding ON key_quotes(coding_id);
-"""
-
-
-@migrations(name="0003_themes")
-def _themes_schema(db: Database) -> None:
-    for statement in _split(SCHEMA_THEMES):
-        db.execute(statement)
 
 
 @dataclass(frozen=True)
