@@ -146,6 +146,7 @@ def test_documents_list_and_show(qc, study_path):
     assert qc("documents", "rename", study_path, "P1_interview", "P1 interview").code == 0
 
 
+BIG = "99999999999999999999"  # beyond SQLite's 64-bit integers
 BAD_COMMANDS = [
     (["info", "{missing}"], "does not exist"),
     (["info", "{textfile}"], "not an SQLite database"),
@@ -179,6 +180,29 @@ BAD_COMMANDS = [
     (["undo", "{study}", "--coder", "Ben"], "nothing to undo"),
     (["settings", "{study}", "--phase", "9"], ""),
     (["codes", "list"], "Missing argument"),
+    (["init", "{other}", "--approach", "nope"], "--approach"),
+    (["info", "{folder}"], "directory"),
+    (["codings", "{study}", "--limit", "0"], "--limit"),
+    (["import", "{study}"], "Missing argument"),
+    # numbers beyond SQLite's integers name nothing: one line, not an OverflowError traceback
+    (["uncode", "{study}", "--id", BIG], "--id"),
+    (["memo", "edit", "{study}", BIG, "x"], "ID"),
+    (["memo", "delete", "{study}", BIG], "ID"),
+    (["memo", "add", "{study}", "x", "--coder", "Amira", "--coding", BIG], "--coding"),
+    (["documents", "show", "{study}", BIG], "too large"),
+    (["codings", "{study}", "--document", BIG], "too large"),
+    (["codings", "{study}", "--limit", BIG], "--limit"),
+    (["journal", "list", "{study}", "--phase", BIG], "--phase"),
+    (["history", "{study}", "--limit", BIG], "--limit"),
+    (["search", "{study}", "pain", "--limit", BIG], ""),
+    (["code", "{study}", "P1_interview", "Pacing", "--coder", "Amira", "--text", "pace", "--nth", BIG], "--nth"),
+    (["coders", "add", "{study}", "consensus"], "reserved"),
+    (["codes", "add", "{study}", "two\nlines"], "line breaks"),
+    (["codes", "rename", "{study}", "Pacing", "a\tb"], "tabs"),
+    (["participants", "band", "{study}", "b", "--from", "age", "--edges", "nan", "--labels", "a,b"], "finite"),
+    (["participants", "import", "{study}", "{extra_field_csv}"], "line 2 has 3 fields"),
+    (["participants", "import", "{study}", "{twice_header_csv}"], "appears twice"),
+    (["participants", "import", "{study}", "{twice_label_csv}"], "row 3"),
 ]
 
 
@@ -187,14 +211,20 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_study_untouched(qc, study_p
     (tmp_path / "notes.txt").write_text("not a study")
     corrupt = tmp_path / "corrupt.qc"
     corrupt.write_bytes(study_path.read_bytes()[:4096] + b"\x00garbage" * 500)
+    (tmp_path / "folder.qc").mkdir()
+    (tmp_path / "extra.csv").write_text("label,age\nP30,3,extra\n", encoding="utf-8")
+    (tmp_path / "twice_header.csv").write_text("label,label\nP30,P31\n", encoding="utf-8")
+    (tmp_path / "twice_label.csv").write_text("label,age\nP30,3\np30,4\n", encoding="utf-8")
     names = {"study": study_path, "missing": tmp_path / "missing.qc", "textfile": tmp_path / "notes.txt",
-             "corrupt": corrupt}
+             "corrupt": corrupt, "folder": tmp_path / "folder.qc", "other": tmp_path / "missing.qc",
+             "extra_field_csv": tmp_path / "extra.csv", "twice_header_csv": tmp_path / "twice_header.csv",
+             "twice_label_csv": tmp_path / "twice_label.csv"}
     before = study_path.read_bytes()
     r = qc(*[a.format(**names) for a in args])
     assert r.code == 2, (r.out, r.err)
     assert "Traceback" not in r.err
-    lines = [line for line in r.err.strip().splitlines() if line.strip()]
-    assert lines and lines[-1].startswith(("qualcode: error:", "Error:")), r.err
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qualcode: error:"), r.err
     assert message in r.err
     assert study_path.read_bytes() == before
     assert not (tmp_path / "missing.qc").exists()

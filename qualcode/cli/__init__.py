@@ -110,12 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("qualcode: aborted", err=True)
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except click.UsageError as exc:
+        click.echo(f"qualcode: error: {_usage_line(exc)}", err=True)
         return 2
+    except click.ClickException as exc:
+        click.echo(f"qualcode: error: {exc.format_message()}", err=True)
+        return exc.exit_code if exc.exit_code else 2
     except QualcodeError as exc:
         click.echo(f"qualcode: error: {exc}", err=True)
         return exc.exit_code
+    except OverflowError:
+        click.echo("qualcode: error: a number given is too large (at most 9223372036854775807)", err=True)
+        return 2
     except sqlite3.DatabaseError as exc:
         click.echo(f"qualcode: error: the study file cannot be used: {exc}", err=True)
         return 2
@@ -128,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"qualcode: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
         return 2
     return 0
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """Click's usage block (Usage / Try / Error) as the one line every error gets here."""
+    message = " ".join(exc.format_message().split())
+    command = exc.ctx.command_path if exc.ctx is not None else "qualcode"
+    return f"{message} (see `{command} --help`)"
 
 
 def run() -> None:  # console-script entry point

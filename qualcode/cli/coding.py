@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.common import CODER, JSON, STUDY, emit, opened, parse_span, read_text, table
+from qualcode.cli.common import CODER, COUNT, JSON, ROW_ID, STUDY, WHO, emit, opened, parse_span, read_text, table
 from qualcode.errors import InvalidInput
 
 DEFINITION_OPTIONS = [
@@ -34,10 +34,11 @@ def codes():
 @click.argument("name")
 @click.option("--parent", help="Parent code (name or path); or give NAME as a path, e.g. 'Peer support/Trust'.")
 @definition_options
+@WHO
 @JSON
-def codes_add(study, name, parent, colour, description, include_when, exclude_when, example, as_json):
+def codes_add(study, name, parent, colour, description, include_when, exclude_when, example, who, as_json):
     """Add a code NAME."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         code = s.codes.add(name, parent=parent, colour=colour, description=description or "",
                            include_when=include_when or "", exclude_when=exclude_when or "", example=example or "")
     emit(code, as_json, lambda c: f"Added code {c.path} {c.colour}")
@@ -69,10 +70,11 @@ def codes_list(study, flat, as_json):
 @STUDY
 @click.argument("code")
 @click.argument("new_name")
+@WHO
 @JSON
-def codes_rename(study, code, new_name, as_json):
+def codes_rename(study, code, new_name, who, as_json):
     """Rename CODE to NEW_NAME (stays under the same parent)."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         c = s.codes.rename(code, new_name)
     emit(c, as_json, lambda c: f"Renamed to {c.path}")
 
@@ -82,12 +84,13 @@ def codes_rename(study, code, new_name, as_json):
 @click.argument("code")
 @click.option("--parent", help="New parent code.")
 @click.option("--top", is_flag=True, help="Move to the top level.")
+@WHO
 @JSON
-def codes_move(study, code, parent, top, as_json):
+def codes_move(study, code, parent, top, who, as_json):
     """Move CODE under another code (--parent) or to the top level (--top)."""
     if bool(parent) == bool(top):
         raise InvalidInput("say where to: --parent CODE or --top")
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         c = s.codes.move(code, None if top else parent)
     emit(c, as_json, lambda c: f"Moved to {c.path}")
 
@@ -96,10 +99,11 @@ def codes_move(study, code, parent, top, as_json):
 @STUDY
 @click.argument("source")
 @click.argument("target")
+@WHO
 @JSON
-def codes_merge(study, source, target, as_json):
+def codes_merge(study, source, target, who, as_json):
     """Merge SOURCE into TARGET: codings and child codes move, SOURCE is deleted."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         r = s.codes.merge(source, target)
     emit(r, as_json, lambda r: f"Merged {source} into {target}: {r['codings_moved']} codings, "
                                f"{r['children_moved']} child codes moved")
@@ -110,10 +114,11 @@ def codes_merge(study, source, target, as_json):
 @click.argument("code")
 @click.option("--codings", type=click.Choice(["delete"]), help="Delete the code's codings too.")
 @click.option("--move-to", metavar="CODE", help="Move the code's codings to another code first.")
+@WHO
 @JSON
-def codes_delete(study, code, codings, move_to, as_json):
+def codes_delete(study, code, codings, move_to, who, as_json):
     """Delete CODE. Refuses while codings exist unless --codings delete or --move-to CODE."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         r = s.codes.delete(code, codings=codings, move_to=move_to)
     emit(r, as_json, lambda r: f"Deleted {code} ({r['codings_deleted']} codings deleted, "
                                f"{r['codings_moved']} moved)")
@@ -124,10 +129,11 @@ def codes_delete(study, code, codings, move_to, as_json):
 @click.argument("code")
 @definition_options
 @click.option("--status", type=click.Choice(["active", "draft", "retired"]), help="Code status.")
+@WHO
 @JSON
-def codes_describe(study, code, colour, description, include_when, exclude_when, example, status, as_json):
+def codes_describe(study, code, colour, description, include_when, exclude_when, example, status, who, as_json):
     """Show CODE's definition, or change its fields."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         c = s.codes.describe(code, colour=colour, description=description, include_when=include_when,
                              exclude_when=exclude_when, example=example, status=status)
     emit(c, as_json, lambda c: "\n".join([
@@ -139,10 +145,11 @@ def codes_describe(study, code, colour, description, include_when, exclude_when,
 @codes.command("import")
 @STUDY
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
+@WHO
 @JSON
-def codes_import(study, csv_file, as_json):
+def codes_import(study, csv_file, who, as_json):
     """Add codes from CSV (code as a path, colour, description, include, exclude, example)."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         r = s.codes.import_csv(csv_file)
     emit(r, as_json, lambda r: f"Codes: {r['added']} added, {r['updated']} updated")
 
@@ -159,7 +166,7 @@ def _target(span, text):
 @CODER
 @click.option("--span", help="Characters START:END (code points, end exclusive).")
 @click.option("--text", "quote", help="The exact words to code.")
-@click.option("--nth", type=int, default=1, show_default=True, help="Which occurrence of --text.")
+@click.option("--nth", type=COUNT, default=1, show_default=True, help="Which occurrence of --text.")
 @click.option("--memo", default="", help="A memo on this coding.")
 @JSON
 def code(study, document, code, coder, span, quote, nth, memo, as_json):
@@ -181,8 +188,8 @@ def code(study, document, code, coder, span, quote, nth, memo, as_json):
 @CODER
 @click.option("--span", help="Characters START:END to uncode.")
 @click.option("--text", "quote", help="The exact words to uncode.")
-@click.option("--nth", type=int, default=1, show_default=True, help="Which occurrence of --text.")
-@click.option("--id", "coding_id", type=int, help="Delete coding ID entirely (no DOCUMENT/CODE needed).")
+@click.option("--nth", type=COUNT, default=1, show_default=True, help="Which occurrence of --text.")
+@click.option("--id", "coding_id", type=ROW_ID, help="Delete coding ID entirely (no DOCUMENT/CODE needed).")
 @JSON
 def uncode(study, document, code, coder, span, quote, nth, coding_id, as_json):
     """Remove CODE from a span of DOCUMENT (trimming or splitting codings), or a coding by --id."""
@@ -214,7 +221,7 @@ def uncode(study, document, code, coder, span, quote, nth, coding_id, as_json):
 @click.option("--code", help="Only this code.")
 @click.option("--children", is_flag=True, help="With --code: include its child codes.")
 @click.option("--coder", help="Only this coder.")
-@click.option("--limit", type=click.IntRange(1), help="At most this many.")
+@click.option("--limit", type=COUNT, help="At most this many.")
 @JSON
 def codings(study, document, code, children, coder, limit, as_json):
     """List codings with their text, speaker and participant label."""
@@ -237,7 +244,7 @@ def memo():
 @click.option("--document", help="Attach to a document ...")
 @click.option("--span", help="... or to a passage START:END of it.")
 @click.option("--code", help="Attach to a code.")
-@click.option("--coding", type=int, help="Attach to a coding (by id).")
+@click.option("--coding", type=ROW_ID, help="Attach to a coding (by id).")
 @click.option("--participant", help="Attach to a participant.")
 @click.option("--title", default="", help="A short title.")
 @JSON
@@ -267,24 +274,26 @@ def memo_list(study, target_type, document, code, coder, as_json):
 
 @memo.command("edit")
 @STUDY
-@click.argument("memo_id", type=int, metavar="ID")
+@click.argument("memo_id", type=ROW_ID, metavar="ID")
 @click.argument("text")
 @click.option("--title", help="New title.")
+@WHO
 @JSON
-def memo_edit(study, memo_id, text, title, as_json):
+def memo_edit(study, memo_id, text, title, who, as_json):
     """Replace the text of memo ID (- reads standard input)."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         m = s.memos.edit(memo_id, read_text(text), title)
     emit(m, as_json, lambda m: f"Memo {m.id} updated")
 
 
 @memo.command("delete")
 @STUDY
-@click.argument("memo_id", type=int, metavar="ID")
+@click.argument("memo_id", type=ROW_ID, metavar="ID")
+@WHO
 @JSON
-def memo_delete(study, memo_id, as_json):
+def memo_delete(study, memo_id, who, as_json):
     """Delete memo ID (undo brings it back)."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         m = s.memos.delete(memo_id)
     emit(m, as_json, lambda m: f"Deleted memo {m.id}")
 
@@ -299,7 +308,7 @@ def journal():
 @click.argument("text")
 @CODER
 @click.option("--date", "entry_date", help="Entry date YYYY-MM-DD (default: today).")
-@click.option("--phase", type=int, help="Braun & Clarke phase 1-6 (default: the study's current phase).")
+@click.option("--phase", type=click.IntRange(1, 6), help="Braun & Clarke phase 1-6 (default: the study's current phase).")
 @JSON
 def journal_add(study, text, coder, entry_date, phase, as_json):
     """Add a journal entry (TEXT, or - to read standard input)."""
@@ -311,7 +320,7 @@ def journal_add(study, text, coder, entry_date, phase, as_json):
 @journal.command("list")
 @STUDY
 @click.option("--coder", help="Only this coder's entries.")
-@click.option("--phase", type=int, help="Only entries from this phase.")
+@click.option("--phase", type=click.IntRange(1, 6), help="Only entries from this phase.")
 @JSON
 def journal_list(study, coder, phase, as_json):
     """List journal entries by date."""

@@ -24,11 +24,28 @@ CODER = click.option(
     help="Who is doing this (default: $QUALCODE_CODER, or the study's only coder).",
 )
 
+# Who makes a change that is not a coder's own coding (the codebook, participants, imports,
+# memo edits): recorded in the audit trail, so `undo --coder NAME` finds it.
+WHO = click.option(
+    "--coder", "who", metavar="NAME",
+    help="Who is making this change, for the audit trail (default: $QUALCODE_CODER, else your login name).",
+)
+MAX_INT = 2**63 - 1  # SQLite's largest integer: ids and limits beyond it can name nothing
+ROW_ID = click.IntRange(1, MAX_INT)
+COUNT = click.IntRange(1, MAX_INT)
+
+
+def actor_name(name: str | None = None) -> str | None:
+    """The audit trail's "who": the --coder given, else $QUALCODE_CODER (else the login name)."""
+    import os
+
+    return name or os.environ.get("QUALCODE_CODER") or None
+
 
 @contextmanager
 def opened(path: Path, actor: str | None = None) -> Iterator[Study]:
     study = Study.open(path)
-    study.actor = actor
+    study.actor = actor_name(actor)
     try:
         yield study
     finally:
@@ -83,5 +100,5 @@ def parse_assignments(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-__all__ = ["ALLOW_LEAKS", "CODER", "JSON", "OUTPUT", "STUDY", "leaks_allowed", "emit", "opened", "parse_assignments", "parse_span", "read_text",
+__all__ = ["ALLOW_LEAKS", "CODER", "COUNT", "MAX_INT", "ROW_ID", "WHO", "actor_name", "JSON", "OUTPUT", "STUDY", "leaks_allowed", "emit", "opened", "parse_assignments", "parse_span", "read_text",
            "say", "table"]

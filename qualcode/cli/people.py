@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 from qualcode.cli import DefaultGroup
-from qualcode.cli.common import JSON, STUDY, emit, opened, parse_assignments, table
+from qualcode.cli.common import JSON, STUDY, WHO, emit, opened, parse_assignments, table
 from qualcode.csvfile import read_rows
 from qualcode.errors import InvalidInput
 
@@ -48,10 +49,11 @@ def participants_list(study, group, names, as_json):
 @click.option("--group", help="Group (default: the label's prefix, e.g. PTV).")
 @click.option("--name", help="Real name, kept until anonymisation (feeds the anonymisation register).")
 @click.argument("attributes", nargs=-1, metavar="[KEY=VALUE]...")
+@WHO
 @JSON
-def participants_add(study, label, group, name, attributes, as_json):
+def participants_add(study, label, group, name, attributes, who, as_json):
     """Add participant LABEL with optional attributes, e.g. age=52 role=Patient."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         p = s.participants.add(label, group=group, name=name, attributes=parse_assignments(attributes))
     emit(p, as_json, lambda p: f"Added {p.label} ({p.group})")
 
@@ -60,10 +62,11 @@ def participants_add(study, label, group, name, attributes, as_json):
 @STUDY
 @click.argument("label")
 @click.argument("attributes", nargs=-1, required=True, metavar="KEY=VALUE...")
+@WHO
 @JSON
-def participants_set(study, label, attributes, as_json):
+def participants_set(study, label, attributes, who, as_json):
     """Set attributes of participant LABEL (KEY= with no value removes one; group=, name= too)."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         p = s.participants.set(label, parse_assignments(attributes))
     emit(p, as_json, lambda p: _render_participants([p]))
 
@@ -71,10 +74,11 @@ def participants_set(study, label, attributes, as_json):
 @participants.command("import")
 @STUDY
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
+@WHO
 @JSON
-def participants_import(study, csv_file, as_json):
+def participants_import(study, csv_file, who, as_json):
     """Add or update participants from CSV (a 'label' column; 'group', 'name'; others typed attributes)."""
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         result = s.participants.import_csv(csv_file)
     emit(result, as_json, lambda r: f"Participants: {r['added']} added, {r['updated']} updated")
 
@@ -86,15 +90,18 @@ def participants_import(study, csv_file, as_json):
 @click.option("--edges", required=True, help='Upper edges, comma separated, e.g. "0.5,5".')
 @click.option("--labels", required=True,
               help='One more label than edges, e.g. "new,experienced,highly experienced".')
+@WHO
 @JSON
-def participants_band(study, name, source, edges, labels, as_json):
+def participants_band(study, name, source, edges, labels, who, as_json):
     """Derive attribute NAME from bands of a numeric attribute (value < edge -> label)."""
     try:
         edge_values = [float(e) for e in edges.split(",")]
     except ValueError:
         raise InvalidInput(f"--edges must be numbers separated by commas, not {edges!r}") from None
+    if not all(math.isfinite(e) for e in edge_values):
+        raise InvalidInput(f"--edges must be finite numbers, not {edges!r}")
     label_values = [x.strip() for x in labels.split(",")]
-    with opened(study) as s:
+    with opened(study, actor=who) as s:
         n = s.participants.define_band(name, source, edge_values, label_values)
         ps = s.participants.list()
     emit({"band": name, "updated": n}, as_json,

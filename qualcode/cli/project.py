@@ -134,7 +134,7 @@ def redo(study, coder, as_json):
 
 @click.command()
 @STUDY
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="How many changes to show.")
+@click.option("--limit", type=click.IntRange(1, 2**63 - 1), default=20, show_default=True, help="How many changes to show.")
 @JSON
 def history(study, limit, as_json):
     """Show the audit log: who changed what, and when."""

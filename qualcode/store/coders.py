@@ -33,6 +33,10 @@ class CoderStore(EntityStore):
         name = name.strip()
         if not name:
             raise InvalidInput("a coder needs a name")
+        if any(ch < " " for ch in name):
+            raise InvalidInput("a coder's name cannot contain tabs, line breaks or control characters")
+        if name.lower() == CONSENSUS and kind != "consensus":
+            raise InvalidInput(f"{name!r} is reserved for reconciled codings; choose another coder name")
         if self.find(name):
             raise Conflict(f"coder {name!r} already exists")
         with self.study.change("coders add", f"add coder {name}") as ch:
@@ -41,7 +45,11 @@ class CoderStore(EntityStore):
 
     def consensus(self) -> Coder:
         """The coder that holds reconciled codings; created on first use."""
-        return self.find(CONSENSUS) or self.add(CONSENSUS, kind="consensus")
+        found = self.find(CONSENSUS)
+        if found is not None and found.kind != "consensus":
+            raise Conflict(f"the coder named {found.name!r} is a person (made by an older qualcode), so "
+                           "reconciled codings have nowhere to go; rename that coder first")
+        return found or self.add(CONSENSUS, kind="consensus")
 
     def resolve(self, name: str | None) -> Coder:
         """The acting coder: the name given, else $QUALCODE_CODER, else the study's only coder."""

@@ -146,6 +146,7 @@ class CodeStore(EntityStore):
             parent = parent_path
         if not name:
             raise InvalidInput("a code needs a name")
+        _check_characters(name)
         parent_id = self.get(parent).id if parent else None
         self._check_free(name, parent_id)
         unknown = set(definition) - set(DEFINITION_FIELDS)
@@ -176,6 +177,7 @@ class CodeStore(EntityStore):
         new_name = new_name.strip()
         if not new_name or SEP in new_name:
             raise InvalidInput(f"a code name cannot be empty or contain {SEP!r}")
+        _check_characters(new_name)
         self._check_free(new_name, code.parent_id, except_id=code.id)
         with self.study.change("codes rename", f"rename code {code.path} to {new_name}") as ch:
             ch.update("codes", code.id, {"name": new_name})
@@ -271,3 +273,9 @@ class CodeStore(EntityStore):
                 except (InvalidInput, NotFound, Conflict) as exc:
                     raise InvalidInput(f"{path.name} row {i}: {exc}") from None
         return {"added": added, "updated": updated}
+
+
+def _check_characters(name: str) -> None:
+    """A code name is one line: a tab or line break would break every table and export."""
+    if any(ch < " " or ch == "\x7f" for ch in name):
+        raise InvalidInput(f"a code name cannot contain tabs, line breaks or control characters: {name!r}")

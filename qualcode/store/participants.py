@@ -37,6 +37,8 @@ def infer_type(values: Iterable[str]) -> str:
     present = [v.strip() for v in values if v is not None and v.strip() != ""]
     if not present:
         return "text"
+    if any(re.match(r"[+-]?0\d", v) for v in present):
+        return "text"  # 007, 0123: an identifier whose leading zeros must survive
     if all(re.fullmatch(r"[+-]?\d+", v) for v in present):
         return "integer"
     if all(_is_float(v) for v in present):
@@ -162,6 +164,13 @@ class ParticipantStore(EntityStore):
             raise InvalidInput(f"{path}: needs a 'label' column (e.g. P1, PTV3)")
         rows = [{k.strip().lower() if k and k.strip().lower() in RESERVED else (k or "").strip(): v
                  for k, v in row.items()} for row in rows]
+        first_row: dict[str, int] = {}
+        for lineno, row in enumerate(rows, start=2):
+            label = (row.get("label") or "").strip().lower()
+            if label and label in first_row:
+                raise InvalidInput(f"{path}: row {lineno}: participant {row['label'].strip()} is also on row "
+                                   f"{first_row[label]}; give each participant one row")
+            first_row.setdefault(label, lineno)
         types = {f: infer_type(r.get(f) for r in rows) for f in fields if f.lower() not in RESERVED}
         before = {p.label.lower() for p in self.list()}
         self._upsert_many(rows, command="participants import", summary=f"import participants from {path.name}",
@@ -196,6 +205,14 @@ class ParticipantStore(EntityStore):
         return n
 
     # -- internals ---------------------------------------------------------------------------
+    def _default_group(self, label: str) -> str:
+        """The group of a new label given none: the group its prefix already has in the study
+        (``P9`` joins ``patient`` when P1..P8 are patients), else the prefix itself."""
+        prefix = label_prefix(label)
+        groups = {r["grp"] for r in self.rows("SELECT label, grp FROM participants")
+                  if label_prefix(r["label"]) == prefix}
+        return groups.pop() if len(groups) == 1 else prefix
+
     def _declare(self, ch, name: str, type_: str) -> str:
         existing = self.row("SELECT type, derived_from FROM variables WHERE name = ?", [name])
         if existing:
@@ -235,7 +252,7 @@ class ParticipantStore(EntityStore):
                     guess = (declared or {}).get(key) or infer_type([str(value)])
                     type_ = self._declare(ch, key, guess)
                     attrs[key] = convert(value, type_, f"{where}{key}")
-                group = (raw.get("group") or "").strip() or (existing["grp"] if existing else label_prefix(label))
+                group = (raw.get("group") or "").strip() or (existing["grp"] if existing else self._default_group(label))
                 name = raw.get("name")
                 name = (name.strip() or None) if isinstance(name, str) else (existing["name"] if existing else None)
                 values = {"label": label, "grp": group, "name": name,
