@@ -142,3 +142,70 @@ def test_the_python_api_imports_the_same_way(tmp_path):
         assert (summary["status"], summary["format"], summary["turns"]) == ("added", "text", 4)
         coding = study.codings.add_text("P7_interview", study.codes.add("Lifeline").name, None, "a lifeline")
         assert coding.speaker == "Janet"
+
+
+def _state(s, name):
+    """Everything a replace changes, as the user would see it."""
+    doc = s.documents.get(name)
+    turns = [(t.speaker, t.participant, t.start, t.end, t.start_ms) for t in s.documents.turns(doc.id)]
+    codings = sorted((c.code, c.start, c.end, c.text) for c in s.codings.list() if c.document_id == doc.id)
+    found = {q: [(h.start, h.end, h.match) for h in s.search(q, document=name)[1]] for q in ("lifeline", "cliff", "well")}
+    return doc.sha256, s.documents.text(doc.id), turns, codings, found
+
+
+def test_undo_and_redo_of_a_replace_restore_text_turns_search_and_codings(qc, study_path, tmp_path):
+    path = write(tmp_path / "P7_interview.txt", TRANSCRIPT)
+    assert qc("import", study_path, path).code == 0
+    assert qc("code", study_path, "P7_interview", "Pacing", "--coder", "Amira", "--text", "every Tuesday").code == 0
+    assert qc("code", study_path, "P7_interview", "Cliff edge", "--coder", "Amira", "--text", "a cliff edge").code == 0
+    with Study.open(study_path) as s:
+        original = _state(s, "P7_interview")
+    write(path, "Interview P7 (corrected)\n\n" + TRANSCRIPT.replace("Like a cliff edge.", "Gone.")
+          .replace("Janet: It was", "Janet: Well. It was"))
+    assert qc("import", study_path, path, "--replace").code == 0
+    with Study.open(study_path) as s:
+        replaced = _state(s, "P7_interview")
+    assert replaced != original and replaced[4]["cliff"] == [] and replaced[4]["well"]
+
+    assert qc("undo", study_path).code == 0
+    with Study.open(study_path) as s:
+        assert _state(s, "P7_interview") == original
+        assert [c.text for c in s.codings.list()] == ["every Tuesday", "a cliff edge"]
+    assert qc("redo", study_path).code == 0
+    with Study.open(study_path) as s:
+        assert _state(s, "P7_interview") == replaced
+    assert qc("undo", study_path).code == 0  # undoes the redo
+    with Study.open(study_path) as s:
+        assert _state(s, "P7_interview") == original
+    # the FTS index holds nothing of the replaced version
+    with Study.open(study_path) as s:
+        assert s.search("well", document="P7_interview")[0] == 0
+
+
+def test_undo_refuses_a_replace_once_the_text_was_rewritten_since(qc, study_path, tmp_path):
+    from qualcode.errors import Conflict
+    import pytest
+
+    path = write(tmp_path / "P7_interview.txt", TRANSCRIPT)
+    assert qc("import", study_path, path).code == 0
+    write(path, TRANSCRIPT.replace("Nothing.", "Nothing at all."))
+    assert qc("import", study_path, path, "--replace").code == 0
+    with Study.open(study_path) as s:  # as an anonymisation apply does: text rewritten in place
+        doc = s.documents.get("P7_interview")
+        s.db.execute("UPDATE documents SET text = replace(text, 'Janet', 'P7xxx') WHERE id = ?", [doc.id])
+        with pytest.raises(Conflict, match="rewritten since"):
+            s.undo()
+
+
+def test_undo_refuses_a_replace_recorded_without_the_earlier_text(study_path):
+    """Studies written before versions were logged: a documents update whose SHA-256 changed."""
+    import pytest
+
+    from qualcode.errors import Conflict
+
+    with Study.open(study_path) as s:
+        doc = s.documents.get("P1_interview")
+        with s.change("import --replace", "replace P1_interview with P1.txt") as ch:
+            ch.update("documents", doc.id, {"sha256": "0" * 64, "text": "Interviewer: new"})
+        with pytest.raises(Conflict, match="older qualcode"):
+            s.undo()

@@ -6,7 +6,12 @@ That record is the audit trail reviewers ask for and the basis of undo: undoing 
 its row operations backwards, as a new change, so nothing is ever silently forgotten.
 
 Document text is not copied into the audit log on import (it is the source file's text and the
-file is kept by the researcher); undoing an import deletes the document and its turns.
+file is kept by the researcher); undoing an import deletes the document and its turns. A
+``--replace`` is different: the earlier text exists nowhere else, so it is logged as one
+*version* row (a ``documents`` update whose before and after are ``{"row": ..., "turns": ...}``:
+the whole row with its text, and the turns; ``documents.version``); undo and redo put that
+version back and re-index it, and the codings move with their own rows. Replaces logged by an older qualcode (a plain ``documents`` update whose
+SHA-256 changed, text not kept) are refused rather than half undone.
 """
 
 from __future__ import annotations
@@ -59,10 +64,11 @@ class Change:
             return None
         return dict(zip([c[0] for c in cur.description], row))
 
-    def _log(self, table: str, row_id: int, op: str, before: dict | None, after: dict | None) -> None:
+    def _log(self, table: str, row_id: int, op: str, before: dict | None, after: dict | None,
+             slim: bool = True) -> None:
         if table in _UNLOGGED:
             return
-        for column in _SLIM.get(table, ()):
+        for column in _SLIM.get(table, ()) if slim else ():
             for row in (before, after):
                 if row is not None and column in row and op != "delete":
                     row[column] = None
@@ -78,6 +84,10 @@ class Change:
             ],
         )
         self.count += 1
+
+    def log_version(self, table: str, row_id: int, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """Record a whole version change (written by the caller) with nothing left out."""
+        self._log(table, row_id, "update", before, after, slim=False)
 
     def insert(self, table: str, row: dict[str, Any]) -> int:
         columns = list(row)
@@ -166,7 +176,7 @@ def undo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
     with record(db, "undo", f"undo: {target['summary']}", by or actor) as change:
         try:
             for table, row_id, op, before, after in ops:
-                _reverse(db, change, table, row_id, op, before)
+                _reverse(db, change, table, row_id, op, before, after, target["id"], target["summary"])
         except sqlite3.IntegrityError:
             raise Conflict(
                 f"cannot undo change {target['id']} ({target['summary']}): later work still uses "
@@ -224,7 +234,7 @@ def redo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
                 elif op == "delete":
                     change.delete(table, row_id)
                 else:
-                    _reverse(db, change, table, row_id, "update", after)
+                    _reverse(db, change, table, row_id, "update", after, before)
         except sqlite3.IntegrityError:
             raise Conflict(f"cannot redo {original!r}: the study has changed since") from None
         from qualcode.store.speakers import relink_turns
@@ -235,7 +245,23 @@ def redo(db: Database, actor: str | None = None, by: str | None = None) -> dict:
     return {"id": original_id, "summary": original, "redo": change.id}
 
 
-def _reverse(db: Database, change: Change, table: str, row_id: int, op: str, before: str | None) -> None:
+def _reverse(db: Database, change: Change, table: str, row_id: int, op: str, before: str | None,
+             after: str | None = None, change_id: int | None = None, summary: str = "") -> None:
+    """Apply one audit row backwards: the row goes back to ``before`` (``after`` is what the
+    change left, checked where it matters)."""
+    if op == "update" and table == "documents" and after is not None:
+        old, new = json.loads(before), json.loads(after)
+        if _is_version(old):
+            from qualcode.store.documents import restore_version  # local: documents imports this module
+
+            restore_version(db, change, row_id, old, new)
+            return
+        if old.get("sha256") != new.get("sha256"):
+            what = f"change {change_id} ({summary})" if change_id else "this change"
+            raise Conflict(
+                f"cannot undo {what}: it replaced a document's text and was recorded by an older "
+                "qualcode that did not keep the earlier text; import the earlier file with --replace instead"
+            )
     if op == "insert":
         if table == "documents":
             _drop_document_index(db, row_id)
@@ -258,6 +284,11 @@ def _reverse(db: Database, change: Change, table: str, row_id: int, op: str, bef
             row.pop(column, None)
         row.pop("id", None)
         change.update(table, row_id, row)
+
+
+def _is_version(data: Any) -> bool:
+    """A whole document version (``Change.log_version``) rather than a plain row."""
+    return isinstance(data, dict) and set(data) == {"row", "turns"}
 
 
 def _drop_document_index(db: Database, document_id: int) -> None:

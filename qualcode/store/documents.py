@@ -3,6 +3,12 @@
 A document's text is canonical (``qualcode.text``) and never changes except through
 anonymisation or an explicit ``replace``; turns, codings and memos point into it by code-point
 offsets. Re-importing the same bytes (same SHA-256) is a no-op.
+
+A replace is logged as one ``replace`` audit row holding the document's whole *version* before
+and after (its row, text included, and its turns; see ``version``), because the text, the turns
+and the full-text index only make sense together: undo and redo put a version back with
+``restore_version``, while the codings move back through their own audit rows. An import is
+not logged that way (its text is the researcher's file; undoing it deletes the document).
 """
 
 from __future__ import annotations
@@ -42,6 +48,63 @@ def validate(parsed: ParsedTranscript) -> None:
         if not (last_end <= t.start <= t.end <= len(parsed.text)):
             raise InvalidInput(f"turn span {t.start}:{t.end} overlaps or lies outside the text")
         last_end = t.end
+
+
+_TURN_COLUMNS = 'seq, speaker, start, "end", start_ms, end_ms'
+
+
+def version(db, document_id: int) -> dict[str, Any]:
+    """The document's row (text included) and its turns, as JSON-ready data for the audit log."""
+    cur = db.execute("SELECT * FROM documents WHERE id = ?", [document_id])
+    values = cur.fetchone()
+    if values is None:
+        raise NotFound(f"document {document_id} does not exist")
+    row = dict(zip([c[0] for c in cur.description], values))
+    turns = db.execute(f"SELECT {_TURN_COLUMNS} FROM turns WHERE document_id = ? ORDER BY start",
+                       [document_id]).fetchall()
+    return {"row": row, "turns": [list(t) for t in turns]}
+
+
+def insert_turns(db, doc_id: int, text: str, turns: list[ParsedTurn],
+                 links: dict[str, int | None] | None = None) -> None:
+    """Insert and index a document's turns (participant from ``links``, else left for
+    ``relink_turns``). Ids are assigned here (one writer inside the transaction), so the
+    full-text rows need no read-back."""
+    links = links or {}
+    first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM turns").fetchone()[0]
+    db.conn.executemany(
+        'INSERT INTO turns (id, document_id, seq, speaker, participant_id, start, "end", start_ms, end_ms) '
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(first + i, doc_id, i, t.speaker, links.get(t.speaker) if t.speaker else None, t.start, t.end,
+          t.start_ms, t.end_ms) for i, t in enumerate(turns)],
+    )
+    index_turns(db, [(first + i, text[t.start:t.end]) for i, t in enumerate(turns)])
+
+
+def _write_text(db, doc_id: int, row: dict[str, Any]) -> None:
+    """Drop the document's turns and their index entries, then write the row's new values."""
+    unindex_document(db, doc_id)
+    db.execute("DELETE FROM turns WHERE document_id = ?", [doc_id])
+    values = {k: v for k, v in row.items() if k != "id"}
+    assignments = ", ".join(f'"{k}" = ?' for k in values)
+    db.execute(f"UPDATE documents SET {assignments} WHERE id = ?", [*values.values(), doc_id])
+
+
+def restore_version(db, change, document_id: int, target: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Put ``target`` (a ``version``) back as the document's text, turns and index, if the
+    document still is ``expected``; log the step as a ``replace`` of the current change so that
+    it can be undone in turn. Turn participants are left to the caller's ``relink_turns``."""
+    current = version(db, document_id)
+    if current["row"].get("text") != expected["row"].get("text"):
+        raise Conflict(
+            f"document {current['row']['name']!r} has been rewritten since (anonymised or replaced "
+            "again); its earlier text cannot be put back"
+        )
+    row = target["row"]
+    _write_text(db, document_id, row)
+    insert_turns(db, document_id, row["text"], [ParsedTurn(s, e, speaker, sm, em)
+                                                for _seq, speaker, s, e, sm, em in target["turns"]])
+    change.log_version("documents", document_id, current, version(db, document_id))
 
 
 class DocumentStore(EntityStore):
@@ -186,27 +249,19 @@ class DocumentStore(EntityStore):
                 self._insert_turns(ch, doc_id, parsed.text, turns)
             return {"status": "added", "document": self.get(doc_id), "codings": {}}
         with self.study.change("import --replace", f"replace {existing.name} with {source_name}") as ch:
-            old_text = self.text(existing.id)
+            before = version(self.db, existing.id)
+            old_text = before["row"]["text"]
             outcome = self.study.codings.relocate(ch, existing.id, old_text, parsed.text)
-            unindex_document(self.db, existing.id)
-            self.db.execute("DELETE FROM turns WHERE document_id = ?", [existing.id])
-            ch.update("documents", existing.id, {**row, "imported": now()})
+            _write_text(self.db, existing.id, {**before["row"], **row, "imported": now()})
             self._insert_turns(ch, existing.id, parsed.text, turns)
+            ch.log_version("documents", existing.id, before, version(self.db, existing.id))
         return {"status": "replaced", "document": self.get(existing.id), "codings": outcome}
 
     def _insert_turns(self, ch, doc_id: int, text: str, turns: list[ParsedTurn]) -> None:
         """Insert and index a document's turns, each with its participant (speaker labels are
-        resolved once per label first). Ids are assigned here (one writer inside the
-        transaction), so the full-text rows need no read-back."""
+        resolved once per label first)."""
         links = self.study.speakers.link_labels(ch, doc_id, (t.speaker for t in turns if t.speaker))
-        first = self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM turns").fetchone()[0]
-        self.db.conn.executemany(
-            'INSERT INTO turns (id, document_id, seq, speaker, participant_id, start, "end", start_ms, end_ms) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(first + i, doc_id, i, t.speaker, links.get(t.speaker), t.start, t.end, t.start_ms, t.end_ms)
-             for i, t in enumerate(turns)],
-        )
-        index_turns(self.db, [(first + i, text[t.start:t.end]) for i, t in enumerate(turns)])
+        insert_turns(self.db, doc_id, text, turns, links)
 
     def _free_name(self, name: str) -> str:
         taken = lambda n: self.row("SELECT 1 FROM documents WHERE name = ?", [n]) is not None  # noqa: E731
