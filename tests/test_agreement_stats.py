@@ -169,6 +169,30 @@ def test_cohen_kappa_wikipedia_2x2_example():
     assert k.method == "Cohen's kappa (unweighted)" and k.n_units == 50
 
 
+def test_cohen_1960_worked_example():
+    """Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and
+    Psychological Measurement 20(1), 37-46: the worked example of two judges sorting N = 200
+    units into three categories, as a matrix of proportions (judge A rows, judge B columns)
+
+        .44 .07 .09 | .60
+        .05 .20 .05 | .30
+        .01 .03 .06 | .10
+        .50 .30 .20
+
+    p_o = .44 + .20 + .06 = .70, p_c = .60 x .50 + .30 x .30 + .10 x .20 = .41 and
+    kappa = (.70 - .41) / (1 - .41) = .4915. The proportions are used as counts out of 200."""
+    counts = [[88, 14, 18], [10, 40, 10], [2, 6, 12]]
+    data = expand(counts, [1, 2, 3])
+    k = cohen_kappa(data)
+    assert k.p_o == pytest.approx(.70) and k.p_e == pytest.approx(.41)
+    assert k == printed(.4915, 4)
+    assert k == pytest.approx(.29 / .59)
+    assert k.n_units == 200 and percent_agreement(data) == pytest.approx(.70)
+    # the same value from the contingency table itself
+    table, cats = confusion_matrix(*data)
+    assert table.tolist() == counts and cats == [1, 2, 3]
+
+
 def test_cohen_kappa_sas_3x3_example_unweighted_and_linear():
     """SAS PROC FREQ printout quoted in statsmodels' test_inter_rater.py for the table
     [[0,4,1],[0,8,0],[0,1,5]]: simple kappa .4842, weighted kappa (Cicchetti-Allison, scores
