@@ -252,3 +252,21 @@ def test_other_document_is_untouched(study):
     add_interview(study, "P2_interview", INTERVIEW.replace("Sarah", "Tom").replace("Peter", "Jim"))
     items = R.disagreements(study, AB)
     assert {i.document for i in items} == {"P1_interview"}  # P2 is not double-coded
+
+
+def test_saved_rounds_and_assignments_record_the_coder_like_decisions(qc, path, monkeypatch):
+    """created_by follows the decisions' rule: --by, then QUALCODE_CODER, then the OS user."""
+    import getpass
+
+    monkeypatch.setenv("QUALCODE_CODER", "Ben")
+    assert qc("agreement", path, "--coders", "Amira", "Ben", "--save-round").code == 0
+    assert qc("agreement", path, "--coders", "Amira", "Ben", "--save-round", "--by", "Amira").code == 0
+    assert qc("assign", path, "--coder", "Ben", "--sample", "1", "--seed", "3").code == 0
+    monkeypatch.delenv("QUALCODE_CODER")
+    assert qc("agreement", path, "--coders", "Amira", "Ben", "--save-round").code == 0
+    rounds = qc("agreement", "rounds", path, "--json").json()
+    assert [r["created_by"] for r in rounds] == ["Ben", "Amira", getpass.getuser()]
+    assert [a["created_by"] for a in qc("assign", path, "--list", "--json").json()] == ["Ben"]
+    history = {h["summary"]: h["coder"] for h in qc("history", path, "--json").json()}
+    assert history["save agreement round 1 (turn)"] == "Ben"
+    assert history["save agreement round 2 (turn)"] == "Amira"

@@ -268,8 +268,17 @@ def parse_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _named(study: "Study", by: str | None) -> str | None:
+    """Who acts, by one rule for decisions, saved rounds and assignments: ``by`` (``--by``), then
+    the study's actor, then ``$QUALCODE_CODER``; None when none is given."""
+    for name in (by, study.actor, os.environ.get("QUALCODE_CODER")):
+        if name and str(name).strip():
+            return str(name).strip()
+    return None
+
+
 def _decider(study: "Study", by: str | None):
-    name = by or study.actor or os.environ.get("QUALCODE_CODER")
+    name = _named(study, by)
     if not name:
         raise InvalidInput("say who decides with --by NAME (a coder, or a third coder adjudicating)")
     rec = study.coders.get(name)
@@ -391,10 +400,14 @@ def decision_log(study: "Study", round_no: int | None = None, document: str | No
 
 
 def save_round(study: "Study", report: "U.AgreementReport", by: str | None = None) -> dict[str, Any]:
-    """Keep this report's figures as the next agreement round (audited)."""
+    """Keep this report's figures as the next agreement round (audited).
+
+    ``created_by`` follows the decisions' rule: ``by``, then the study's actor, then
+    ``$QUALCODE_CODER``, and only then the operating-system user.
+    """
     store = _store(study)
     round_no = store.next_round()
-    actor = by or study.actor
+    actor = _named(study, by)
     with study.change("agreement round", f"save agreement round {round_no} ({report.unit})",
                       actor) as ch:
         who = actor or default_actor()
@@ -481,9 +494,10 @@ def assign_sample(study: "Study", coder: str, sample: str, seed: int | None = No
     already = store.assigned(rec.id)
     new = [d for d in chosen if d.id not in already]
     if new:
+        actor = _named(study, by)
         with study.change("assign", f"assign {len(new)} documents to {rec.name} "
-                                    f"(sample {sample}, seed {seed})", by or study.actor) as ch:
-            who = by or study.actor or default_actor()
+                                    f"(sample {sample}, seed {seed})", actor) as ch:
+            who = actor or default_actor()
             for d in new:
                 store.add_assignment(ch, rec.id, d.id, str(sample), int(seed), who)
     return {"coder": rec.name, "sample": str(sample), "seed": int(seed), "n": n, "of": len(pool),
