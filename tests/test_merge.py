@@ -121,9 +121,10 @@ def test_conflicts_are_reported_never_resolved(demos, tmp_path, qc):
     conflicts = r.json()["conflicts"]
     assert "code Programme ending/Cliff edge: same code, different definition (description); kept this study's" \
         in conflicts
-    assert f"document P2_interview: its text differs in the other study (P2_interview); {on_p2} coding(s) there " \
-           "were not merged" in conflicts
-    assert r.json()["skipped"] == {"codings on a document whose text changed": on_p2}
+    assert f"document P2_interview: its text differs in the other study (P2_interview); {on_p2} coding(s) and 2 " \
+           "speaker mapping(s) there were not merged" in conflicts
+    assert r.json()["skipped"] == {"codings on a document whose text changed": on_p2,
+                                   "speaker mappings on a document whose text changed": 2}
     with Study.open(base) as s:
         assert s.codes.get("Cliff edge").description == description
         assert "Right, that’s recording." in s.documents.text(s.documents.get("P2_interview").id)
@@ -221,3 +222,146 @@ def test_errors_exit_2_and_write_nothing(demos, tmp_path, qc, case):
     assert r.code == 2
     assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
     assert (digest(base), sorted(p.name for p in tmp_path.iterdir())) == before
+
+
+# -- anonymisation: a document whose text changed, and nothing identifying into an anonymised study
+@pytest.fixture(scope="module")
+def anonymised(demos, tmp_path_factory) -> tuple[Path, Path]:
+    """Copy "one" of the sample study, anonymised (register and rules, no NER); and its key."""
+    from qualcode.cli import main
+
+    folder = tmp_path_factory.mktemp("anon")
+    study, key = folder / "anon.qc", folder / "anon.qckey"
+    shutil.copy(demos / "one.qc", study)
+    assert main(["anonymise", "scan", str(study), "--key", str(key), "--no-ner"]) == 0
+    assert main(["anonymise", "apply", str(study), "--key", str(key), "--accept-all"]) == 0
+    return study, key
+
+
+def real_names(path: Path) -> list[str]:
+    with Study.open(path) as s:
+        return [n for (n,) in s.db.execute("SELECT name FROM participants WHERE name IS NOT NULL")]
+
+
+@pytest.mark.parametrize("original", ["one", "two"])  # same GUIDs as the anonymised copy, or others
+def test_an_anonymised_copy_conflicts_and_merges_nothing_into_the_original(demos, anonymised, tmp_path, qc,
+                                                                         original):
+    base = copy(demos, original, tmp_path / "base.qc")
+    before = spans(base)
+    with Study.open(base) as s:
+        speakers = s.db.execute("SELECT document_id, label, participant_id FROM speakers ORDER BY id").fetchall()
+    r = qc("merge", base, anonymised[0], "--json")
+    assert r.code == 1
+    data = r.json()
+    conflicts = [c for c in data["conflicts"] if c.startswith("document ")]
+    assert len(conflicts) == 9
+    assert "document P1_interview: its text differs in the other study (P1_interview) (the other study was " \
+           "anonymised); 71 coding(s) and 2 speaker mapping(s) there were not merged" in conflicts
+    assert data["added"] == {}
+    assert data["skipped"]["codings on a document whose text changed"] == 210
+    assert spans(base) == before                 # no coding at anonymised offsets in the real text
+    with Study.open(base) as s:
+        assert s.db.execute("SELECT document_id, label, participant_id FROM speakers ORDER BY id").fetchall() \
+            == speakers
+
+
+@pytest.mark.parametrize("original", ["one", "two"])
+def test_the_original_merges_nothing_identifying_into_the_anonymised_copy(demos, anonymised, tmp_path, qc,
+                                                                        original):
+    base = tmp_path / "anon.qc"
+    shutil.copy(anonymised[0], base)
+    other = copy(demos, original, tmp_path / "original.qc")
+    before = spans(base)
+    r = qc("merge", base, other, "--json")
+    assert r.code == 1
+    data = r.json()
+    assert sum(c.startswith("document ") and "(this study was anonymised)" in c for c in data["conflicts"]) == 9
+    assert spans(base) == before
+    assert real_names(base) == []
+    check = qc("anonymise", "check", base, "--key", anonymised[1])
+    assert check.code == 0, check.out + check.err
+    assert "No registered identifiers found" in check.out
+
+
+def test_a_second_coders_anonymised_copy_brings_only_clean_work(anonymised, tmp_path, qc):
+    base, other = tmp_path / "lead.qc", tmp_path / "second.qc"
+    shutil.copy(anonymised[0], base)
+    shutil.copy(anonymised[0], other)
+    clean = "Interviewer: Anything else?\n\nP9: The pool on Tuesdays keeps me going.\n"
+    named = "Interviewer: Who helped?\n\nP10: Steve Kaminski rang me every week.\n"
+    with Study.open(other) as s:
+        s.participants.add("P9", group="patient", name="Joan Hartley")
+        s.participants.add("P10", group="patient")
+        for name, text in (("P9_interview", clean), ("P10_interview", named)):
+            s.documents.add(parsed_interview(text), name, f"{name}.txt", hashlib.sha256(text.encode()).hexdigest())
+        s.codings.add_text("P9_interview", "Pacing", "Ben", "The pool on Tuesdays")
+        s.codings.add_text("P10_interview", "Pacing", "Ben", "rang me every week")
+        c = s.codings.add_text("P1_interview", "Pacing", "Ben", "sitting's not great for me")
+        s.codings.set_memo(c.id, "Steve Kaminski said the same")
+        s.memos.add("Compare with the focus group", coder="Ben")
+        s.memos.add("Ask Steve about the leaflet", coder="Ben")
+        s.journal.add("Talked it over with Steve Kaminski", coder="Ben", entry_date="2024-06-02")
+        s.journal.add("Second pass done", coder="Ben", entry_date="2024-06-01")
+        s.speakers.map("Joan Hartley", "P9")      # a speaker label that is a real name, for all documents
+    r = qc("merge", base, other, "--json")
+    assert r.code == 1
+    data = r.json()
+    conflicts = data["conflicts"]
+    assert any(c.startswith("participant P9: the other study holds their real name") for c in conflicts)
+    assert any(c.startswith("document P10_interview: holds") for c in conflicts)
+    assert any(c.startswith("journal entry of 2024-06-02: holds") for c in conflicts)
+    assert any("a speaker label of the other study (all documents) is a registered name" in c for c in conflicts)
+    assert any(c.startswith("memo ") and "holds" in c for c in conflicts)
+    assert any(c.startswith("the memo of coding ") and "holds" in c for c in conflicts)
+    assert not any("Joan" in c or "Steve" in c or "Kaminski" in c for c in conflicts)
+    assert data["added"]["documents"] == 1 and data["added"]["memos"] == 1 and data["added"]["journal entries"] == 1
+    with Study.open(base) as s:
+        assert [d.name for d in s.documents.list() if d.name.startswith("P9")] == ["P9_interview"]
+        assert s.documents.find("P10_interview") is None
+        assert [c.text for c in s.codings.list(document="P9_interview")] == ["The pool on Tuesdays"]
+        assert s.participants.get("P9").name is None
+        assert s.db.execute("SELECT count(*) FROM speakers WHERE label = 'Joan Hartley'").fetchone()[0] == 0
+        assert [j.body for j in s.journal.list(coder="Ben")] == ["Second pass done"]
+        [coding] = [c for c in s.codings.list(document="P1_interview", coder="Ben")
+                    if c.text == "sitting's not great for me"]
+        assert not coding.memo                   # the coding came, its memo naming someone did not
+    assert real_names(base) == []
+    assert qc("anonymise", "check", base, "--key", anonymised[1]).code == 0
+
+
+def test_a_never_anonymised_copy_adds_no_document_to_an_anonymised_study(demos, anonymised, tmp_path, qc):
+    base = tmp_path / "anon.qc"
+    shutil.copy(anonymised[0], base)
+    other = copy(demos, "two", tmp_path / "two.qc")
+    text = "Interviewer: Anything else?\n\nP9: The pool on Tuesdays keeps me going.\n"
+    with Study.open(other) as s:
+        s.documents.add(parsed_interview(text), "P9_interview", "P9_interview.txt",
+                        hashlib.sha256(text.encode()).hexdigest())
+    data = qc("merge", base, other, "--json").json()
+    assert "document P9_interview: the other study was never anonymised; not added to this anonymised study " \
+           "(anonymise it there first, or import and anonymise it here)" in data["conflicts"]
+    with Study.open(base) as s:
+        assert s.documents.find("P9_interview") is None
+
+
+def test_merging_an_identical_copy_records_no_change(demos, tmp_path, qc):
+    base, other = copy(demos, "one", tmp_path / "base.qc"), copy(demos, "one", tmp_path / "same.qc")
+    with Study.open(base) as s:
+        history = s.history(100)
+    r = qc("merge", base, other, "--json")
+    assert r.code == 0 and r.json()["added"] == {} and r.json()["conflicts"] == []
+    with Study.open(base) as s:
+        assert s.history(100) == history         # nothing for undo to revert
+    assert qc("merge", base, copy(demos, "two", tmp_path / "two.qc"), "--json").json()["added"] == {}
+    with Study.open(base) as s:
+        assert s.history(100) == history
+
+
+def test_a_document_renamed_in_the_other_copy_is_matched_and_mentioned(demos, tmp_path, qc):
+    base, other = copy(demos, "one", tmp_path / "base.qc"), copy(demos, "two", tmp_path / "other.qc")
+    with Study.open(other) as s:
+        s.documents.rename("P2_interview", "P2 interview (second visit)")
+    data = qc("merge", base, other, "--json").json()
+    assert data["conflicts"] == [] and data["matched"]["documents"] == 9
+    assert "document P2_interview is called 'P2 interview (second visit)' in the other study; kept the name " \
+           "'P2_interview'" in data["notes"]

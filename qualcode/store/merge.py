@@ -2,10 +2,13 @@
 
 What is matched, and how:
 
-* documents by content: the SHA-256 of the source bytes, or of the canonical text (so a copy that
-  went through a REFI-QDA round trip still matches); never by name. A document of the other study
-  whose name or GUID matches a base document but whose text differs is a **conflict**: reported,
-  and its codings are not merged. A document found only in the other study is added.
+* documents by content: the current canonical text must be the same (compared by its SHA-256), so
+  a copy that went through a REFI-QDA round trip still matches; never by name (a document renamed
+  in the other copy is matched and the new name mentioned). A document of the other study with
+  the same source file (SHA-256 of the source bytes), GUID or name as a base document but a
+  different text (one copy was anonymised, or the text was replaced) is a **conflict**: reported,
+  and none of its codings, memos or speaker mappings are merged. A document found only in the
+  other study is added.
 * codes by GUID, then by name under the same (matched) parent, then by a name used once in the
   base (a code moved in the other copy). Same code with a different
   definition (description, include/exclude, example, colour, status) or a different name/place is
@@ -20,7 +23,14 @@ What is matched, and how:
   a conflict); the codes they gather and their key quotes are added.
 * memos by GUID (a different body is a conflict); journal entries by coder, date and text.
 
-Nothing is silently resolved: every conflict is listed. The whole merge is one change (one undo).
+Into an anonymised study (one ``qualcode anonymise apply`` has rewritten) nothing identifying is
+brought: participants' real names are never copied, documents of a study that was never
+anonymised are not added, and speaker labels, documents, memos, coding memos, journal entries,
+code and theme texts that hold a name or identifier the study has registered (the export guard's
+salted hashes, and the other study's participants' names) are left out. Each is a conflict.
+
+Nothing is silently resolved: every conflict is listed. The whole merge is one change (one undo);
+a merge that changes nothing records no change.
 Before the base is changed it is backed up with SQLite's backup API to ``BASE.qc.bak-YYYYmmdd-HHMMSS``;
 with an output file the base is not touched at all. The other study is read from a private copy,
 so merging never writes to it either.
@@ -31,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -41,7 +52,8 @@ from typing import TYPE_CHECKING, Any
 
 from qualcode.errors import InvalidInput, StudyFileError
 from qualcode.store.connection import APPLICATION_ID
-from qualcode.store.refi import XTheme, _free_guid, _has_table, _rows, _theme_rows, write_themes
+from qualcode.store.refi import (XTheme, _free_guid, _has_table, _rows, _theme_rows, forget_if_empty,
+                                 write_themes)
 from qualcode.store.speakers import relink_turns
 from qualcode.transcript import ParsedTranscript, ParsedTurn
 
@@ -197,10 +209,68 @@ def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class _Privacy:
+    """What keeps identifying data out of an anonymised base study.
+
+    A study is anonymised once ``qualcode anonymise apply`` has run on it (the ``anonymisation``
+    table records each apply). Its export guard (salted hashes of every registered name and
+    replaced identifier, no key needed) checks what the merge would bring in, and so do the other
+    study's participants' real names, which the base's register may not know."""
+
+    def __init__(self, study: "Study", other: "Study") -> None:
+        from qualcode.store import anonymise as anon
+
+        self.active = _has_table(study.db, "anonymisation") and bool(anon.applied_ids(study.db))
+        self.other_anonymised = _has_table(other.db, "anonymisation") and bool(anon.applied_ids(other.db))
+        self.guard = None
+        self.names = None
+        if not self.active:
+            return
+        from qualcode.anonymise.guard import Guard
+
+        self.guard = Guard(study)
+        full, tokens = set(), set()
+        for (name,) in other.db.execute("SELECT name FROM participants WHERE name IS NOT NULL AND name != ''"):
+            full.add(name.strip())
+            tokens.update(t for t in re.findall(r"[^\W\d_]+", name) if len(t) >= 3)
+        coders = {n.casefold() for (n,) in study.db.execute("SELECT name FROM coders")}
+        tokens = {t for t in tokens if t.casefold() not in coders}
+        parts = [f"(?i:{re.escape(n)})" for n in sorted(full, key=len, reverse=True) if n] + \
+            [re.escape(t) for t in sorted(tokens, key=len, reverse=True)]
+        if parts:
+            self.names = re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+
+    def hits(self, *texts: Any) -> int:
+        """How many identifying things the texts hold (0 when the base is not anonymised)."""
+        if not self.active:
+            return 0
+        n = 0
+        for text in texts:
+            if not isinstance(text, str) or not text.strip():
+                continue
+            n += len(self.guard.check(text))
+            if self.names is not None:
+                n += len(self.names.findall(text))
+        return n
+
+    def refuse(self, report: MergeReport, what: str, *texts: Any) -> bool:
+        """True (and a conflict reported) when ``what`` would bring identifying data in."""
+        n = self.hits(*texts)
+        if n:
+            report.conflicts.append(f"{what}: holds {n} name(s) or identifier(s) registered as identifying; "
+                                    "not brought into this anonymised study")
+        return bool(n)
+
+
 def merge(study: "Study", other: "Study", report: MergeReport, theirs: tuple[str, ...] | list[str] = ()) -> MergeReport:
-    """Bring ``other``'s work into ``study`` in one change; conflicts are listed in ``report``."""
+    """Bring ``other``'s work into ``study`` in one change; conflicts are listed in ``report``.
+
+    A merge that changes nothing leaves no entry in the study's history (so ``undo`` never
+    reverts a no-op)."""
     db, odb = study.db, other.db
     summary = f"merge {Path(report.other).name if report.other else other.path.name}"
+    privacy = _Privacy(study, other)
+    nested = getattr(study, "_change", None) is not None   # part of a caller's change (a dry run)
     with study.change("merge", summary) as ch:
         coders = _merge_coders(db, odb, ch, report)
         theirs_ids = set()
@@ -210,20 +280,23 @@ def merge(study: "Study", other: "Study", report: MergeReport, theirs: tuple[str
                 raise InvalidInput(f"--theirs: no coder {name!r} in {Path(report.other).name or 'OTHER'}")
             theirs_ids.add(coders[row[0]])
         _merge_variables(db, odb, ch, report)
-        participants = _merge_participants(db, odb, ch, report)
-        codes = _merge_codes(study, other, ch, report)
-        documents, conflicted = _merge_documents(study, other, ch, report, participants)
-        _merge_speakers(db, odb, ch, report, documents, participants)
-        codings = _merge_codings(study, other, ch, report, documents, conflicted, codes, coders, theirs_ids)
-        themes = _merge_themes(db, odb, ch, report, codes, codings)
-        _merge_memos(db, odb, ch, report, documents, codes, coders, codings, participants, themes)
-        _merge_journal(db, odb, ch, report, coders)
+        participants = _merge_participants(db, odb, ch, report, privacy)
+        codes = _merge_codes(study, other, ch, report, privacy)
+        documents, conflicted = _merge_documents(study, other, ch, report, participants, privacy)
+        _merge_speakers(db, odb, ch, report, documents, participants, privacy)
+        codings = _merge_codings(study, other, ch, report, documents, conflicted, codes, coders, theirs_ids,
+                                 privacy)
+        themes = _merge_themes(db, odb, ch, report, codes, codings, privacy)
+        _merge_memos(db, odb, ch, report, documents, codes, coders, codings, participants, themes, privacy)
+        _merge_journal(db, odb, ch, report, coders, privacy)
         study.participants._recompute_bands(ch)
         relink_turns(db)
         for table, what in (("reconciliation_decisions", "reconciliation decisions"),
                             ("agreement_rounds", "agreement rounds")):
             if _has_table(odb, table) and odb.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
                 report.notes.append(f"{what} of {Path(report.other).name or 'OTHER'} are not merged")
+        if not nested:
+            forget_if_empty(db, ch)
     return report
 
 
@@ -259,7 +332,7 @@ def _merge_variables(db, odb, ch, report: MergeReport) -> None:
                                     "(or a different band); kept this study's")
 
 
-def _merge_participants(db, odb, ch, report: MergeReport) -> dict[int, int]:
+def _merge_participants(db, odb, ch, report: MergeReport, privacy: _Privacy) -> dict[int, int]:
     out: dict[int, int] = {}
     for r in _rows(odb, "SELECT * FROM participants ORDER BY id"):
         rows = _rows(db, "SELECT * FROM participants WHERE guid = ?", [r["guid"]]) or \
@@ -278,14 +351,20 @@ def _merge_participants(db, odb, ch, report: MergeReport) -> dict[int, int]:
                 report.conflicts.append(f"participant {b['label']}: {', '.join(keys)} differ in the other study; "
                                         "kept this study's")
             continue
+        name = r["name"]
+        if name and privacy.active:
+            report.conflicts.append(f"participant {r['label']}: the other study holds their real name; it was not "
+                                    "copied into this anonymised study (register it in the key with "
+                                    "`qualcode anonymise register`)")
+            name = None
         out[r["id"]] = ch.insert("participants", {
-            "label": r["label"], "grp": r["grp"], "name": r["name"], "attributes": r["attributes"],
+            "label": r["label"], "grp": r["grp"], "name": name, "attributes": r["attributes"],
             "created": r["created"], "guid": _free_guid(db, "participants", r["guid"], r["label"])})
         report.add("participants")
     return out
 
 
-def _merge_codes(study: "Study", other: "Study", ch, report: MergeReport) -> dict[int, int]:
+def _merge_codes(study: "Study", other: "Study", ch, report: MergeReport, privacy: _Privacy) -> dict[int, int]:
     db, odb = study.db, other.db
     out: dict[int, int] = {}
     other_paths = other.codes._paths()
@@ -325,6 +404,10 @@ def _merge_codes(study: "Study", other: "Study", ch, report: MergeReport) -> dic
                 report.conflicts.append(f"code {path}: same code, different definition ({', '.join(differs)}); "
                                         "kept this study's")
             continue
+        if privacy.refuse(report, f"code {other_paths[r['id']]}", r["name"], r["description"], r["include_when"],
+                          r["exclude_when"], r["example"]):
+            report.skip("codes (and their codings) left out of the anonymised study")
+            continue
         out[r["id"]] = ch.insert("codes", {
             **{k: r[k] for k in ("name", "colour", "description", "include_when", "exclude_when", "example",
                                  "status", "created")},
@@ -334,32 +417,60 @@ def _merge_codes(study: "Study", other: "Study", ch, report: MergeReport) -> dic
 
 
 def _merge_documents(study: "Study", other: "Study", ch, report: MergeReport,
-                     participants: dict[int, int]) -> tuple[dict[int, int], set[int]]:
+                     participants: dict[int, int], privacy: _Privacy) -> tuple[dict[int, int], set[int]]:
     db, odb = study.db, other.db
-    by_hash: dict[str, int] = {}
-    for doc_id, sha, text in db.execute("SELECT id, sha256, text FROM documents"):
-        by_hash.setdefault(sha, doc_id)
-        by_hash.setdefault(_text_hash(text), doc_id)
+    by_text: dict[str, int] = {}
+    by_sha: dict[str, int] = {}
+    names: dict[int, str] = {}
+    for doc_id, sha, text, name in db.execute("SELECT id, sha256, text, name FROM documents ORDER BY id"):
+        by_text.setdefault(_text_hash(text), doc_id)
+        by_sha.setdefault(sha, doc_id)
+        names[doc_id] = name
     out: dict[int, int] = {}
     conflicted: set[int] = set()
     for r in _rows(odb, "SELECT * FROM documents ORDER BY id"):
-        match = by_hash.get(r["sha256"]) or by_hash.get(_text_hash(r["text"]))
-        if match is not None:
+        match = by_text.get(_text_hash(r["text"]))
+        if match is not None:  # the same text (whatever the source bytes were): the same document
             out[r["id"]] = match
             report.match("documents")
+            if names[match].casefold() != r["name"].casefold():
+                report.notes.append(f"document {names[match]} is called {r['name']!r} in the other study; "
+                                    f"kept the name {names[match]!r}")
             continue
-        same = db.execute("SELECT id, name FROM documents WHERE guid = ? OR name = ? COLLATE NOCASE "
-                          "ORDER BY guid = ? DESC LIMIT 1", [r["guid"], r["name"], r["guid"]]).fetchone()
+        same, why = by_sha.get(r["sha256"]), "same source file"
+        if same is None:
+            row = db.execute("SELECT id FROM documents WHERE guid = ? OR name = ? COLLATE NOCASE "
+                             "ORDER BY guid = ? DESC LIMIT 1", [r["guid"], r["name"], r["guid"]]).fetchone()
+            same, why = (row[0] if row else None), "same GUID or name"
         if same is not None:
             conflicted.add(r["id"])
-            n = odb.execute("SELECT count(*) FROM codings WHERE document_id = ?", [r["id"]]).fetchone()[0]
-            report.conflicts.append(f"document {same[1]}: its text differs in the other study ({r['name']}); "
-                                    f"{n} coding(s) there were not merged")
-            report.skip("codings on a document whose text changed", n)
+            left = _left_out(odb, r["id"])
+            hint = ""
+            if why == "same source file":
+                hint = (" (this study was anonymised)" if privacy.active and not privacy.other_anonymised else
+                        " (the other study was anonymised)" if privacy.other_anonymised and not privacy.active else
+                        " (same source file: anonymised or replaced in one copy)")
+            report.conflicts.append(f"document {names[same]}: its text differs in the other study ({r['name']}){hint}; "
+                                    f"{_listing(left)} there were not merged")
+            for what, n in left.items():
+                if n:
+                    report.skip(f"{what} on a document whose text changed", n)
             continue
-        turns = [ParsedTurn(t["start"], t["end"], t["speaker"], t["start_ms"], t["end_ms"])
-                 for t in _rows(odb, 'SELECT start, "end", speaker, start_ms, end_ms FROM turns '
-                                     "WHERE document_id = ? ORDER BY seq", [r["id"]])]
+        if privacy.active and not privacy.other_anonymised:
+            conflicted.add(r["id"])
+            report.conflicts.append(f"document {r['name']}: the other study was never anonymised; not added to "
+                                    "this anonymised study (anonymise it there first, or import and anonymise it "
+                                    "here)")
+            report.skip("documents left out of the anonymised study")
+            continue
+        turn_rows = _rows(odb, 'SELECT start, "end", speaker, start_ms, end_ms FROM turns '
+                               "WHERE document_id = ? ORDER BY seq", [r["id"]])
+        if privacy.refuse(report, f"document {r['name']}", r["name"], r["text"], r["metadata"],
+                          "\n".join(sorted({t["speaker"] for t in turn_rows if t["speaker"]}))):
+            conflicted.add(r["id"])
+            report.skip("documents left out of the anonymised study")
+            continue
+        turns = [ParsedTurn(t["start"], t["end"], t["speaker"], t["start_ms"], t["end_ms"]) for t in turn_rows]
         parsed = ParsedTranscript(text=r["text"], turns=turns, format=r["format"], encoding=r["encoding"],
                                   metadata=json.loads(r["metadata"]))
         result = study.documents.add(parsed, r["name"], r["source_name"], r["sha256"])
@@ -367,13 +478,29 @@ def _merge_documents(study: "Study", other: "Study", ch, report: MergeReport,
         ch.update("documents", doc_id, {"guid": _free_guid(db, "documents", r["guid"], r["sha256"]),
                                         "imported": r["imported"]})
         out[r["id"]] = doc_id
-        by_hash[r["sha256"]] = doc_id
+        by_sha[r["sha256"]] = doc_id
+        by_text[_text_hash(r["text"])] = doc_id
+        names[doc_id] = r["name"]
         report.add("documents")
     return out, conflicted
 
 
+def _left_out(odb, doc_id: int) -> dict[str, int]:
+    """What of the other study's document a conflict keeps out: codings, memos, speaker mappings."""
+    codings = odb.execute("SELECT count(*) FROM codings WHERE document_id = ?", [doc_id]).fetchone()[0]
+    memos = odb.execute("SELECT count(*) FROM memos WHERE document_id = ?", [doc_id]).fetchone()[0]
+    speakers = odb.execute("SELECT count(*) FROM speakers WHERE document_id = ?", [doc_id]).fetchone()[0]
+    return {"codings": codings, "memos": memos, "speaker mappings": speakers}
+
+
+def _listing(left: dict[str, int]) -> str:
+    singular = {"codings": "coding(s)", "memos": "memo(s)", "speaker mappings": "speaker mapping(s)"}
+    parts = [f"{n} {singular[k]}" for k, n in left.items() if n or k == "codings"]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def _merge_speakers(db, odb, ch, report: MergeReport, documents: dict[int, int],
-                    participants: dict[int, int]) -> None:
+                    participants: dict[int, int], privacy: _Privacy) -> None:
     for r in _rows(odb, "SELECT * FROM speakers ORDER BY id"):
         if r["document_id"] is not None and r["document_id"] not in documents:
             continue
@@ -382,6 +509,13 @@ def _merge_speakers(db, odb, ch, report: MergeReport, documents: dict[int, int],
         row = db.execute("SELECT role, participant_id FROM speakers WHERE coalesce(document_id, 0) = ? "
                          "AND label = ?", [doc or 0, r["label"]]).fetchone()
         if row is None:
+            if privacy.hits(r["label"]):
+                where = db.execute("SELECT name FROM documents WHERE id = ?", [doc]).fetchone()[0] if doc \
+                    else "all documents"
+                report.conflicts.append(f"a speaker label of the other study ({where}) is a registered name; "
+                                        "its mapping was not brought into this anonymised study")
+                report.skip("speaker mappings left out of the anonymised study")
+                continue
             ch.insert("speakers", {"document_id": doc, "label": r["label"], "role": r["role"],
                                    "participant_id": participant})
             report.add("speaker mappings")
@@ -393,7 +527,7 @@ def _merge_speakers(db, odb, ch, report: MergeReport, documents: dict[int, int],
 
 def _merge_codings(study: "Study", other: "Study", ch, report: MergeReport, documents: dict[int, int],
                    conflicted: set[int], codes: dict[int, int], coders: dict[int, int],
-                   theirs: set[int]) -> dict[int, int]:
+                   theirs: set[int], privacy: _Privacy) -> dict[int, int]:
     db, odb = study.db, other.db
     out: dict[int, int] = {}
     if theirs:
@@ -416,6 +550,8 @@ def _merge_codings(study: "Study", other: "Study", ch, report: MergeReport, docu
         if doc is None or code is None or coder is None:
             report.skip("codings whose document, code or coder could not be matched")
             continue
+        if r["memo"] and privacy.refuse(report, f"the memo of coding {r['guid']}", r["memo"]):
+            r = {**r, "memo": ""}
         same = _rows(db, 'SELECT id, document_id, code_id, coder_id, start, "end", memo FROM codings WHERE guid = ?',
                      [r["guid"]])
         if same:
@@ -465,11 +601,13 @@ def _names(db, coder_ids: set[int]) -> list[str]:
     return [db.execute("SELECT name FROM coders WHERE id = ?", [i]).fetchone()[0] for i in sorted(coder_ids)]
 
 
-def _merge_themes(db, odb, ch, report: MergeReport, codes: dict[int, int], codings: dict[int, int]) -> dict[int, int]:
+def _merge_themes(db, odb, ch, report: MergeReport, codes: dict[int, int], codings: dict[int, int],
+                  privacy: _Privacy) -> dict[int, int]:
     """Themes by GUID, then name under the same parent; their codes and key quotes are added."""
     if not (_has_table(odb, "themes") and _has_table(db, "themes")):
         return {}
-    rows = _theme_rows(odb)
+    rows = [r for r in _theme_rows(odb)
+            if not privacy.refuse(report, f"theme {r['path']}", r["name"], r["concept"], r["definition"])]
     guid_of = {r["id"]: r["guid"] for r in rows}
     code_ids = {g: codes[i] for i, g in odb.execute("SELECT id, guid FROM codes") if i in codes}
     themes = [XTheme(guid=r["guid"], name=r["name"], parent=guid_of.get(r["parent_id"]), status=r["status"],
@@ -482,6 +620,8 @@ def _merge_themes(db, odb, ch, report: MergeReport, codes: dict[int, int], codin
         if theme is None or coding is None:
             report.skip("key quotes on codings that were not merged")
             continue
+        if privacy.refuse(report, "a key quote's note", r["note"]):
+            continue
         guid = db.execute("SELECT guid FROM codings WHERE id = ?", [coding]).fetchone()[0]
         if db.execute("SELECT 1 FROM key_quotes WHERE theme_id = ? AND coding_guid = ?", [theme, guid]).fetchone():
             continue
@@ -493,7 +633,7 @@ def _merge_themes(db, odb, ch, report: MergeReport, codes: dict[int, int], codin
 
 def _merge_memos(db, odb, ch, report: MergeReport, documents: dict[int, int], codes: dict[int, int],
                  coders: dict[int, int], codings: dict[int, int], participants: dict[int, int],
-                 themes: dict[int, int]) -> None:
+                 themes: dict[int, int], privacy: _Privacy) -> None:
     for r in _rows(odb, "SELECT * FROM memos ORDER BY id"):
         same = db.execute("SELECT id, body FROM memos WHERE guid = ?", [r["guid"]]).fetchone()
         if same is not None:
@@ -501,6 +641,9 @@ def _merge_memos(db, odb, ch, report: MergeReport, documents: dict[int, int], co
                 report.conflicts.append(f"memo {same[0]}: its text differs in the other study; kept this study's")
             else:
                 report.match("memos")
+            continue
+        if privacy.refuse(report, f"memo {r['title'] or r['guid']}" if not privacy.hits(r["title"]) else "a memo",
+                          r["title"], r["body"]):
             continue
         kind = r["target_type"]
         target = {"document": documents, "passage": documents, "code": codes, "coding": codings,
@@ -527,12 +670,14 @@ def _merge_memos(db, odb, ch, report: MergeReport, documents: dict[int, int], co
         report.add("memos")
 
 
-def _merge_journal(db, odb, ch, report: MergeReport, coders: dict[int, int]) -> None:
+def _merge_journal(db, odb, ch, report: MergeReport, coders: dict[int, int], privacy: _Privacy) -> None:
     for r in _rows(odb, "SELECT * FROM journal ORDER BY id"):
         coder = coders.get(r["coder_id"])
         if db.execute("SELECT 1 FROM journal WHERE coder_id = ? AND entry_date = ? AND body = ?",
                       [coder, r["entry_date"], r["body"]]).fetchone():
             report.match("journal entries")
+            continue
+        if privacy.refuse(report, f"journal entry of {r['entry_date']}", r["body"]):
             continue
         ch.insert("journal", {"coder_id": coder, "entry_date": r["entry_date"], "phase": r["phase"],
                               "body": r["body"], "created": r["created"]})

@@ -395,6 +395,14 @@ def _theme_rows(db) -> list[dict[str, Any]]:
     return [{**r, "path": path(r), "codes": members.get(r["id"], [])} for r in rows]
 
 
+def forget_if_empty(db, ch) -> None:
+    """Drop the ``changes`` row of a change that recorded no row operation: a command that
+    changed nothing leaves no entry in the history (and ``undo`` has nothing to revert).
+    Call it at the end of the outermost change, inside its transaction."""
+    if ch.count == 0 and not db.execute("SELECT 1 FROM audit WHERE change_id = ? LIMIT 1", [ch.id]).fetchone():
+        db.execute("DELETE FROM changes WHERE id = ?", [ch.id])
+
+
 def checkpoint(study: "Study") -> None:
     """Fold the write-ahead log into the study file (before it is renamed into place)."""
     study.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
