@@ -200,6 +200,20 @@ def test_atlas_codebook_namespace_0_4_sets_and_conflicts(study_path, qc):
         assert s.codes.get("Humour").description == "Jokes"
 
 
+def test_a_codebook_that_changes_nothing_records_no_change(study_path, qc):
+    assert qc("import-qdc", study_path, FIXTURES / "atlas_codebook.qdc").code == 0
+    with Study.open(study_path) as s:
+        history = s.history(100)
+        codes = [(c.path, c.description) for c in s.codes.list()]
+    r = qc("import-qdc", study_path, FIXTURES / "atlas_codebook.qdc", "--json")
+    assert r.code == 0 and "codes added" not in r.json()["imported"]
+    with Study.open(study_path) as s:
+        assert s.history(100) == history             # undo would not revert a no-op
+        s.undo()                                     # ... it reverts the first import
+        assert [(c.path, c.description) for c in s.codes.list()] != codes
+        assert not any(c.path == "Humour" for c in s.codes.list())
+
+
 def test_nvivo_codebook_unwraps_nodes_root_and_reads_argb(study_path):
     with Study.open(study_path) as s:
         report = import_qdc(s, FIXTURES / "nvivo_codebook.qdc")

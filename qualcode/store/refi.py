@@ -666,6 +666,7 @@ def merge_codebook(study: "Study", codes: list[XCode], themes: list[XTheme], rep
     """
     db = study.db
     ids: dict[str, int] = {}
+    nested = getattr(study, "_change", None) is not None
     with study.change("import-qdc", f"import codebook {report.file}") as ch:
         used = db.execute("SELECT count(*) FROM codes").fetchone()[0]
         for code in _parents_first(codes):
@@ -707,6 +708,8 @@ def merge_codebook(study: "Study", codes: list[XCode], themes: list[XTheme], rep
             used += 1
             report.count("codes added")
         write_themes(db, ch, themes, ids, report, merge=True)
+        if not nested:
+            forget_if_empty(db, ch)  # a codebook that changes nothing leaves no history entry
     return ids
 
 
