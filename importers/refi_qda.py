@@ -477,6 +477,25 @@ class _Reader:
             return None
         return normalise_guid(raw) or derived_guid("foreign-id", raw.strip())
 
+    def holder(self, parent: ET.Element | None, tag: str) -> ET.Element | None:
+        """The one ``<tag>`` child the schema allows, or every occurrence of it read as one: a
+        file with an empty ``<Sources/>`` before the real one loses nothing (a schema warning)."""
+        if parent is None:
+            return None
+        found = parent.findall(tag)
+        if len(found) <= 1:
+            return found[0] if found else None
+        empty = sum(1 for f in found if len(f) == 0 and not (f.text or "").strip())
+        self.problems[f"<{tag}> appears {len(found)} times in <{parent.tag}>"
+                      + (f", {empty} of them empty" if empty else "")
+                      + " (the schema allows one; all were read)"] += 1
+        merged = ET.Element(tag, dict(found[0].attrib))
+        for f in found:
+            merged.extend(list(f))
+        texts = [f.text.strip() for f in found if f.text and f.text.strip()]
+        merged.text = "\n".join(texts) if texts else None
+        return merged
+
     def finish(self) -> None:
         for problem, n in sorted(self.problems.items()):
             self.report.warn(f"schema: {problem}" + (f" (x{n})" if n > 1 else ""))
@@ -600,29 +619,30 @@ class _ProjectReader(_Reader):
         root, ex = self.root, self.ex
         if root.tag != "Project":
             raise InvalidInput(f"the project XML's root is <{root.tag}>, not <Project>")
-        self.users(root.find("Users"))
-        ex.codes = self.codes(root.find("CodeBook/Codes"))
+        self.users(self.holder(root, "Users"))
+        ex.codes = self.codes(self.holder(self.holder(root, "CodeBook"), "Codes"))
         code_guids = {c.guid for c in ex.codes}
         for c in ex.codes:
             self.kind_of[c.guid] = ("code", c.guid)
         for guid, note in self.code_notes:
             if note:
                 self.note_targets.append((note, XNote(guid="", body="", target_type="code", target=guid)))
-        for n in (root.find("Notes") if root.find("Notes") is not None else []):
+        notes = self.holder(root, "Notes")
+        for n in (notes if notes is not None else []):
             if n.tag == "Note":
                 guid = self.guid(n, kind="note", unique=True)
                 self.notes_by_guid[guid] = n
                 self.kind_of[guid] = ("note", guid)
-        variables = self.variables(root.find("Variables"))
-        self.sources(root.find("Sources"), variables, code_guids)
-        self.cases(root.find("Cases"), variables)
+        variables = self.variables(self.holder(root, "Variables"))
+        self.sources(self.holder(root, "Sources"), variables, code_guids)
+        self.cases(self.holder(root, "Cases"), variables)
         ex.variables = [v for v in variables.values() if v.scope == "case"]
-        self.links(root.find("Links"))
-        self.sets(root.find("Sets"))
+        self.links(self.holder(root, "Links"))
+        self.sets(self.holder(root, "Sets"))
         for n in root.findall("NoteRef"):
             if self.ref(n):
                 self.note_targets.append((self.ref(n), XNote(guid="", body="", target_type="study")))
-        desc = root.find("Description")
+        desc = self.holder(root, "Description")
         if desc is not None and desc.text and re.match(r"qualcode\b", self.origin, re.I):
             m = re.search(r"Approach: ([\w-]+)", desc.text)
             ex.approach = m.group(1) if m else None
@@ -631,8 +651,9 @@ class _ProjectReader(_Reader):
         self.notes()
         for name in self.bare_selections.values():
             self.report.skip("selections without codings or notes", name)
-        if root.find("Graphs") is not None:
-            self.report.skip("graphs (network views) are not imported", f"{len(root.find('Graphs'))} graph(s)")
+        graphs = self.holder(root, "Graphs")
+        if graphs is not None:
+            self.report.skip("graphs (network views) are not imported", f"{len(graphs)} graph(s)")
         self.finish()
         return ex
 
@@ -1154,16 +1175,16 @@ def read_qdc(path: str | Path, limits: Limits = Limits()) -> tuple[list[XCode], 
     root, namespace = parse_xml(data, path.name, limits.max_depth)
     if root.tag == "CodeBook":
         reader = _Reader(root, namespace, report, what="codebook")
-        codes_el, member_attr = root.find("Codes"), "guid"
+        codes_el, member_attr = reader.holder(root, "Codes"), "guid"
     elif root.tag == "Project":
         reader = _Reader(root, namespace, report, what="project")
-        codes_el, member_attr = root.find("CodeBook/Codes"), "targetGUID"
+        codes_el, member_attr = reader.holder(reader.holder(root, "CodeBook"), "Codes"), "targetGUID"
     else:
         raise InvalidInput(f"{path.name}: root element <{root.tag}> is not a REFI-QDA <CodeBook>")
     if codes_el is None or not codes_el.findall("Code"):
         raise InvalidInput(f"{path.name}: the codebook has no codes")
     codes = reader.codes(codes_el)
-    themes = reader.code_sets(root.find("Sets"), member_attr)
+    themes = reader.code_sets(reader.holder(root, "Sets"), member_attr)
     reader.finish()
     return codes, themes, report
 

@@ -317,6 +317,47 @@ def test_round_trip_of_the_demo_study(tmp_path):
     assert turns > 700 and mapped > 300  # speaker turns recovered and mapped to their participants
 
 
+def rewrite_qde(archive: Path, out: Path, change) -> Path:
+    with zipfile.ZipFile(archive) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    entries["project.qde"] = change(entries["project.qde"].decode("utf-8")).encode("utf-8")
+    return make_zip(out, entries)
+
+
+def test_repeated_top_level_elements_are_all_read(tmp_path, qc):
+    """<Sources/> before the real <Sources>, Notes and Sets split in two: nothing is lost."""
+    rich = rich_study(tmp_path / "rich.qc")
+    assert qc("export", "qdpx", rich, "-o", tmp_path / "one.qdpx").code == 0
+
+    def split(xml: str) -> str:
+        xml = xml.replace("<Sources>", "<Sources/><Sources>", 1)
+        xml = xml.replace("<Sets>", "<Sets/><Sets>", 1)
+        first = xml.index("<Note ", xml.index("<Notes>"))
+        second = xml.index("<Note ", xml.index("</Note>", first))
+        return xml[:second] + "</Notes><Notes>" + xml[second:]
+
+    archive = rewrite_qde(tmp_path / "one.qdpx", tmp_path / "split.qdpx", split)
+    r = qc("import-qdpx", archive, "-o", tmp_path / "back.qc", "--json")
+    assert r.code == 0, r.err
+    warnings = r.json()["warnings"]
+    assert "schema: <Sources> appears 2 times in <Project>, 1 of them empty (the schema allows one; all were read)" \
+        in warnings
+    assert "schema: <Notes> appears 2 times in <Project> (the schema allows one; all were read)" in warnings
+    assert any(w.startswith("schema: <Sets> appears 2 times") for w in warnings)
+    assert study_facts(rich) == study_facts(tmp_path / "back.qc")
+
+
+def test_repeated_codes_in_a_codebook_are_all_read(tmp_path, study_path):
+    qdc = tmp_path / "twice.qdc"
+    qdc.write_text('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/><Codes>'
+                   '<Code guid="a1000000-0000-4000-8000-000000000001" name="Waiting" isCodable="true"/></Codes>'
+                   '<Codes><Code guid="a1000000-0000-4000-8000-000000000002" name="Pacing" isCodable="true"/>'
+                   '</Codes></CodeBook>')
+    codes, _, report = read_qdc(qdc)
+    assert [c.name for c in codes] == ["Waiting", "Pacing"]
+    assert any("<Codes> appears 3 times in <CodeBook>, 1 of them empty" in w for w in report.warnings)
+
+
 # -- hostile files -----------------------------------------------------------------------------
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
