@@ -255,6 +255,12 @@ ALL_COUNTINGS = [Counting("codepoint", "file"), Counting("utf16", "file"), Count
                  Counting("utf16", "lf")]
 
 
+def known_producer(origin: str) -> bool:
+    """A producer whose counting habit is known (refi-qda.md §4)."""
+    o = origin.casefold()
+    return any(k in o for k in ("nvivo", "qualcoder", "atlas")) or bool(re.match(r"qualcode\b", o))
+
+
 def origin_habit(origin: str) -> Counting:
     """What each producer is known to write (refi-qda.md §4); code points of the file otherwise."""
     o = origin.casefold()
@@ -341,18 +347,20 @@ def choose_counting(raw: str, canonical: str, selections: list[tuple[int, int, s
         exact[c] = sum(1 for f in fits if f == 2)
     best = max(seen, key=lambda c: (exact[c], scores[c], -seen.index(c)))
     tied = [c for c in seen if (exact[c], scores[c]) == (exact[best], scores[best])]
+    verified = True
     if len(seen) == 1:
         decided = "every counting agrees for this text"
     elif not named or scores[best] == 0:
         decided = f"by origin ({origin or 'unknown producer'}): no selection quotes its text"
         best = seen[0]
+        verified = False
     elif len(tied) > 1:
         decided = "the selected text fits several countings; chose " + (
             "the producer's habit" if best == habit else "the first that fits")
     else:
         decided = "by the selected text"
     info = {"counting": best.label, "decided_by": decided, "checked": len(named), "matched": scores[best],
-            "alternatives": {c.label: scores[c] for c in seen if c != best}}
+            "verified": verified, "alternatives": {c.label: scores[c] for c in seen if c != best}}
     return mappers[best], info
 
 
@@ -892,6 +900,17 @@ class _ProjectReader(_Reader):
         mapper, info = choose_counting(raw, canonical, [(a, b, s.get("name")) for s, a, b in parsed],
                                        self.origin, had_bom)
         info = {"source": name, **info}
+        if not info["verified"] and parsed:
+            if not info["checked"]:
+                why = "its selections do not carry the text they select"
+            else:
+                why = f"none of its {info['checked']} selection(s) quotes the text at its position in any counting"
+            if not known_producer(self.origin) or info["checked"]:
+                self.report.warn(f"{name}: positions could not be verified ({why}, and "
+                                 + (f"the producer {self.origin!r} is not one whose counting is known"
+                                    if not known_producer(self.origin) else f"the habit of {self.origin!r} was assumed")
+                                 + f"); read as {info['counting']}. Check that a few codings sit on the "
+                                 "right words")
         snapped = mismatched = 0
         for s, a, b in parsed:
             start, end = mapper(a), mapper(b)

@@ -259,6 +259,46 @@ def test_positions_are_recovered_whatever_the_producer_counted(lines, crlf, bom,
         assert canonical[mapper(a):mapper(b)] == quote
 
 
+UNKNOWN_QDE = """<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Fixture" origin="SomeTool 1.0">
+  <Users><User guid="0f8fad5b-d9cb-469f-a165-70867728950e" name="Supervisor"/></Users>
+  <CodeBook><Codes><Code guid="6ba7b811-9dad-11d1-80b4-00c04fd430c8" name="Pacing" isCodable="true"/></Codes></CodeBook>
+  <Sources><TextSource guid="a8098c1a-f86e-11da-bd1a-00112444be1e" name="P1 interview.txt"
+      plainTextPath="internal://a8098c1a-f86e-11da-bd1a-00112444be1e.txt">
+    <PlainTextSelection guid="b0000002-0000-0000-0000-000000000000" startPosition="{start}" endPosition="{end}"{name}>
+      <Coding guid="c0000002-0000-0000-0000-000000000000" creatingUser="0f8fad5b-d9cb-469f-a165-70867728950e">
+        <CodeRef targetGUID="6ba7b811-9dad-11d1-80b4-00c04fd430c8"/></Coding>
+    </PlainTextSelection>
+  </TextSource></Sources>
+</Project>
+"""
+UNKNOWN_TEXT = "Interviewer: How do you manage?\r\n\r\nP1: I pace myself now, slowly.\r\n"
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_unverifiable_positions_are_a_warning(tmp_path, qc, named):
+    start = UNKNOWN_TEXT.index("I pace myself")
+    qde = UNKNOWN_QDE.format(start=start, end=start + 13, name=' name="I pace myself"' if named else "")
+    archive = make_zip(tmp_path / "unknown.qdpx", {"project.qde": qde.encode(),
+                                                   "sources/a8098c1a-f86e-11da-bd1a-00112444be1e.txt":
+                                                   UNKNOWN_TEXT.encode()})
+    r = qc("import-qdpx", archive, "-o", tmp_path / "u.qc", "--json")
+    assert r.code == 0, r.err
+    data = r.json()
+    [pos] = data["positions"]
+    assert pos["verified"] is named
+    unverified = [w for w in data["warnings"] if "positions could not be verified" in w]
+    if named:
+        assert unverified == [] and pos["decided_by"] == "by the selected text"
+    else:
+        assert unverified == ["P1 interview: positions could not be verified (its selections do not carry the text "
+                              "they select, and the producer 'SomeTool 1.0' is not one whose counting is known); "
+                              "read as code points, CRLF counted as 2. Check that a few codings sit on the right "
+                              "words"]
+        text = qc("import-qdpx", archive, "-o", tmp_path / "u2.qc").out
+        assert "warning: P1 interview: positions could not be verified" in text
+
+
 def test_mapper_refuses_positions_inside_a_surrogate_pair():
     mapper = Mapper("a😀b", "a😀b", Counting("utf16", "file"))
     assert [mapper(p) for p in range(5)] == [0, 1, None, 2, 3]
