@@ -29,7 +29,7 @@ from xml.etree import ElementTree as ET
 
 from qualcode import __version__
 from qualcode.errors import InvalidInput
-from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchange, XCode, XNote,
+from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchange, XCode, XNote, coding_memo_guid,
                                  compose_description, compose_theme_description, derived_guid, snapshot)
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def project_xml(ex: Exchange, offsets: str = "codepoint") -> tuple[bytes, dict[s
             notes_of.setdefault(n.target, []).append(n.guid)
     for c in ex.codings:
         if c.memo.strip():
-            guid = derived_guid("coding-memo", c.guid)
+            guid = coding_memo_guid(c.guid)
             notes.append((XNote(guid=guid, body=c.memo, title=CODING_MEMO, user=c.user, created=c.created,
                                 target_type="coding", target=c.guid), None))
             notes_of.setdefault(c.guid, []).insert(0, guid)

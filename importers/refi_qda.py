@@ -38,9 +38,9 @@ from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
 from qualcode.errors import InvalidInput, QualcodeError
-from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchange, Report, XCase, XCode,
-                                 XCoding, XJournal, XNote, XSource, XTheme, XUser, XVariable, derived_guid,
-                                 checkpoint, load, merge_codebook, normalise_guid, split_description,
+from qualcode.store.refi import (JOURNAL_SET, THEME_PREFIX, Exchange, Report, XCase, XCode, XCoding, XJournal,
+                                 XNote, XSource, XTheme, XUser, XVariable, checkpoint, coding_memo_guid,
+                                 derived_guid, load, merge_codebook, normalise_guid, split_description,
                                  split_theme_description)
 from qualcode.text import canonicalise
 
@@ -1056,8 +1056,8 @@ class _ProjectReader(_Reader):
                 self.report.skip("empty notes", title)
                 used.add(guid)
                 continue
-            if template.target_type == "coding" and title.casefold() == CODING_MEMO.casefold() \
-                    and template.target in self.coding_by_guid:
+            if template.target_type == "coding" and template.target in self.coding_by_guid \
+                    and guid == coding_memo_guid(template.target):  # the exporter's own, not a user's memo
                 coding = self.coding_by_guid[template.target]
                 coding.memo = "\n".join(m for m in (coding.memo, body) if m)
                 used.add(guid)

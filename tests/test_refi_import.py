@@ -340,6 +340,22 @@ def test_round_trip_export_import_export(tmp_path, qc):
     assert (tmp_path / "one.qdpx").read_bytes() == (tmp_path / "two.qdpx").read_bytes()
 
 
+def test_a_user_memo_titled_coding_memo_stays_a_memo(tmp_path, qc):
+    rich = rich_study(tmp_path / "rich.qc")
+    with Study.open(rich) as s:
+        [coding] = s.codings.list(coder="Amira", code="Programme ending/Cliff edge")
+        assert coding.memo == "in vivo"
+        s.memos.add("My own note on this coding", coder="Amira", coding=coding.id, title="Coding memo")
+        memos = sorted(s.db.execute("SELECT guid, title, body, created, target_type FROM memos").fetchall())
+    assert qc("export", "qdpx", rich, "-o", tmp_path / "one.qdpx").code == 0
+    assert qc("import-qdpx", tmp_path / "one.qdpx", "-o", tmp_path / "back.qc").code == 0
+    with Study.open(tmp_path / "back.qc") as s:
+        assert sorted(s.db.execute("SELECT guid, title, body, created, target_type FROM memos").fetchall()) == memos
+        [back] = s.codings.list(coder="Amira", code="Programme ending/Cliff edge")
+        assert back.memo == "in vivo"                # the coding's own memo field, not folded with the note
+    assert study_facts(rich) == study_facts(tmp_path / "back.qc")
+
+
 def test_round_trip_of_the_demo_study(tmp_path):
     import sample_transcripts
     from exporters.refi_qda import export_qdpx

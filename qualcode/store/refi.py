@@ -13,7 +13,9 @@ Mapping (documented for users in ``qualcode export qdpx --help`` and the report)
   are never exported. Document metadata -> ``VariableValue`` s on the ``TextSource``.
 * memos -> ``Notes``: study memos by the Project's ``NoteRef``, document/passage/code/coding memos by
   the ``NoteRef`` of that element, participant memos by a ``Link`` (a ``Case`` has no NoteRef),
-  theme memos by the theme Set's ``MemberNote``; a coding's own memo is a Note named ``Coding memo``.
+  theme memos by the theme Set's ``MemberNote``; a coding's own memo is a Note named ``Coding memo``
+  whose GUID is derived from the coding's (``coding_memo_guid``): that GUID, not the title, tells
+  it from a user's memo on the coding when the file comes back.
 * the reflexive journal -> Notes gathered in the Set ``Reflexive journal``.
 * themes -> one ``Set`` of codes per theme or subtheme, named ``Theme: <Theme/Subtheme>`` (a code
   may serve several themes, which a code tree cannot say); central organising concept, definition,
@@ -54,6 +56,12 @@ DEFINITION_LABELS = (("include_when", "Include when"), ("exclude_when", "Exclude
 
 def derived_guid(*parts: Any) -> str:
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+def coding_memo_guid(coding_guid: str) -> str:
+    """The GUID of the Note that carries a coding's own memo field: derived from the coding's
+    GUID, so the importer tells it from a user's memo on the coding (whatever either is titled)."""
+    return derived_guid("coding-memo", (normalise_guid(coding_guid) or coding_guid).lower())
 
 
 def normalise_guid(value: str | None) -> str | None:
