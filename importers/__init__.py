@@ -5,7 +5,10 @@ Public API::
     FORMATS            format name -> one-line description
     DEFAULT_MAX_BYTES  50 MB
     detect(data, filename) -> format name   (content first, the file name only as a hint)
-    parse(data, filename, format=None, *, max_bytes=DEFAULT_MAX_BYTES) -> ParsedTranscript
+    parse(data, filename, format=None, *, max_bytes=DEFAULT_MAX_BYTES, mapped=()) -> ParsedTranscript
+
+``mapped``: speaker labels the study already maps (speaker mappings, participant labels and
+names); a label seen once in a file is believed when it is one of them (see ``labels``).
 
 Every problem with the bytes raises ``qualcode.errors.InvalidInput`` with a one-line reason (the
 CLI prefixes the file name): empty file, over the size limit, binary or undecodable bytes,
@@ -58,6 +61,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 
 from qualcode.errors import InvalidInput
 from qualcode.transcript import ParsedTranscript
@@ -153,36 +157,38 @@ def parse(
     format: str | None = None,  # noqa: A002 - the public name asked for
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    mapped: Iterable[str] = (),
 ) -> ParsedTranscript:
     """Parse ``data`` (auto-detected unless ``format`` is given) into a ``ParsedTranscript``."""
+    mapped = frozenset(mapped)
     if format is not None and format not in FORMATS:
         raise InvalidInput(f"unknown format {format!r}; known formats: {', '.join(FORMATS)}")
     check_size(data, max_bytes)
     if (format or "").startswith("docx") or (format is None and _is_word(data, filename)):
         from . import docx_reader
 
-        return docx_reader.parse(data, filename, format)
+        return docx_reader.parse(data, filename, format, mapped=mapped)
     text, encoding = decode(data)
     suffix = _suffix(filename)
     if format is None and vtt.looks_like_vtt(text):
-        result = vtt.parse(text)
+        result = vtt.parse(text, mapped=mapped)
     else:
         chosen = format or _detect_text(text, filename)
         markdown = chosen == "markdown" or suffix in _MARKDOWN_SUFFIXES
         if chosen.startswith("vtt"):
-            result = vtt.parse(text, chosen)
+            result = vtt.parse(text, chosen, mapped=mapped)
         elif chosen == "srt":
-            result = srt.parse(text)
+            result = srt.parse(text, mapped=mapped)
         elif chosen == "whisper":
-            result = whisper.parse(text)
+            result = whisper.parse(text, mapped=mapped)
         elif chosen == "otter":
-            result = otter.parse(text, markdown=markdown)
+            result = otter.parse(text, markdown=markdown, mapped=mapped)
         elif chosen == "rev":
-            result = rev.parse(text)
+            result = rev.parse(text, mapped=mapped)
         elif chosen == "noscribe":
-            result = noscribe.parse(text)
+            result = noscribe.parse(text, mapped=mapped)
         else:
-            found = parse_verbatim(text, markdown=markdown)
+            found = parse_verbatim(text, markdown=markdown, mapped=mapped)
             result = ParsedTranscript(text, found.turns, chosen, metadata=found.metadata, warnings=found.warnings)
     if not result.turns:
         raise InvalidInput("no transcript text found")

@@ -58,7 +58,8 @@ def import_file(study, path: str | Path, format: str | None = None, replace: boo
     if size > max_bytes:
         raise InvalidInput(f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB import limit")
     data = path.read_bytes()
-    parsed = parse(data, path.name, format, max_bytes=max_bytes)
+    mapped = study.speakers.known_labels() | set(speakers or {})
+    parsed = parse(data, path.name, format, max_bytes=max_bytes, mapped=mapped)
     digest = hashlib.sha256(data).hexdigest()
     same = study.documents.find_by_hash(digest)
     if same is not None:  # the same bytes again: nothing to write

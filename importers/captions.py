@@ -13,7 +13,8 @@ Markup (``clean``): ``<v>``, ``<c.x>``, ``<i>``, ``<b>``, ``<u>``, ``<font ...>`
 (``&nbsp;`` -> U+00A0). Lines of one cue join with a single space.
 
 Speakers in the payload (``PrefixFinder``): ``Name: text`` (split on the first ``": "`` only when
-the document's label set accepts the prefix, see ``labels.choose``), WhisperX
+the document's label set accepts the prefix, see ``labels.choose``; a one-off common word such as
+``Basically: you'll live with it.`` stays speech of the carried speaker, with a warning), WhisperX
 ``[SPEAKER_00]: text`` and caption-style ``>> ALICE: text`` (``>>`` alone = a new, unnamed
 speaker). A cue without a prefix carries the previous speaker forward.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from qualcode.errors import InvalidInput
@@ -228,7 +230,8 @@ def find_prefix(text: str) -> Prefix | None:
 class PrefixFinder:
     """Decide once per document which payload prefixes are speakers, then split payloads."""
 
-    def __init__(self, texts: list[str], *, enabled: bool = True, dashed: list[bool] | None = None) -> None:
+    def __init__(self, texts: list[str], *, enabled: bool = True, dashed: list[bool] | None = None,
+                 mapped: Iterable[str] = ()) -> None:
         counts: Counter[str] = Counter()
         forced: set[str] = set()
         self.prefixes = [find_prefix(t) if enabled else None for t in texts]
@@ -237,7 +240,8 @@ class PrefixFinder:
                 counts[p.label] += 1
                 if p.strong or (dashed and dashed[k] and labels.name_like(p.label)):
                     forced.add(p.label)  # "- Colin: Yeah." names its speaker
-        self.accepted = labels.choose(counts, forced) if enabled else set()
+        self.accepted = labels.choose(counts, forced, mapped=mapped) if enabled else set()
+        self.speech_like = labels.speech_like(counts, mapped) if self.accepted else set()
         self.labelled = sum(
             1 for p in self.prefixes if p is not None and (p.marker or p.label in self.accepted)
         )
@@ -323,12 +327,14 @@ def clamp_negative(segments: list[Segment], warnings: list[str]) -> None:
 
 
 def speaker_segments(
-    cues: list[Cue], *, prefixes: bool = True, dashes: bool = True
+    cues: list[Cue], *, prefixes: bool = True, dashes: bool = True, mapped: Iterable[str] = (),
+    warnings: list[str] | None = None,
 ) -> tuple[list[Segment], PrefixFinder]:
     """Segments of cues whose speaker, if any, is written in the payload (SRT, Zoom, Whisper).
 
     A dialogue-dash cue gives one segment per dash line, each a turn of its own; otherwise the
     cue's lines join into one segment whose unlabelled text carries the previous speaker.
+    A one-off common-word prefix kept as speech is reported in ``warnings`` with its cue's line.
     """
     units: list[tuple[Cue, str, bool]] = []
     for cue in cues:
@@ -339,12 +345,15 @@ def speaker_segments(
         else:
             units.append((cue, " ".join(cleaned), False))
     finder = PrefixFinder(
-        [text for _, text, _ in units], enabled=prefixes, dashed=[alone for _, _, alone in units]
+        [text for _, text, _ in units], enabled=prefixes, dashed=[alone for _, _, alone in units], mapped=mapped
     )
     segments: list[Segment] = []
     speaker: str | None = None
     for i, (cue, text, alone) in enumerate(units):
         label, body, explicit = finder.split(i, text)
+        prefix = finder.prefixes[i]
+        if warnings is not None and not explicit and prefix is not None and prefix.label in finder.speech_like:
+            warnings.append(labels.speech_warning(f"line {cue.line_no + 1}", prefix.label))
         if explicit:
             speaker = label
         elif alone:

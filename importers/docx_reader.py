@@ -26,6 +26,7 @@ turn on their own lines.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,7 +255,8 @@ def _otter_front(items: list[_Item], meta: dict[str, Any]) -> list[_Item]:
     return [i for i in items[index + 1 :] if not _OTTER_URL.fullmatch(i.text.strip())]
 
 
-def _labelled(items: list[_Item], warnings: list[str], meta: dict[str, Any]) -> list[Block]:
+def _labelled(items: list[_Item], warnings: list[str], meta: dict[str, Any],
+              mapped: Iterable[str] = ()) -> list[Block]:
     """Generic/Rev/Otter Word files: the verbatim label finder over a pseudo-text of the items.
 
     A whole-bold paragraph is a speaker name on its own line when the same text recurs (and is a
@@ -281,8 +283,11 @@ def _labelled(items: list[_Item], warnings: list[str], meta: dict[str, Any]) -> 
             if item.label:
                 forced.add(item.label)
     pseudo = "\n".join(lines).replace("\r", "\n")
-    result = parse_verbatim(pseudo, markdown=True, forced_labels=forced)
-    warnings.extend(w for w in result.warnings if not w.startswith("line "))
+    result = parse_verbatim(pseudo, markdown=True, forced_labels=forced, mapped=mapped)
+    warnings.extend(w for w in result.warnings if not w.startswith("line "))  # pseudo-text lines
+    paragraph_of = [k for k, line in enumerate(lines, 1) for _ in range(line.replace("\r", "\n").count("\n") + 1)]
+    for line_no, label in result.speech_labels:
+        warnings.append(labels.speech_warning(f"paragraph {paragraph_of[line_no]}", label))
     for key, value in result.metadata.items():
         meta.setdefault(key, value)
     blocks = []
@@ -299,7 +304,7 @@ def detect(data: bytes, filename: str) -> str:
     return _flavour(items, chrome, filename)
 
 
-def parse(data: bytes, filename: str = "", fmt: str | None = None) -> ParsedTranscript:
+def parse(data: bytes, filename: str = "", fmt: str | None = None, *, mapped: Iterable[str] = ()) -> ParsedTranscript:
     items, chrome, meta = _read(data)
     flavour = fmt if fmt in FLAVOURS else _flavour(items, chrome, filename)
     warnings: list[str] = []
@@ -308,7 +313,7 @@ def parse(data: bytes, filename: str = "", fmt: str | None = None) -> ParsedTran
     else:
         if flavour == "docx-otter":
             items = _otter_front(items, meta)
-        blocks = _labelled(items, warnings, meta)
+        blocks = _labelled(items, warnings, meta, mapped)
     text, turns = assemble(blocks)
     if not turns:
         raise InvalidInput("the Word document contains no transcript text")

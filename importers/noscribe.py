@@ -11,6 +11,7 @@ stay verbatim inside turns (an ``S02:`` inside a line never starts a turn). Text
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from qualcode.transcript import ParsedTranscript
 
@@ -51,8 +52,8 @@ def header_metadata(text: str) -> dict[str, object]:
     return meta
 
 
-def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
-    result = parse_verbatim(text)
+def parse(text: str, fmt: str | None = None, *, mapped: Iterable[str] = ()) -> ParsedTranscript:
+    result = parse_verbatim(text, mapped=mapped)
     metadata = dict(result.metadata)
     metadata.update(header_metadata((result.preamble or text)[:5000]))
     title = metadata.get("title")

@@ -10,6 +10,7 @@ before the first header is not a turn. Text kept in place (see ``verbatim``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from qualcode.transcript import ParsedTranscript
 
@@ -29,8 +30,8 @@ def looks_like_otter(text: str) -> bool:
     return count == 1 and "otter.ai" in text[-500:]
 
 
-def parse(text: str, fmt: str | None = None, *, markdown: bool = False) -> ParsedTranscript:
-    result = parse_verbatim(text, markdown=markdown)
+def parse(text: str, fmt: str | None = None, *, markdown: bool = False, mapped: Iterable[str] = ()) -> ParsedTranscript:
+    result = parse_verbatim(text, markdown=markdown, mapped=mapped)
     metadata = dict(result.metadata)
     if any(FOOTER.fullmatch(line) for line in text[-300:].split("\n")):
         metadata["source"] = "otter.ai"

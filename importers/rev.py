@@ -10,6 +10,7 @@ never start a turn. CRLF is normalised. Text kept in place (see ``verbatim``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from qualcode.transcript import ParsedTranscript
 
@@ -29,6 +30,6 @@ def looks_like_rev(text: str) -> bool:
     return False
 
 
-def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
-    result = parse_verbatim(text)
+def parse(text: str, fmt: str | None = None, *, mapped: Iterable[str] = ()) -> ParsedTranscript:
+    result = parse_verbatim(text, mapped=mapped)
     return ParsedTranscript(text, result.turns, "rev", metadata=result.metadata, warnings=result.warnings)

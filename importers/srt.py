@@ -11,6 +11,7 @@ forward), dialogue dashes ``- Colin: Yeah.`` (one turn per dash line), WhisperX
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from qualcode.errors import InvalidInput
 from qualcode.transcript import ParsedTranscript
@@ -27,12 +28,12 @@ def looks_like_srt(text: str) -> bool:
     return SRT_START.match(text) is not None or _COMMA_TIMING.search(text[:20000]) is not None
 
 
-def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
+def parse(text: str, fmt: str | None = None, *, mapped: Iterable[str] = ()) -> ParsedTranscript:
     cue_file = read_cues(text.split("\n"))
     if not cue_file.cues:
         raise InvalidInput("no subtitle cues found (expected 'hh:mm:ss,mmm --> hh:mm:ss,mmm' lines)")
     warnings = list(cue_file.warnings)
-    segments, _ = speaker_segments(cue_file.cues)
+    segments, _ = speaker_segments(cue_file.cues, mapped=mapped, warnings=warnings)
     clamp_negative(segments, warnings)
     text_out, turns = assemble(merge(segments))
     if not turns:

@@ -16,7 +16,9 @@ The canonical text IS the decoded file; turns are found in place, line by line:
   name (``[00:00:58] We also talk ...``) continues the previous speaker as a new turn.
 
 Which colon prefixes are labels is decided for the whole document (``labels.choose``): frequent,
-known role/diariser ids, or name-like once the document has a label set. Lines before the first
+known role/diariser ids, mapped in the study (``mapped``), or name-like once the document has a
+label set. A one-off ``Honestly:`` / ``Monday:`` (a common word, see ``labels``) is speech: the
+line stays in the previous turn and a warning names it (``speech_labels``). Lines before the first
 label (title, date, tool header) are preamble, not turns; a first block made only of
 ``Date: ...`` / ``Mode: ...`` lines goes to ``metadata``. A turn's span starts at the first
 character of speech after the label (and after a stamp that follows it) and runs to the end of
@@ -117,6 +119,7 @@ class VerbatimResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     preamble: str = ""
+    speech_labels: list[tuple[int, str]] = field(default_factory=list)  # (0-based line, label) kept as speech
 
 
 def _scan_line(line: str, no: int, start: int) -> _Cand | None:
@@ -182,12 +185,15 @@ def _header_block(lines: list[str]) -> tuple[int, dict[str, str]]:
     return end, meta
 
 
-def _accept(cands: list[_Cand], forced: set[str]) -> tuple[list[_Cand], set[str]]:
-    """The candidates that really start turns (see module docstring)."""
+def _accept(cands: list[_Cand], forced: set[str], mapped: Iterable[str] = ()) -> tuple[list[_Cand], set[str], list[_Cand]]:
+    """The candidates that really start turns (see module docstring), the label set, and the
+    one-off common-word candidates kept as speech."""
     per_kind = Counter(c.kind for c in cands)
     colon_counts: Counter[str] = Counter(c.label for c in cands if c.kind == "colon" and c.label)
-    strong = labels.choose(colon_counts, forced, allow_single_names=False)
-    weak = labels.single_names(colon_counts) if strong else set()
+    strong = labels.choose(colon_counts, forced, allow_single_names=False, mapped=mapped)
+    weak = labels.single_names(colon_counts, mapped) if strong else set()
+    doubtful = labels.speech_like(colon_counts, mapped) if strong else set()
+    as_speech: list[_Cand] = []
     structural = {kind for kind in ("md", "rev", "otter") if per_kind[kind] >= 2}
     heading_counts = Counter((c.label, c.level) for c in cands if c.kind == "heading")
     heading_ok = {
@@ -208,6 +214,8 @@ def _accept(cands: list[_Cand], forced: set[str]) -> tuple[list[_Cand], set[str]
     for c in cands:
         if c.kind == "colon":
             ok = c.label in strong or (started and c.label in weak)
+            if not ok and started and c.label in doubtful:
+                as_speech.append(c)
         elif c.kind in structural:
             ok = (c.label is None and started) or (c.label is not None and labels.plausible(c.label))
             if c.label is None and c.kind == "otter" and not started:
@@ -223,7 +231,7 @@ def _accept(cands: list[_Cand], forced: set[str]) -> tuple[list[_Cand], set[str]
         if ok:
             accepted.append(c)
             started = True
-    return accepted, strong | weak
+    return accepted, strong | weak, as_speech
 
 
 def _paragraph_turns(lines: list[str], first_line: int, stop_lines: set[int]) -> list[ParsedTurn]:
@@ -256,9 +264,9 @@ def _paragraph_turns(lines: list[str], first_line: int, stop_lines: set[int]) ->
 
 
 def parse_verbatim(
-    text: str, *, markdown: bool = False, forced_labels: Iterable[str] = ()
+    text: str, *, markdown: bool = False, forced_labels: Iterable[str] = (), mapped: Iterable[str] = ()
 ) -> VerbatimResult:
-    """Find the turns of canonical ``text`` in place."""
+    """Find the turns of canonical ``text`` in place (``mapped``: labels the study maps)."""
     lines = text.split("\n")
     header_end, meta = _header_block(lines)
     cands: list[_Cand] = []
@@ -282,7 +290,7 @@ def parse_verbatim(
 
     result = VerbatimResult([], dict(meta))
     header_offset = sum(len(line) + 1 for line in lines[:header_end])
-    accepted, _ = _accept(cands, set(forced_labels))
+    accepted, _, as_speech = _accept(cands, set(forced_labels), mapped)
     if not accepted:
         result.turns = _paragraph_turns(lines, header_end, stop_lines)
         if result.turns:
@@ -290,6 +298,9 @@ def parse_verbatim(
         return result
 
     result.preamble = text[header_offset : accepted[0].line_start]
+    for cand in as_speech:
+        result.speech_labels.append((cand.line_no, cand.label))
+        result.warnings.append(labels.speech_warning(f"line {cand.line_no + 1}", cand.label))
     speaker: str | None = None
     turns: list[ParsedTurn] = []
     for i, cand in enumerate(accepted):

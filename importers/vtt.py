@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 
 from qualcode.errors import InvalidInput
 from qualcode.transcript import ParsedTranscript
@@ -112,7 +113,7 @@ def _voice_segments(cues: list[Cue], warnings: list[str]) -> list[Segment]:
     return segments
 
 
-def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
+def parse(text: str, fmt: str | None = None, *, mapped: Iterable[str] = ()) -> ParsedTranscript:
     lines = text.split("\n")
     header = _HEADER.fullmatch(lines[0].rstrip())
     metadata: dict[str, object] = {}
@@ -160,7 +161,7 @@ def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
         else:
             flavour = "vtt-teams"
     else:
-        segments, finder = speaker_segments(cues)
+        segments, finder = speaker_segments(cues, mapped=mapped, warnings=warnings)
         flavour = "vtt-zoom" if finder.labelled * 2 >= len(cues) and finder.accepted else "vtt"
     if any(cue.ident and _TEAMS_ID.fullmatch(cue.ident) for cue in cues[:50]):
         flavour = "vtt-teams"

@@ -9,6 +9,7 @@ A line without a time range continues the previous segment. The text is construc
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from qualcode.errors import InvalidInput
 from qualcode.transcript import ParsedTranscript
@@ -24,7 +25,7 @@ def looks_like_whisper(text: str) -> bool:
     return _FIRST.match(text) is not None
 
 
-def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
+def parse(text: str, fmt: str | None = None, *, mapped: Iterable[str] = ()) -> ParsedTranscript:
     cues: list[Cue] = []
     warnings: list[str] = []
     for no, line in enumerate(text.split("\n"), 1):
@@ -39,7 +40,7 @@ def parse(text: str, fmt: str | None = None) -> ParsedTranscript:
                 cues[-1].lines.append(line)
     if not cues:
         raise InvalidInput("no Whisper segments found (expected '[mm:ss.mmm --> mm:ss.mmm] text' lines)")
-    segments, _ = speaker_segments(cues, dashes=False)
+    segments, _ = speaker_segments(cues, dashes=False, mapped=mapped, warnings=warnings)
     clamp_negative(segments, warnings)
     text_out, turns = assemble(merge(segments))
     if not turns:

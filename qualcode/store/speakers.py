@@ -141,6 +141,14 @@ class SpeakerStore(EntityStore):
                 n += 1
         return n
 
+    def known_labels(self) -> set[str]:
+        """Every label the study can already resolve: mapped speaker labels, participant labels and
+        recorded names. An importer believes a label seen only once in a file when it is one of
+        these (``Sarah:`` said once in a focus group), however common the word."""
+        return {r[0] for r in self.db.execute(
+            "SELECT label FROM speakers UNION SELECT label FROM participants "
+            "UNION SELECT name FROM participants WHERE name IS NOT NULL")}
+
     def link_labels(self, ch, document_id: int, labels: Iterable[str]) -> dict[str, int | None]:
         """Give obvious interviewer/unknown labels their role, then say which participant each
         label stands for in the document. Import calls it before inserting the turns, so they

@@ -149,6 +149,19 @@ def test_zoom_colon_in_speech_of_a_carried_speaker_is_not_a_label():
     ]
 
 
+def test_zoom_cue_opening_with_a_common_word_and_colon_continues_the_speaker():
+    result = parse_fixture("zoom_colon_speech.transcript.vtt")
+    assert result.format == "vtt-zoom"
+    assert spans(result) == [
+        ("Amira Haddad", "What did they say?"),
+        ("Gareth Pryce", "The consultant said: Basically: you'll live with it."),
+        ("Amira Haddad", "Right."),
+        ("Dr. Melissa Ko", "Sorry I'm late."),  # a one-off full name still speaks
+        ("Amira Haddad", "No problem."),
+    ]
+    assert [w for w in result.warnings if "read as speech" in w][0].startswith("line 13: 'Basically:'")
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

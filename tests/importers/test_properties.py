@@ -5,8 +5,11 @@ non-speech marks and colons inside speech) we render a file in one format, impor
 that every turn's span slices the canonical text exactly to the utterance, with the right speaker
 and time, that turns never overlap and that the text is canonical.
 
-Known, documented limits kept out of the generator: a colon within the first six words of a
-paragraph can make a label; caption chunk boundaries never put a colon near a cue start.
+Speech that opens with a common word and a colon (``Honestly: ...``, ``Monday: ...``; see
+``importers.labels``) is generated at the start of paragraphs, after a label, and at the start of
+unlabelled caption cues: it must stay speech of the current speaker. Known, documented limit kept
+out of the generator: an arbitrary capitalised word and a colon within the first six words of a
+paragraph can make a label (a one-off name such as ``Sarah:`` is a speaker).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from importer_helpers import check_invariants
 
 SPEAKERS = ["Interviewer", "P1", "P12", "Dr. Ana Ruiz", "Speaker 2", "S01", "Unknown Speaker", "José Núñez", "Moderator"]
 CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéüßçøåñ采访者你好医院😊🏥’‘“”…"
+# Common words opening speech with a colon; each is used at most once per document (a common word
+# used as a label again and again is taken for a speaker).
+OPENERS = ["Honestly:", "Monday:", "Basically:", "Actually:", "Anyway:", "Note:", "Tuesday:", "Yesterday:",
+           "Well:", "Look:", "Update:", "March:", "Frankly:", "Last Friday:", "Obviously:"]
 MARKS = ["[inaudible 00:12:03]", "{Applause}", "[crosstalk]", "(laughs)", "(12 seconds pause)", "[laughter]"]
 
 word = st.text(alphabet=CHARS, min_size=1, max_size=7)
@@ -49,7 +56,25 @@ def conversation(draw, paragraphs: bool = True, colons: bool = True):
         paras = [draw(sentence(colons)) for _ in range(count)]
         turns.append((speakers[i % len(speakers)], paras, ms))
         ms += draw(st.integers(1, 600)) * 1000
+    places = [(i, j) for i, (_, paras, _) in enumerate(turns) for j in range(len(paras))]
+    openers = draw(st.lists(st.sampled_from(OPENERS), unique=True, max_size=3))
+    chosen = draw(st.lists(st.sampled_from(places), unique=True, min_size=len(openers), max_size=len(openers)))
+    for opener, (i, j) in zip(openers, chosen):
+        turns[i][1][j] = f"{opener} {turns[i][1][j]}"
     return turns
+
+
+@st.composite
+def caption_openers(draw, turns) -> list[str | None]:
+    """Per turn: a common-word opener for an extra, unlabelled cue at the turn's end, or None."""
+    used = {w for _, paras, _ in turns for p in paras for w in OPENERS if p.startswith(w)}
+    free = [w for w in OPENERS if w not in used]
+    picked = draw(st.lists(st.sampled_from(free), unique=True, max_size=min(3, len(turns))))
+    slots = draw(st.lists(st.sampled_from(range(len(turns))), unique=True, min_size=len(picked), max_size=len(picked)))
+    out: list[str | None] = [None] * len(turns)
+    for opener, k in zip(picked, slots):
+        out[k] = opener
+    return out
 
 
 def _check(result, expected):
@@ -156,11 +181,18 @@ def _vtt_time(ms: int) -> str:
 @given(st.data(), conversation(paragraphs=False))
 def test_zoom_vtt_round_trip(data, turns):
     cues, n = [], 0
-    for s, p, ms in turns:
-        for k, chunk in enumerate(_chunks(data.draw, p[0])):
+    extra = data.draw(caption_openers(turns))
+    for t, (s, p, ms) in enumerate(turns):
+        chunks = _chunks(data.draw, p[0])
+        for k, chunk in enumerate(chunks):
             n += 1
             start = ms + k * 100
             cues.append(f"{n}\n{_vtt_time(start)} --> {_vtt_time(start + 90)}\n{s}: {chunk}\n")
+        if extra[t]:  # a cue without the name, opening with "Basically:" (Zoom does this)
+            n += 1
+            start = ms + len(chunks) * 100
+            cues.append(f"{n}\n{_vtt_time(start)} --> {_vtt_time(start + 90)}\n{extra[t]} so it goes.\n")
+            p[0] += f" {extra[t]} so it goes."
     body = "WEBVTT\n\n" + "\n".join(cues)
     result = importers.parse(body.replace("\n", "\r\n").encode(), "t.transcript.vtt")
     assert result.format == "vtt-zoom"
@@ -192,8 +224,13 @@ def test_teams_vtt_round_trip(data, turns):
 @given(st.data(), conversation(paragraphs=False, colons=False))
 def test_srt_round_trip_with_carried_speakers(data, turns):
     cues, n = [], 0
-    for s, p, ms in turns:
-        for k, chunk in enumerate(_chunks(data.draw, p[0])):
+    extra = data.draw(caption_openers(turns))
+    for t, (s, p, ms) in enumerate(turns):
+        chunks = _chunks(data.draw, p[0])
+        if extra[t]:  # a carried cue opening with "Monday:"
+            chunks.append(f"{extra[t]} so it goes.")
+            p[0] += f" {extra[t]} so it goes."
+        for k, chunk in enumerate(chunks):
             n += 1
             start = ms + k * 100
             stamp = _vtt_time(start).replace(".", ",") + " --> " + _vtt_time(start + 90).replace(".", ",")

@@ -148,6 +148,28 @@ def test_a_single_lead_in_word_is_not_a_speaker_but_a_single_name_is():
     assert ("Dr. Amelia Stone", "I have one thing.") in spans(result)
 
 
+def test_a_one_off_common_word_label_is_speech_with_a_warning_but_a_one_off_name_speaks():
+    result = parse_fixture("focus_group_colons.txt")
+    assert spans(result) == [
+        ("Moderator", "What was the hardest week?"),
+        ("Priya", "The first one after discharge.\n\nHonestly: I don't know how we got through it."),
+        ("Moderator", "And the appointments?"),
+        ("Priya", "Monday: physio. Tuesday: the group. Every week.\n\nMonday: the worst day, always."),
+        ("Sarah", "For us it was the nights."),
+        ("Moderator", "Thank you all."),
+    ]
+    warned = [w for w in result.warnings if "read as speech" in w]
+    assert [w.split(":")[0] for w in warned] == ["line 7", "line 13"]
+    assert "'Honestly:'" in warned[0] and "'Monday:'" in warned[1]
+
+
+def test_a_one_off_label_the_study_maps_is_a_speaker_however_common_the_word():
+    text = "Moderator: Who is next?\n\nP1: Me.\n\nMay: And me.\n\nModerator: Thanks.\n\nP1: Bye.\n"
+    assert spans(parse_text(text))[1] == ("P1", "Me.\n\nMay: And me.")
+    mapped = parse_text(text, mapped={"may"})  # participant names match case-insensitively
+    assert spans(mapped)[2] == ("May", "And me.") and not mapped.warnings
+
+
 def test_qualcode_style_stamps_and_caption_arrows():
     text = (
         "{00:34:20} Host: One.\n"
