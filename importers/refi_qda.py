@@ -14,8 +14,9 @@ most selections on the text their ``name`` quotes wins; ties go to the producer'
 
 Hostile files are refused before anything is written: DOCTYPEs (so entity expansion and external
 entities) never reach the parser's expansion, archive entries with ``..`` or absolute paths,
-encrypted entries, archives whose declared sizes or compression ratios look like a zip bomb, and
-truncated archives or malformed XML (one clear error). A new study is built under a temporary
+encrypted entries, archives whose declared sizes or compression ratios look like a zip bomb, entries
+whose data inflates past what they declare (read in 1 MiB steps under running caps, so memory stays
+bounded whatever the headers say), and truncated archives or malformed XML (one clear error). A new study is built under a temporary
 name and renamed only when the import succeeded.
 """
 
@@ -150,6 +151,7 @@ class Archive:
         if len(infos) > limits.max_entries:
             raise InvalidInput(f"{path.name}: {len(infos)} archive entries, over the limit of {limits.max_entries}")
         total = packed = 0
+        self.inflated = 0   # bytes actually inflated so far (``read``), against ``max_total``
         self.entries: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = info.filename
@@ -209,14 +211,35 @@ class Archive:
         return None
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
+        """An entry's bytes, inflated in 1 MiB steps under running caps: its declared size (a
+        zip whose headers understate what its data inflates to is refused, whatever the zip
+        library does), the per-entry and whole-archive limits, and the compression ratio."""
+        name, limits = info.filename, self.limits
+        cap = min(info.file_size, limits.max_entry)
+        budget = limits.max_total - self.inflated
+        chunks: list[bytes] = []
+        size = 0
         try:
             with self.zf.open(info) as fh:
-                data = fh.read(info.file_size + 1)
+                while True:
+                    chunk = fh.read(MIB)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if size > cap:
+                        raise InvalidInput(f"{self.path.name}: entry {name!r} is larger than it declares "
+                                           f"({info.file_size:,} bytes; refused, zip bomb?)")
+                    if size > budget:
+                        raise InvalidInput(f"{self.path.name}: entries unpack to more than {limits.max_total:,} "
+                                           "bytes in all (zip bomb?)")
+                    if size > MIB and size > limits.max_ratio * max(info.compress_size, 1):
+                        raise InvalidInput(f"{self.path.name}: entry {name!r} is compressed more than "
+                                           f"{limits.max_ratio} to 1 (zip bomb?)")
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:
-            raise InvalidInput(f"{self.path.name}: entry {info.filename!r} is damaged or truncated ({exc})") from None
-        if len(data) > info.file_size:
-            raise InvalidInput(f"{self.path.name}: entry {info.filename!r} is larger than it declares (refused)")
-        return data
+            raise InvalidInput(f"{self.path.name}: entry {name!r} is damaged or truncated ({exc})") from None
+        self.inflated += size
+        return b"".join(chunks)
 
 
 # -- text and positions ------------------------------------------------------------------------

@@ -521,6 +521,88 @@ def test_corrupt_entry_is_damaged_not_a_traceback(tmp_path, qc):
     assert_refused(qc, tmp_path, broken, "damaged|malformed")
 
 
+def lying_zip(path: Path, name: str, megabytes: int, declared: int, qde: bytes) -> Path:
+    """A .qdpx whose entry ``name`` inflates to ``megabytes`` MiB of zeros (written in steps, never
+    held in memory) while its local header and central directory declare ``declared`` bytes."""
+    import struct
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        if name != "project.qde":
+            zf.writestr("project.qde", qde)
+        with zf.open(name, "w") as fh:
+            if name == "project.qde":
+                fh.write(qde[:-len(b"</Project>\n")])
+            for _ in range(megabytes):
+                fh.write(b" " * (1024 * 1024) if name == "project.qde" else bytes(1024 * 1024))
+            if name == "project.qde":
+                fh.write(b"</Project>\n")
+    data = bytearray(path.read_bytes())
+    raw = name.encode()
+    for signature, name_len_at, name_at, size_at in ((b"PK\x03\x04", 26, 30, 22), (b"PK\x01\x02", 28, 46, 24)):
+        i = data.find(signature)
+        while i >= 0:
+            n = struct.unpack_from("<H", data, i + name_len_at)[0]
+            if data[i + name_at:i + name_at + n] == raw:
+                struct.pack_into("<I", data, i + size_at, declared)
+            i = data.find(signature, i + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("entry", ["project.qde", "sources/{guid}.txt"])
+def test_headers_that_understate_the_data_cannot_exhaust_memory(tmp_path, qc, entry):
+    import tracemalloc
+
+    qde = (FIXTURES / "maxqda" / "project.qde").read_bytes()
+    guid = re.search(rb'plainTextPath="(?:internal://)?([^"]+)\.txt"', qde).group(1).decode()
+    archive = lying_zip(tmp_path / "liar.qdpx", entry.format(guid=guid), 300, 2000, qde)
+    assert archive.stat().st_size < 2_000_000     # 300 MiB of data behind headers that say 2,000 bytes
+    with zipfile.ZipFile(archive) as zf:
+        assert max(i.file_size for i in zf.infolist()) <= max(2000, len(qde))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput, match="damaged or truncated|larger than it declares|zip bomb"):
+            import_qdpx(archive, tmp_path / "out.qc")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 1024 * 1024
+    assert_refused(qc, tmp_path, archive, "damaged or truncated|larger than it declares|zip bomb")
+
+
+def test_running_caps_hold_whatever_the_zip_library_returns(tmp_path, monkeypatch):
+    """Even a zip reader that ignored the declared size would be stopped by the running caps."""
+    import importers.refi_qda as refi_qda
+
+    archive = make_zip(tmp_path / "ok.qdpx", {"project.qde": (FIXTURES / "maxqda" / "project.qde").read_bytes()})
+    arc = refi_qda.Archive(archive, Limits())
+    info = arc.entries["project.qde"]
+
+    class Endless:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n=-1):
+            return bytes(n if n > 0 else 1024)
+
+    monkeypatch.setattr(arc.zf, "open", lambda *a, **k: Endless())
+    try:
+        with pytest.raises(InvalidInput, match="larger than it declares"):
+            arc.read(info)
+        info.file_size = 64 * 1024 * 1024
+        arc.limits = Limits(max_total=512 * 1024)
+        with pytest.raises(InvalidInput, match="more than 524,288 bytes in all"):
+            arc.read(info)
+        arc.limits = Limits()
+        with pytest.raises(InvalidInput, match="compressed more than 200 to 1"):
+            arc.read(info)
+    finally:
+        arc.close()
+
+
 def test_existing_output_is_never_overwritten(tmp_path, qc, study_path):
     before = study_path.read_bytes()
     r = qc("import-qdpx", qdpx("maxqda", tmp_path), "-o", study_path)
