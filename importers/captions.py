@@ -5,7 +5,12 @@ Cue blocks (``read_cues``): an optional id line (a number, a Teams ``GUID/13-0``
 timing line ``start --> end [settings]``, payload lines, a blank line. Missing blank lines between
 cues are tolerated (a timing line always starts a new cue; a bare number just before it is taken
 as its id); text outside any cue is appended to the previous cue with a warning. A timing line
-whose times cannot be read is an error naming the line: ``line 12: malformed timestamp '00:0x:01,000'``.
+whose times cannot be read is an error naming the line: ``line 12: malformed timestamp '00:0x:01,000'``;
+so is a line made of two cue times without a proper ``-->`` between them (``00:00:05,000 ->
+00:00:06,000``, ``00:00:05.000 00:00:06.000``): ``line 6: malformed timing line ...``; read as
+speech, it would put the times into a turn and the cue's words into the previous speaker's
+mouth. A cue that ends before it starts is a warning, not an error (the words are sound, only the
+clock is not): its end is set to its start.
 
 Markup (``clean``): ``<v>``, ``<c.x>``, ``<i>``, ``<b>``, ``<u>``, ``<font ...>``, ``<lang>``,
 ``<ruby>``/``<rt>``, karaoke time tags ``<00:00:01.000>`` and ASS ``{\\an8}`` are removed;
@@ -126,6 +131,20 @@ def parse_timing(line: str, line_no: int) -> tuple[int, int]:
 
 
 _BLOCK_KEYWORD = re.compile(r"(NOTE|STYLE|REGION)(?:[ \t].*)?")
+# Two cue times (with their fraction, as caption files always write them) around something that
+# is not "-->": a timing line with a broken arrow, never speech.
+_CUE_TIME_TOKEN = r"-?\d{1,3}(?::\d{1,2}){1,2}[.,]\d{1,3}"
+_BROKEN_TIMING = re.compile(
+    rf"[ \t]*{_CUE_TIME_TOKEN}[ \t]*(?:[-=–—~>]{{1,4}}|to)?[ \t]*{_CUE_TIME_TOKEN}(?:[ \t].*)?"
+)
+
+
+def broken_timing(line: str, line_no: int) -> None:
+    """Refuse a timing line whose arrow is missing or misspelt (see module docstring)."""
+    if "-->" not in line and _BROKEN_TIMING.fullmatch(line):
+        raise InvalidInput(
+            f"line {line_no}: malformed timing line {line.strip()!r} (expected 'start --> end')"
+        )
 
 
 def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile:
@@ -133,6 +152,7 @@ def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile
     cur: Cue | None = None
     pending_id: str | None = None
     orphaned = 0
+    backwards: list[int] = []
     i, n = first, len(lines)
     while i < n:
         line = lines[i]
@@ -143,8 +163,13 @@ def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile
         times = _fast_timing(line) if "-->" in line else None
         if times is None and "-->" in line and is_timing(line):
             times = parse_timing(line, i + 1)  # raises: line N: malformed timestamp '...'
+        if times is None and line[:1] in "0123456789- \t":
+            broken_timing(line, i + 1)
         if times is not None:
             start, end = times
+            if end < start:
+                backwards.append(i + 1)
+                end = start
             ident = pending_id
             if cur is not None and cur.lines and re.fullmatch(r"\s*\d+\s*", cur.lines[-1]):
                 ident = cur.lines.pop().strip()  # missing blank line before this cue
@@ -180,6 +205,11 @@ def read_cues(lines: list[str], first: int = 0, *, vtt: bool = False) -> CueFile
         else:
             out.warnings.append(f"line {i + 1}: text before the first cue skipped: {line.strip()[:60]!r}")
         i += 1
+    if backwards:
+        out.warnings.append(
+            f"{len(backwards)} cue(s) end before they start (first at line {backwards[0]}); "
+            "their end was set to their start"
+        )
     if orphaned:
         out.warnings.append(
             f"{orphaned} line(s) outside a cue block (a blank line inside a cue?) "

@@ -209,3 +209,14 @@ def test_undo_refuses_a_replace_recorded_without_the_earlier_text(study_path):
             ch.update("documents", doc.id, {"sha256": "0" * 64, "text": "Interviewer: new"})
         with pytest.raises(Conflict, match="older qualcode"):
             s.undo()
+
+
+def test_a_malformed_timing_line_fails_the_file_naming_file_and_line(qc, study_path, tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "transcripts" / "broken_arrow.srt"
+    before = study_path.read_bytes()
+    r = qc("import", study_path, fixture)
+    assert r.code == 2 and study_path.read_bytes() == before
+    assert r.err.strip().endswith("broken_arrow.srt: line 6: malformed timing line "
+                                  "'00:00:05,000 -> 00:00:06,000' (expected 'start --> end')")

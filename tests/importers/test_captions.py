@@ -167,12 +167,31 @@ def test_zoom_cue_opening_with_a_common_word_and_colon_continues_the_speaker():
     [
         ("broken_timestamp.vtt", "line 6: malformed timestamp '00:00:02.0a0'"),
         ("broken_timestamp.srt", "line 10: malformed timestamp '00:0x:01,000'"),
+        ("broken_arrow.srt",
+         "line 6: malformed timing line '00:00:05,000 -> 00:00:06,000' (expected 'start --> end')"),
+        ("missing_arrow.vtt",
+         "line 6: malformed timing line '00:00:05.000 00:00:06.000' (expected 'start --> end')"),
     ],
 )
 def test_broken_timestamps_name_the_line(name, message):
     with pytest.raises(InvalidInput) as info:
         parse_fixture(name)
     assert str(info.value) == message
+
+
+def test_a_timing_line_with_a_misspelt_arrow_is_refused_not_read_as_speech():
+    for line in ("00:00:05,000 => 00:00:06,000", "0:0:5.0 — 0:0:6.0", "00:05.000 to 00:06.000 align:start"):
+        with pytest.raises(InvalidInput, match="line 6: malformed timing line"):
+            importers.parse(f"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n\n{line}\nB: yo\n".encode(), "x.vtt")
+    ok = importers.parse(b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: we met 10:30 to 11:00 today\n", "x.vtt")
+    assert "10:30 to 11:00" in ok.text  # clocks in speech have no cue fractions
+
+
+def test_a_cue_ending_before_it_starts_is_a_warning_and_ends_at_its_start():
+    result = parse_fixture("backwards_cue.vtt")
+    assert spans(result) == [("Ann", "The clock went backwards."), ("Ben", "Still fine.")]
+    assert times(result) == [(5000, 5000), (6000, 7000)]
+    assert "1 cue(s) end before they start (first at line 3); their end was set to their start" in result.warnings
 
 
 def test_vtt_without_cues_or_header():
