@@ -11,11 +11,16 @@ points of that text with an exclusive end, and each selection's ``name`` holds t
 so an importer can check its counting. ``offsets="utf16"`` counts UTF-16 units instead (what NVivo
 and QualCoder read); the text in ``name`` stays the same.
 
+Beside ``project.qde`` and ``sources/``, the archive holds ``qualcode/turns/<guid>.json`` for each
+document with speaker turns: their spans, labels and caption times, which a TextSource cannot carry
+(other tools ignore the folder; qualcode's importer uses a file only while its text hash matches).
+
 How study objects map to REFI elements is documented in ``qualcode.store.refi``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -29,8 +34,9 @@ from xml.etree import ElementTree as ET
 
 from qualcode import __version__
 from qualcode.errors import InvalidInput
-from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, Exchange, XCode, XNote, coding_memo_guid,
-                                 compose_description, compose_theme_description, derived_guid, snapshot)
+from qualcode.store.refi import (CODING_MEMO, JOURNAL_SET, THEME_PREFIX, TURNS_FOLDER, TURNS_FORMAT, Exchange,
+                                 XCode, XNote, XSource, coding_memo_guid, compose_description,
+                                 compose_theme_description, derived_guid, snapshot)
 
 if TYPE_CHECKING:
     from qualcode.study import Study
@@ -375,11 +381,22 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def turns_json(source: XSource) -> bytes:
+    """qualcode's own record of a document's turns: code point spans into the text (which the
+    file's SHA-256 pins), speaker labels as written, caption times in milliseconds."""
+    data = {"format": TURNS_FORMAT, "document": source.guid, "source_format": source.format,
+            "text_sha256": hashlib.sha256(source.text.encode("utf-8")).hexdigest(),
+            "turns": [[t.start, t.end, t.speaker, t.start_ms, t.end_ms] for t in source.turns or []]}
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
 def _entries(ex: Exchange, offsets: str) -> tuple[dict[str, bytes], dict[str, int]]:
     xml, counts = project_xml(ex, offsets)
     entries = {"project.qde": xml}
     for s in ex.sources:
         entries[f"sources/{s.guid}.txt"] = s.text.encode("utf-8")
+        if s.turns:
+            entries[f"{TURNS_FOLDER}{s.guid}.json"] = turns_json(s)
     return entries, counts
 
 

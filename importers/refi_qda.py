@@ -39,11 +39,12 @@ from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
 from qualcode.errors import InvalidInput, QualcodeError
-from qualcode.store.refi import (JOURNAL_SET, THEME_PREFIX, Exchange, Report, XCase, XCode, XCoding, XJournal,
+from qualcode.store.refi import (JOURNAL_SET, THEME_PREFIX, TURNS_FOLDER, TURNS_FORMAT, Exchange, Report, XCase, XCode, XCoding, XJournal,
                                  XNote, XSource, XTheme, XUser, XVariable, checkpoint, coding_memo_guid,
                                  derived_guid, load, merge_codebook, normalise_guid, split_description,
                                  split_theme_description)
 from qualcode.text import canonicalise
+from qualcode.transcript import ParsedTurn
 
 from . import parse as parse_transcript
 
@@ -880,7 +881,14 @@ class _ProjectReader(_Reader):
         name = _document_name(raw_name or Path(internal).stem or "document")
         source = XSource(guid=guid, name=name, text=canonical, source_name=raw_name or Path(internal).name,
                          sha256=hashlib.sha256(data).hexdigest(), encoding=encoding,
-                         created=parse_datetime(outer.get("creationDateTime")), turns=_turns(canonical, name))
+                         created=parse_datetime(outer.get("creationDateTime")))
+        carried = self.carried_turns(guid, canonical, name)
+        if carried is not None:
+            source.turns, fmt = carried
+            if fmt:
+                source.format = fmt
+        else:
+            source.turns = _turns(canonical, name)
         self.source_guids.add(guid)
         self.kind_of[guid] = ("document", guid)
         desc = outer.find("Description")
@@ -968,6 +976,38 @@ class _ProjectReader(_Reader):
             if self.ref(n):
                 self.note_targets.append((self.ref(n), XNote(guid="", body="", target_type="document", target=guid)))
         self.ex.sources.append(source)
+
+    def carried_turns(self, guid: str, text: str, name: str) -> tuple[list[ParsedTurn], str | None] | None:
+        """The turns (and source format) qualcode wrote beside the source, if they fit its text."""
+        if self.archive is None:
+            return None
+        info = self.archive.entries.get(f"{TURNS_FOLDER}{guid}.json")
+        if info is None:
+            return None
+        try:
+            data = json.loads(self.archive.read(info).decode("utf-8"))
+            if not isinstance(data, dict) or data.get("format") != TURNS_FORMAT:
+                raise ValueError("not a qualcode turns file")
+            if data.get("text_sha256") != hashlib.sha256(text.encode("utf-8")).hexdigest():
+                self.report.warn(f"{name}: its qualcode turns file belongs to another version of the text "
+                                 "(edited elsewhere?); speaker turns found again from the text, caption times lost")
+                return None
+            turns, last = [], 0
+            for row in data["turns"]:
+                start, end, speaker, start_ms, end_ms = row
+                if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)) \
+                        or not last <= start <= end <= len(text) \
+                        or not (speaker is None or isinstance(speaker, str)) \
+                        or not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+                                   for v in (start_ms, end_ms)):
+                    raise ValueError(f"turn {row!r} does not fit the text")
+                turns.append(ParsedTurn(start, end, speaker.strip() or None if speaker else None, start_ms, end_ms))
+                last = end
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            self.report.warn(f"{name}: qualcode turns file unusable ({str(exc)[:80]}); turns found again from the text")
+            return None
+        fmt = data.get("source_format")
+        return turns, fmt if isinstance(fmt, str) and re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,31}", fmt) else None
 
     def selection(self, s: ET.Element, source: str, start: int, end: int, code_guids: set[str]) -> None:
         guid = self.guid(s, kind="selection")

@@ -366,11 +366,46 @@ def test_round_trip_of_the_demo_study(tmp_path):
     import_qdpx(tmp_path / "one.qdpx", tmp_path / "back.qc")
     with Study.open(tmp_path / "back.qc") as s:
         export_qdpx(s, tmp_path / "two.qdpx")
-        turns = sum(len(s.documents.turns(d.id)) for d in s.documents.list())
-        mapped = sum(1 for d in s.documents.list() for t in s.documents.turns(d.id) if t.participant)
     assert (tmp_path / "one.qdpx").read_bytes() == (tmp_path / "two.qdpx").read_bytes()
     assert study_facts(tmp_path / "demo.qc") == study_facts(tmp_path / "back.qc")
-    assert turns > 700 and mapped > 300  # speaker turns recovered and mapped to their participants
+    # Every speaker turn comes back with its caption times, participant and the source format
+    # (a Teams VTT document had 75 turns instead of 76 and no times when they were re-derived).
+    before, after = turn_facts(tmp_path / "demo.qc"), turn_facts(tmp_path / "back.qc")
+    assert after == before
+    assert len(before["PTV2_interview_teams"][1]) == 76 and before["PTV2_interview_teams"][0] == "vtt-teams"
+    assert all(t[3] is not None for t in before["PTV2_interview_teams"][1])
+
+
+def turn_facts(path: Path) -> dict:
+    with Study.open(path) as s:
+        return {d.name: (d.format, [(t.start, t.end, t.speaker, t.start_ms, t.end_ms, t.participant)
+                                    for t in s.documents.turns(d.id)]) for d in s.documents.list()}
+
+
+def test_turns_file_that_no_longer_fits_the_text_is_not_used(tmp_path):
+    import sample_transcripts
+    from exporters.refi_qda import export_qdpx
+    from qualcode.cli.demo import build
+
+    with build(sample_transcripts.FOLDER, tmp_path / "demo.qc") as s:
+        export_qdpx(s, tmp_path / "one.qdpx")
+        guid = s.db.execute("SELECT guid FROM documents WHERE name = 'PTV2_interview_teams'").fetchone()[0]
+    with zipfile.ZipFile(tmp_path / "one.qdpx") as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    assert f"qualcode/turns/{guid}.json" in entries
+    entries[f"sources/{guid}.txt"] = entries[f"sources/{guid}.txt"].replace(b"\n\n", b"\n\n\n", 1)
+    report = import_qdpx(make_zip(tmp_path / "edited.qdpx", entries), tmp_path / "edited.qc")
+    assert "PTV2_interview_teams: its qualcode turns file belongs to another version of the text (edited " \
+           "elsewhere?); speaker turns found again from the text, caption times lost" in report.warnings
+    entries[f"sources/{guid}.txt"] = zipfile.ZipFile(tmp_path / "one.qdpx").read(f"sources/{guid}.txt")
+    sha = hashlib.sha256(entries[f"sources/{guid}.txt"]).hexdigest()
+    entries[f"qualcode/turns/{guid}.json"] = ('{"format": "qualcode-turns-1", "text_sha256": "%s", '
+                                              '"turns": [[5, 2, null, null, null]]}' % sha).encode()
+    report = import_qdpx(make_zip(tmp_path / "bad.qdpx", entries), tmp_path / "bad.qc")
+    assert "PTV2_interview_teams: qualcode turns file unusable (turn [5, 2, None, None, None] does not fit the " \
+           "text); turns found again from the text" in report.warnings
+    with Study.open(tmp_path / "bad.qc") as s:
+        assert len(s.documents.turns(s.documents.get("PTV2_interview_teams").id)) > 70
 
 
 def rewrite_qde(archive: Path, out: Path, change) -> Path:

@@ -17,6 +17,10 @@ Mapping (documented for users in ``qualcode export qdpx --help`` and the report)
   whose GUID is derived from the coding's (``coding_memo_guid``): that GUID, not the title, tells
   it from a user's memo on the coding when the file comes back.
 * the reflexive journal -> Notes gathered in the Set ``Reflexive journal``.
+* speaker turns and caption times -> ``qualcode/turns/<document GUID>.json`` in the .qdpx (qualcode's
+  own; the XML has no place for them in a TextSource), with the SHA-256 of the text they index and
+  the document's source format; speaker mappings -> ``Speaker <label>: <participant>`` lines of the
+  TextSource's ``Description``.
 * themes -> one ``Set`` of codes per theme or subtheme, named ``Theme: <Theme/Subtheme>`` (a code
   may serve several themes, which a code tree cannot say); central organising concept, definition,
   status and colour as labelled paragraphs of its ``Description``; theme memos as ``MemberNote`` s.
@@ -50,6 +54,11 @@ GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 JOURNAL_SET = "Reflexive journal"
 THEME_PREFIX = "Theme: "
 CODING_MEMO = "Coding memo"
+# qualcode's own data beside the standard's: one JSON file per document with its speaker turns and
+# caption times (the standard has SyncPoints only inside audio/video sources). Other tools ignore
+# it; qualcode uses it only while it matches the document's text.
+TURNS_FOLDER = "qualcode/turns/"
+TURNS_FORMAT = "qualcode-turns-1"
 DEFINITION_LABELS = (("include_when", "Include when"), ("exclude_when", "Exclude when"),
                      ("example", "Example"), ("status", "Status"))
 
@@ -341,6 +350,12 @@ def snapshot(study: "Study") -> Exchange:
         ex.sources.append(XSource(guid=r["guid"], name=r["name"], text=r["text"], source_name=r["source_name"],
                                   sha256=r["sha256"], format=r["format"], encoding=r["encoding"],
                                   metadata=json.loads(r["metadata"]), created=r["imported"]))
+    turns_of: dict[int, list[ParsedTurn]] = {}
+    for doc_id, start, end, speaker, start_ms, end_ms in db.execute(
+            'SELECT document_id, start, "end", speaker, start_ms, end_ms FROM turns ORDER BY document_id, seq, id'):
+        turns_of.setdefault(doc_id, []).append(ParsedTurn(start, end, speaker, start_ms, end_ms))
+    for r, source in zip(docs, ex.sources):
+        source.turns = turns_of.get(r["id"])
     guid_by_name = {r["name"]: r["guid"] for r in docs}
     case_by_label = {r["label"]: r["guid"] for r in participants}
     for r in study.speakers.list():
