@@ -183,6 +183,70 @@ def test_zip_bomb_by_total_size(monkeypatch):
         importers.parse(data, "big.docx")
 
 
+def _forge_size(data: bytes, member: str, size: int) -> bytes:
+    """Write a false uncompressed size for ``member`` into both its local and central headers."""
+    blob = bytearray(data)
+    name = member.encode()
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = blob.find(signature)
+        while at != -1:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if blob[name_at : name_at + len(name)] == name:
+                blob[at + offset : at + offset + 4] = size.to_bytes(4, "little")
+            at = blob.find(signature, at + 4)
+    return bytes(blob)
+
+
+def _bomb_docx(megabytes: int, noise: bool = False) -> bytes:
+    """A DOCX whose document.xml holds ``megabytes`` of spaces (or of hex noise, compressing ~2x)."""
+    head = b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+    size = megabytes * 1024 * 1024
+    filler = os.urandom(size // 2).hex().encode() if noise else b" " * size
+    xml = head + filler + b"</w:body></w:document>"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(generic_docx())) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, xml if info.filename == "word/document.xml" else zin.read(info))
+    return out.getvalue()
+
+
+def test_zip_bomb_with_forged_sizes_stays_in_bounded_memory():
+    import tracemalloc
+
+    forged = _forge_size(_bomb_docx(40), "word/document.xml", 5000)
+    with zipfile.ZipFile(io.BytesIO(forged)) as z:
+        assert z.getinfo("word/document.xml").file_size == 5000  # the headers pass every size check
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput, match="does not match its recorded size"):
+            importers.parse(forged, "forged.docx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024  # 40 MB of XML behind the forged header, never held at once
+
+
+def test_members_are_read_under_a_running_cap_whatever_the_headers_say(monkeypatch):
+    archive = docx_archive.open_archive(_bomb_docx(3, noise=True))  # honest sizes, within the caps
+    monkeypatch.setattr(docx_archive, "MAX_UNCOMPRESSED", 2 * 1024 * 1024)  # as if the headers had lied
+    with pytest.raises(InvalidInput, match="over the 2 MB limit"):
+        docx_archive.read_part(archive, "word/document.xml")
+    monkeypatch.setattr(docx_archive, "MAX_UNCOMPRESSED", 200 * 1024 * 1024)
+    archive = docx_archive.open_archive(_bomb_docx(3, noise=True))
+    monkeypatch.setattr(docx_archive, "MAX_RATIO", 1)
+    with pytest.raises(InvalidInput, match="zip bomb: part 'word/document.xml'"):
+        docx_archive.read_part(archive, "word/document.xml")
+
+
+def test_docx_members_compressed_other_than_deflate_are_refused():
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(generic_docx())) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_BZIP2) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+    with pytest.raises(InvalidInput, match="unsupported compression method"):
+        importers.parse(out.getvalue(), "x.docx")
+
+
 def test_zip_without_word_document():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
