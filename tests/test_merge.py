@@ -272,21 +272,34 @@ def test_the_original_merges_nothing_identifying_into_the_anonymised_copy(demos,
     shutil.copy(anonymised[0], base)
     other = copy(demos, original, tmp_path / "original.qc")
     before = spans(base)
+    baseline = anonymise_check(qc, base, anonymised[1])
     r = qc("merge", base, other, "--json")
     assert r.code == 1
     data = r.json()
     assert sum(c.startswith("document ") and "(this study was anonymised)" in c for c in data["conflicts"]) == 9
     assert spans(base) == before
     assert real_names(base) == []
-    check = qc("anonymise", "check", base, "--key", anonymised[1])
-    assert check.code == 0, check.out + check.err
-    assert "No registered identifiers found" in check.out
+    assert_no_new_identifiers(qc, base, anonymised[1], baseline)
+
+
+def anonymise_check(qc, study: Path, key: Path) -> dict:
+    return qc("anonymise", "check", study, "--key", key, "--json").json()
+
+
+def assert_no_new_identifiers(qc, study: Path, key: Path, baseline: dict) -> None:
+    """What ``anonymise check`` finds after the merge is no more than it found before (the 47
+    identifiers the unchecked merge brought in were speaker mappings with real names)."""
+    after = anonymise_check(qc, study, key)
+    assert (after["documents"], after["values"], after["participants_with_names"]) == ([], [], []), after
+    assert after["leaks"] <= baseline["leaks"], after
+    assert {r["term"] for r in after["raw"]} <= {r["term"] for r in baseline["raw"]}, after
 
 
 def test_a_second_coders_anonymised_copy_brings_only_clean_work(anonymised, tmp_path, qc):
     base, other = tmp_path / "lead.qc", tmp_path / "second.qc"
     shutil.copy(anonymised[0], base)
     shutil.copy(anonymised[0], other)
+    baseline = anonymise_check(qc, base, anonymised[1])
     clean = "Interviewer: Anything else?\n\nP9: The pool on Tuesdays keeps me going.\n"
     named = "Interviewer: Who helped?\n\nP10: Steve Kaminski rang me every week.\n"
     with Study.open(other) as s:
@@ -326,7 +339,7 @@ def test_a_second_coders_anonymised_copy_brings_only_clean_work(anonymised, tmp_
                     if c.text == "sitting's not great for me"]
         assert not coding.memo                   # the coding came, its memo naming someone did not
     assert real_names(base) == []
-    assert qc("anonymise", "check", base, "--key", anonymised[1]).code == 0
+    assert_no_new_identifiers(qc, base, anonymised[1], baseline)
 
 
 def test_a_never_anonymised_copy_adds_no_document_to_an_anonymised_study(demos, anonymised, tmp_path, qc):

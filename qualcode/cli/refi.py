@@ -30,13 +30,43 @@ def _written(data: dict) -> str:
 def export_qdpx_cmd(study, output, offsets, allow_leaks, as_json):
     """A REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder ...
 
-    Valid against the REFI-QDA 1.0 Project.xsd. Coders -> Users; the code tree -> Codes (colour,
-    definitions in the Description); participants -> Cases with typed Variables (real names never
-    leave); documents -> TextSources with UTF-8, LF, BOM-less plain text in sources/; codings ->
-    PlainTextSelection + Coding (coder, time; the selected text in the selection's name);
-    memos -> Notes; the journal -> Notes in the Set "Reflexive journal"; themes -> Sets of codes
-    named "Theme: Theme/Subtheme". The study's GUIDs are kept, and the same study gives the
-    same bytes.
+    Valid against the REFI-QDA 1.0 Project.xsd. The study's GUIDs are kept, so
+    exports can be compared, and the same study gives the same bytes. Every text
+    in the archive passes the anonymisation guard (see --allow-leaks).
+
+    \b
+    What goes where:
+      coders          -> Users
+      codes           -> nested Codes with their colour; description, include
+                         when, exclude when, example and status as labelled
+                         paragraphs of the Description
+      participants    -> Cases with typed Variables and a "group" Variable
+                         (real names never leave the study)
+      documents       -> TextSources with their plain text in sources/ (UTF-8,
+                         LF, no BOM); metadata as VariableValues; speaker
+                         mappings as "Speaker <label>: <participant>" lines of
+                         the Description
+      speaker turns   -> qualcode/turns/<guid>.json: spans, labels and caption
+                         times (qualcode's own file; other tools ignore it)
+      codings         -> PlainTextSelection + Coding (coder, time; the selected
+                         text in the selection's name)
+      a coding's memo -> a Note "Coding memo" referenced by the Coding
+      memos           -> Notes: on the study (Project NoteRef), a document, a
+                         passage, a code or a coding (NoteRef), a participant
+                         (a Link to the Case), a theme (MemberNote of its Set)
+      journal         -> one Note per entry ("Journal <date>", phase in its
+                         Description), gathered in the Set "Reflexive journal"
+      themes          -> one Set of codes per theme or subtheme, named
+                         "Theme: <theme>" or "Theme: <theme>/<subtheme>";
+                         central organising concept, definition, status and
+                         colour as labelled paragraphs of the Set's Description
+
+    \b
+    Not exported: key quotes (a Set cannot hold codings), agreement rounds,
+    reconciliation decisions and the change history. Other tools show themes
+    as sets of codes and the journal as notes; importing the file back into
+    qualcode (`qualcode import-qdpx`) makes them themes and journal entries
+    again, and restores the turns.
     """
     from exporters.refi_qda import export_qdpx
 
@@ -130,10 +160,16 @@ def import_qdc_cmd(study, file, update, as_json):
 def merge_cmd(base, other, output, theirs, dry_run, as_json):
     """Bring a second coder's copy of the study (OTHER.qc) into BASE.qc.
 
-    Documents match by content (never by name), codes by GUID then name, coders by GUID then
-    name; every coding keeps its coder. Conflicts (same code, different definition; a document
-    whose text changed ...) are listed and never silently resolved (exit 1). BASE is backed up
-    first to BASE.qc.bak-YYYYmmdd-HHMMSS; the merge is one change (`qualcode undo` reverts it).
+    Documents match by their current text (never by name; a renamed one is
+    mentioned), codes by GUID then name, coders by GUID then name; every coding
+    keeps its coder. Conflicts (same code, different definition; a document
+    whose text changed, e.g. anonymised in one copy, whose codings, memos and
+    speaker mappings are then not merged ...) are listed and never silently
+    resolved (exit 1). Into an anonymised study nothing identifying is brought:
+    no real names, no document from a study never anonymised, nothing holding a
+    registered name (each a conflict). BASE is backed up first to
+    BASE.qc.bak-YYYYmmdd-HHMMSS; the merge is one change (`qualcode undo`
+    reverts it), and a merge that changes nothing records none.
     """
     from qualcode.store.merge import merge_files
 
