@@ -13,7 +13,8 @@ turn on their own lines.
   previous turn; Heading/Title paragraphs are not speech. A table row with a label cell, an
   optional time cell and a text cell is one turn (a ``Speaker | Text`` header row is skipped).
 * ``docx-teams`` (2024/25): one paragraph per turn, ``\\nName   0:04\\nsentence\\nsentence``
-  (sentences join with a space); ``... started/stopped transcription`` events are not speech;
+  (sentences join with a space), recognised on the paragraph text whatever its runs (the break
+  and the bold name may share a run or not); ``... started/stopped transcription`` events are not speech;
   the title, date (``October 28, 2025, 10:07AM``) and duration (``50m 58s``) paragraphs go to
   metadata. 2021 layout: ``0:0:0.0 --> 0:0:1.510\\nSome Body\\nOK. Yeah.`` cues, merged into turns.
 * ``docx-otter``: only what follows the ``TRANSCRIPT`` heading (summary, keywords and outline are
@@ -53,7 +54,7 @@ _TEAMS_DURATION = re.compile(r"(?:\d+h ?)?\d+m ?\d+s|\d+h ?\d+m|\d+m")
 _OTTER_URL = re.compile(r"https?://otter\.ai/\S*")
 _OTTER_DATELINE = re.compile(r"(?P<date>.+?)\s*•\s*(?P<duration>\d{1,2}:\d{2}(?::\d{2})?)")
 _LEAD_STAMP = re.compile(rf"[ \t]*{STAMP}[ \t]*")
-_TIME_LABEL_REST = re.compile(rf"[ \t]*(?:{CLOCK}[ \t]*$|\({CLOCK}\)[ \t]*:)")
+_TIME_LABEL_REST = re.compile(rf"[ \t]*(?:{CLOCK}[ \t]*(?:\n|$)|\({CLOCK}\)[ \t]*:)")
 _HEADER_CELLS = frozenset(
     "speaker name time timestamp start text transcript utterance speech turn who said".split()
 )
@@ -133,6 +134,8 @@ def _row_item(cells: list[str]) -> _Item | None:
 def _para_item(para: Para) -> _Item:
     if para.outline or (para.style and _HEADING_STYLE.match(para.style)):
         return _Item(para.text, heading=True)
+    if _teams_turn_text(para.text):  # "Name   0:04" + speech, however Word split it into runs
+        return _Item(para.text)
     if _all_bold(para):
         return _Item(para.text, bold_only=True)
     label, text = _bold_label(para)
@@ -172,9 +175,14 @@ def _teams_lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
-def _is_teams_turn(item: _Item) -> bool:
-    lines = _teams_lines(item.text)
+def _teams_turn_text(text: str) -> bool:
+    """A Teams turn paragraph, read on its text alone (bold runs and breaks vary by export)."""
+    lines = _teams_lines(text)
     return len(lines) >= 2 and _TEAMS_HEAD.fullmatch(lines[0]) is not None
+
+
+def _is_teams_turn(item: _Item) -> bool:
+    return _teams_turn_text(item.text)
 
 
 def _flavour(items: list[_Item], chrome: str, filename: str) -> str:

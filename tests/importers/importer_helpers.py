@@ -91,8 +91,11 @@ def generic_docx() -> bytes:
     return _save(doc)
 
 
-def teams_docx() -> bytes:
-    """Teams 2024/25: title, date, duration, events, one paragraph per turn with w:br runs."""
+def teams_docx(break_run: bool = False) -> bytes:
+    """Teams 2024/25: title, date, duration, events, one paragraph per turn with w:br runs.
+
+    ``break_run``: the line break before the name in a run of its own (not bold), as some
+    exports and re-saved files have it; the paragraph text is the same."""
     doc = Document()
     doc.add_paragraph().add_run("Clinic huddle-20251028_120720-Meeting Recording").bold = True
     doc.add_paragraph("October 28, 2025, 10:07AM")
@@ -109,6 +112,9 @@ def teams_docx() -> bytes:
         p = doc.add_paragraph()
         run = p.add_run()
         run.add_break()
+        if break_run:
+            run.bold = False
+            run = p.add_run()
         run.bold = True
         run.add_text(name + "   ")
         grey = p.add_run(stamp)

@@ -54,8 +54,9 @@ def test_generic_word_transcript():
     assert "CONFIDENTIAL" not in result.text and "Page 1" not in result.text
 
 
-def test_teams_docx_current_layout():
-    result = parse_docx(teams_docx())
+@pytest.mark.parametrize("break_run", [False, True])
+def test_teams_docx_current_layout(break_run):
+    result = parse_docx(teams_docx(break_run))
     assert result.format == "docx-teams"
     assert result.metadata == {
         "title": "Clinic huddle-20251028_120720-Meeting Recording",
