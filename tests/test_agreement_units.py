@@ -216,6 +216,55 @@ def test_same_coder_overlaps_in_a_study_count_once(study_path):
         assert float(r.pooled.stats["cohen"]) == 1.0
 
 
+def test_overlapping_rows_in_the_store_are_merged_at_agreement_time(study_path):
+    """End to end: the coding store merges a coder's overlapping codings when they are made, but
+    other store paths can leave overlapping rows (re-importing a changed text relocates each
+    coding on its own; the store keeps touching codings apart). Agreement merges them again:
+    "never double counted" must hold for whatever rows the study holds."""
+    from conftest import parsed_interview
+
+    old = "Sarah: I pace myself. Later: myself slowly, every day.\n"
+    new = "Sarah: I pace myself slowly, every day.\n"
+    with Study.open(study_path) as s:
+        add_interview(s, "P9_interview", old)
+        code(s, "P9_interview", "Pacing", "Amira", "pace myself")
+        code(s, "P9_interview", "Pacing", "Amira", "myself slowly")  # apart in the old text
+        s.documents.add(parsed_interview(new), "P9_interview", "P9_interview.txt", "changed",
+                        replace=True)
+        p9 = s.documents.get("P9_interview").id
+        amira = s.coders.get("Amira").id
+        rows = sorted((a, b) for d, _c, k, a, b in s.codings.spans(documents=[p9]) if k == amira)
+        # the precondition: two overlapping rows of one coder and one code in the store
+        assert rows == [at(new, "pace myself"), at(new, "myself slowly")]
+        assert rows[0][1] > rows[1][0]
+        union = (rows[0][0], rows[1][1])  # "pace myself slowly": 18 characters, not 11 + 13
+        s.codings.add("P9_interview", "Pacing", "Ben", *union)
+        # touching codings (one ends where the next begins) stay two rows in the store
+        left, right = at(new, "every"), at(new, " day")
+        code(s, "P9_interview", "Cliff edge", "Amira", "every")
+        s.codings.add("P9_interview", "Cliff edge", "Amira", *right)
+        s.codings.add("P9_interview", "Cliff edge", "Ben", left[0], right[1])
+        assert len(s.codings.spans(documents=[p9], codes=[s.codes.get("Cliff edge").id])) == 3
+
+        kw = dict(documents=["P9_interview"])
+        ch = agreement(s, ["Amira", "Ben"], "character", codes=["Pacing"], **kw)
+        assert ch.pooled.table["both"] == union[1] - union[0] == 18
+        assert ch.pooled.table["a_only"] == ch.pooled.table["b_only"] == 0
+        assert ch.pooled.coded == {"Amira": 18, "Ben": 18}
+        assert float(ch.pooled.stats["cohen"]) == 1.0
+        # at segment level each coder has one segment per code, matched exactly
+        seg = agreement(s, ["Amira", "Ben"], "segment", **kw)
+        assert seg.pooled.table == {"a_matched": 2, "a_unmatched": 0, "b_matched": 2,
+                                    "b_unmatched": 0}
+        assert float(seg.pooled.stats["percent"]) == 1.0
+        # the disagreement listing sees no difference either
+        from qualcode.agreement.reconcile import disagreements, items
+
+        assert disagreements(s, ["Amira", "Ben"], "character", **kw) == []
+        found = items(s, ["Amira", "Ben"], "character", **kw)
+        assert [i.spans["Amira"] for i in found] == [[union], [(left[0], right[1])]]
+
+
 # -- segment level --------------------------------------------------------------------------------
 
 
@@ -509,9 +558,60 @@ def test_bootstrap_is_reproducible_with_a_seed(coded_study):
     d = a.pooled.as_dict()["stats"]["cohen"]
     assert d["ci95"] == [round(lo, 6), round(hi, 6)] and d["bootstrap_valid"] <= 300
     ch = agreement(coded_study, ["Amira", "Ben"], "character", bootstrap=200, seed=1)
-    assert "resamples of documents" in " ".join(ch.notes)
+    assert "resampled unit: whole documents (2 documents" in " ".join(ch.notes)
     unseeded = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=50)
     assert isinstance(unseeded.options["seed"], int)  # reported, so it can be reproduced
+
+
+def test_bootstrap_honesty_warnings_and_flags(coded_study):
+    """Few clusters to resample, rare codes and degenerate intervals are said, not hidden."""
+    ch = agreement(coded_study, ["Amira", "Ben"], "character", bootstrap=200, seed=1)
+    assert ch.options["bootstrap_clusters"] == 2
+    # 2 documents: only C(3, 2) = 3 distinct resamples
+    assert ch.warnings[0].startswith("the bootstrap resamples whole documents and there are only "
+                                     "2 double-coded documents: at most 3 distinct resamples")
+    assert all(f.ci_note for f in [ch.pooled, *ch.by_code])
+    assert ch.pooled.as_dict()["ci_note"].startswith("few positive documents")
+    assert "percentile bootstrap, 200 resamples of whole transcripts" in ch.methods
+    turn = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=200, seed=1)
+    assert turn.options["bootstrap_clusters"] == 8  # the 8 turns of the two documents
+    assert "resampled unit: speaker turns (8 speaker turns" in " ".join(turn.notes)
+    # every code here holds fewer than 5 turns: flagged with the reason
+    cliff = turn.by_code[0]
+    assert cliff.ci_note == ("few positive units: 2 speaker turns hold this code (fewer than 5), "
+                             "the interval is not reliable")
+    assert turn.warnings == ["the bootstrap resamples speaker turns and there are only 8 speaker "
+                             "turns: at most 6,435 distinct resamples, so the 95 % intervals are "
+                             "rough (fewer than 10 clusters); every interval is marked †"]
+    assert turn.as_dict()["warnings"] == turn.warnings
+    # a third double-coded document: 12 turns to resample, only the rare codes are flagged
+    add_interview(coded_study, "P3_interview", INTERVIEW.replace("Sarah", "Ann"))
+    for coder in ("Amira", "Ben"):
+        code(coded_study, "P3_interview", "Cliff edge", coder, "falling off a cliff edge")
+        code(coded_study, "P3_interview", "Self-management", coder, "How has the pain")
+        code(coded_study, "P3_interview", "Self-management", coder, "What helped you most?")
+    turn = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=200, seed=1)
+    assert turn.options["bootstrap_clusters"] == 12 and turn.pooled.ci_note is None
+    assert [f.code for f in turn.by_code if f.ci_note] == [f.code for f in turn.by_code]
+    assert turn.warnings == ["3 codes have an unreliable bootstrap interval (fewer than 5 positive "
+                             "units holding the code, or every resample the same value; marked †): "
+                             "Programme ending/Cliff edge, Self-management, "
+                             "Self-management/Pacing"]
+    # a degenerate interval is flagged even with enough positive units
+    from qualcode.agreement.units import _ci_note
+
+    many = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=50, seed=1)
+    fig = many.by_code[0]
+    fig.ci = {"cohen": (1.0, 1.0)}
+    assert _ci_note(fig, 12, "turn") == "degenerate interval: every resample gave the same value"
+    fig.ci = {"cohen": (0.4, 0.9)}
+    assert _ci_note(fig, 12, "turn") is None
+    # no intervals, no notes; a seed without resamples is a warning
+    plain = agreement(coded_study, ["Amira", "Ben"], "turn", seed=4)
+    assert plain.warnings == ["a seed was given without bootstrap resamples (--bootstrap N): no "
+                              "confidence intervals were computed and the seed was not used"]
+    assert "ci_note" not in plain.pooled.as_dict() and "95 %" not in plain.methods
+    assert agreement(coded_study, ["Amira", "Ben"], "turn").warnings == []
 
 
 def test_bootstrap_statistics_match_the_library_on_resampled_matrices():
@@ -534,7 +634,11 @@ def test_one_coder_only(coded_study):
     r = agreement(coded_study, ["Amira"], "turn")
     assert math.isnan(r.pooled.stats["alpha"]) and r.pooled.stats["alpha"].reason == stats.ONE_CODER
     assert r.as_dict()["pooled"]["stats"]["alpha"]["value"] is None
-    assert r.methods.startswith("One coder independently coded")
+    assert r.methods == ("Agreement needs at least two coders; only Amira was named, so no "
+                         "agreement figure is defined.")
+    assert r.warnings == ["only one coder (Amira) was named: agreement needs two or more coders, "
+                          "so every figure is undefined"]
+    assert r.as_dict()["warnings"] == r.warnings
 
 
 def test_a_coder_who_coded_nothing(coded_study):
@@ -544,7 +648,10 @@ def test_a_coder_who_coded_nothing(coded_study):
     assert r.excluded_documents[0]["not_coded_by"] == ["Dan"]
     assert r.pooled.n_units == 0 and math.isnan(r.pooled.stats["cohen"])
     assert r.pooled.stats["cohen"].reason and "0 of 2" in r.notes[0]
-    assert "undefined" in r.methods
+    assert r.methods == ("No transcript was coded by both coders (Amira and Dan), so agreement "
+                         "could not be computed.")
+    assert r.warnings[0].startswith("no document was coded by both Amira and Dan, so there is "
+                                    "nothing to compare: Dan coded none of the 2 documents")
     # counting every document: Dan's silence is "not coded", so kappa is 0 by the formula
     r = agreement(coded_study, ["Amira", "Dan"], "character", all_documents=True)
     assert float(r.pooled.stats["cohen"]) == 0.0
@@ -573,6 +680,34 @@ def test_documents_only_count_when_coded_by_all_coders(coded_study):
     assert "2 of 3 transcripts (67 %)" in r.methods
     r = agreement(coded_study, ["Amira", "Ben"], "turn", documents=["P2_interview", "P3_interview"])
     assert r.documents == ["P2_interview"] and r.n_documents_selected == 2
+    # the methods sentence counts the study's transcripts, not the selected ones
+    assert r.n_documents_study == 3
+    assert r.methods.startswith("Two coders independently coded 1 of 3 transcripts (33 %)")
+
+
+def test_report_text_has_singular_and_plural_right(study_path):
+    """1 of 1 transcript, 1 code, 1 double-coded document: never "1 codes"."""
+    import re
+
+    from qualcode.agreement.report import text_report
+
+    with Study.open(study_path) as s:
+        code(s, "P1_interview", "Pacing", "Amira", "Learning to pace myself")
+        code(s, "P1_interview", "Pacing", "Ben", "Learning to pace")
+        for unit in ("turn", "character", "segment", "document"):
+            r = agreement(s, ["Amira", "Ben"], unit)
+            text = text_report(r)
+            assert r.methods.startswith("Two coders independently coded 1 of 1 transcript (100 %);")
+            assert "(1 double-coded document, 1 code)" in text
+            assert not re.search(r"\b1 (transcripts|codes|documents|segments|units|code × \w+ "
+                                 r"units)\b", text), (unit, text)
+        r = agreement(s, ["Amira", "Ben"], "document")
+        assert "pooled over 1 code (1 code × document unit" in r.methods
+        seg = agreement(s, ["Amira", "Ben"], "segment", threshold=0.5)
+        assert "over 2 segments and 1 code" in seg.methods
+        every = agreement(s, ["Amira", "Ben"], "turn", all_documents=True)
+        assert every.methods.startswith("Two coders' codings of 1 of 1 transcript (100 %) were "
+                                        "compared")
 
 
 @pytest.mark.parametrize("kwargs, error", [

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from qualcode.agreement.units import AgreementReport, Figure
+from qualcode.agreement.units import AgreementReport, Figure, plural
 from qualcode.output import table
+
+UNRELIABLE = "†"  # marks a bootstrap interval that is not to be trusted (Figure.ci_note)
 
 STAT_HEADERS = {"cohen": "kappa", "fleiss": "Fleiss kappa", "alpha": "alpha",
                 "percent": "agreement", "bp": "BP kappa"}
@@ -43,6 +45,8 @@ def fmt_stat(fig: Figure, key: str, with_ci: bool = True, percent: bool = False)
     ci = fig.ci.get(key) if with_ci else None
     if ci and not any(math.isnan(x) for x in ci):
         text += f" [{fmt_value(ci[0], percent)}, {fmt_value(ci[1], percent)}]"
+        if fig.ci_note:
+            text += UNRELIABLE
     return text
 
 
@@ -124,8 +128,11 @@ def _units_line(report: AgreementReport) -> str:
 
 def summary_lines(report: AgreementReport) -> list[str]:
     """What was compared and what a unit is: the lines above the tables (CLI and TUI)."""
+    docs = plural(len(report.documents), "double-coded document")
+    if report.options.get("all_documents"):
+        docs = plural(len(report.documents), "document") + ", every selected one counted"
     return [f"Agreement between {', '.join(report.coders)} at the level of {report.unit_label} "
-            f"({len(report.documents)} double-coded documents, {len(report.codes)} codes)",
+            f"({docs}, {plural(len(report.codes), 'code')})",
             _units_line(report)]
 
 
@@ -141,7 +148,10 @@ def footer_lines(report: AgreementReport) -> list[str]:
     reasons = undefined_reasons(report)
     if reasons:
         lines.append("n/a: " + "; ".join(reasons) + ".")
+    if any(f.ci_note for f in [report.pooled, *report.by_code]):
+        lines.append(f"{UNRELIABLE} bootstrap interval not reliable (see the warnings).")
     lines += [f"Note: {n}" for n in report.notes]
+    lines += [f"Warning: {w}." for w in report.warnings]
     lines += ["", report.methods]
     return lines
 
@@ -149,8 +159,9 @@ def footer_lines(report: AgreementReport) -> list[str]:
 def text_report(report: AgreementReport, per_document: bool = True, cells: bool = False) -> str:
     """The CLI's human-readable output."""
     lines = summary_lines(report) + [""]
-    for title, headers, rows in sections(report, per_document, cells):
-        lines += [title, table(rows, headers) if rows else "(none)", ""]
+    if report.documents and len(report.coders) >= 2:  # else there is no figure to tabulate
+        for title, headers, rows in sections(report, per_document, cells):
+            lines += [title, table(rows, headers) if rows else "(none)", ""]
     lines += footer_lines(report)
     return "\n".join(lines)
 

@@ -68,10 +68,19 @@ Bootstrap
     ``bootstrap=B`` gives seeded 95 % percentile intervals for the pooled and per-code figures.
     Resampled: units for turn/sentence/document (the same units for every code), whole documents
     for character and segment level (characters and segments within a document are not
-    independent). Replicates where a coefficient is undefined are dropped and counted.
+    independent). Replicates where a coefficient is undefined are dropped and counted. The
+    resampled unit and the number of clusters are in the notes. Honesty checks, in ``warnings``:
+    fewer than ``MIN_CLUSTERS`` (10) clusters to resample (3 documents give only 10 distinct
+    resamples), and a seed given without resamples. A figure's interval is flagged (``ci_note``,
+    shown with a dagger) when fewer than ``MIN_POSITIVE`` (5) clusters hold the code at all (units
+    any coder coded; at character/segment level documents where it was coded) or when every
+    resample gave the same value (a degenerate interval such as 1.000 [1.000, 1.000]).
 
 Undefined results are NaN with a ``reason`` (``null`` plus ``reason`` in JSON): one coder only, no
-units, no variation. User errors raise :class:`~qualcode.errors.InvalidInput` / ``NotFound``.
+units, no variation. The library computes them and says why; ``warnings`` also says so for the
+whole report when only one coder is named or no document was coded by every named coder (the
+CLI refuses fewer than two coders). User errors raise :class:`~qualcode.errors.InvalidInput` /
+``NotFound``.
 """
 
 from __future__ import annotations
@@ -100,6 +109,8 @@ UNIT_LABELS = {"character": "characters", "segment": "coded segments", "turn": "
 OVERLAPS = ("union", "shorter")
 SENTENCIZERS = ("regex", "spacy")
 MAX_CODERS = 8
+MIN_CLUSTERS = 10  # fewer clusters to resample than this: the bootstrap is rough (a warning)
+MIN_POSITIVE = 5  # fewer clusters holding a code than this: its interval is flagged
 
 NO_UNITS = "no units: there is nothing to compare here"
 NEITHER = "no variation: no coder coded this code here"
@@ -108,6 +119,19 @@ EXCLUDED = ("not reported when text no coder coded is left out: without the 'nei
             "chance agreement is undefined (overlap share only)")
 NO_SEGMENTS = "no coded segments to compare"
 ONE_Q = "only one code in the table: chance agreement 1/q = 1, so the kappa is 0/0"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``plural(1, "code")`` -> "1 code"; ``plural(3, "code")`` -> "3 codes" (thousands separated)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def join_names(names: Sequence[str], last: str = "and") -> str:
+    """["A"] -> "A"; ["A", "B"] -> "A and B"; ["A", "B", "C"] -> "A, B and C"."""
+    names = list(names)
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {last} {names[-1]}"
 
 
 def _unit(unit: str) -> str:
@@ -712,13 +736,14 @@ class Figure:
     stats: dict[str, Coefficient]
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     ci_valid: dict[str, int] = field(default_factory=dict)
+    ci_note: str | None = None  # why this figure's bootstrap interval is not to be trusted
 
     def value(self, key: str) -> float:
         c = self.stats.get(key)
         return math.nan if c is None else float(c)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "scope": self.scope, "code": self.code, "document": self.document,
             "n_units": self.n_units,
             "prevalence": None if self.prevalence is None else round(self.prevalence, 6),
@@ -726,6 +751,9 @@ class Figure:
             "stats": {k: coefficient_dict(c, self.ci.get(k), self.ci_valid.get(k))
                       for k, c in self.stats.items()},
         }
+        if self.ci:
+            d["ci_note"] = self.ci_note
+        return d
 
 
 STAT_SYMBOLS = {"cohen": "κ", "fleiss": "Fleiss' κ", "alpha": "α", "percent": "%", "bp": "κ_BP"}
@@ -754,6 +782,7 @@ class AgreementReport:
     pairwise: dict[str, Any]
     notes: list[str]
     methods: str = ""
+    warnings: list[str] = field(default_factory=list)
     _matrix: Any = field(default=None, repr=False)
     _cell_source: Any = field(default=None, repr=False)
     _cells: list[Figure] | None = field(default=None, repr=False)
@@ -813,7 +842,8 @@ class AgreementReport:
             "pooled": self.pooled.as_dict(),
             "by_code": [f.as_dict() for f in self.by_code],
             "by_document": [f.as_dict() for f in self.by_document],
-            "pairwise": self.pairwise, "notes": self.notes, "methods": self.methods,
+            "pairwise": self.pairwise, "notes": self.notes, "warnings": self.warnings,
+            "methods": self.methods,
         }
         if cells:
             d["cells"] = [f.as_dict() for f in self.cells]
@@ -1121,25 +1151,39 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
         options["sentencizer"] = sentencizer
     if unit == "character":
         options.update(exclude_uncoded=exclude_uncoded, nvivo_compat=nvivo_compat)
+    warnings = _selection_warnings(sel)
+    if seed is not None and not bootstrap:
+        warnings.append("a seed was given without bootstrap resamples (--bootstrap N): no "
+                        "confidence intervals were computed and the seed was not used")
     if bootstrap:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
         options.update(bootstrap=bootstrap, seed=seed)
         K = counts.shape[2]
+        positive = counts.sum(axis=2) if unit == "segment" else counts[:, :, 1:].sum(axis=2)
         if present is None:  # documents are the clusters
             per_doc = counts.transpose(1, 0, 2).reshape(D, C * K).astype(float)
             n, counts_of = D, lambda w: (w @ per_doc).reshape(len(w), C, K)
+            code_pos = (positive > 0).sum(axis=1)
+            pooled_pos = int((positive.sum(axis=0) > 0).sum())
         else:  # units are the clusters
             n = present.n_units
             counts_of = _unit_resampler(present, K)
+            code_pos = positive.sum(axis=1)
+            pooled_pos = int(len(np.unique(present.unit)))
+        options["bootstrap_clusters"] = n
         if n and C:
             pooled_ci, code_ci = _bootstrap(ctx, n, C, K, counts_of, bootstrap, seed)
             _attach(pooled, pooled_ci)
             for fig, ci in zip(by_code, code_ci):
                 _attach(fig, ci)
-        what = "documents" if unit in ("character", "segment") else UNIT_LABELS[unit]
-        notes.append(f"95 % CIs: percentile bootstrap, {bootstrap} resamples of {what} "
-                     f"(seed {seed}); shown for the pooled and per-code figures.")
+            pooled.ci_note = _ci_note(pooled, pooled_pos, unit, pooled=True)
+            for fig, k in zip(by_code, code_pos.tolist()):
+                fig.ci_note = _ci_note(fig, int(k), unit)
+        notes.append(f"95 % CIs: percentile bootstrap, {plural(bootstrap, 'resample')} "
+                     f"(seed {seed}); resampled unit: {_resampled(unit, n)}; shown for the "
+                     "pooled and per-code figures.")
+        warnings += _bootstrap_warnings(unit, n, by_code, pooled)
     pairwise = _pairwise(sel, ctx, counts, threshold, overlap)
     report = AgreementReport(
         unit=unit, unit_label=UNIT_LABELS[unit], coders=sel.coders, documents=sel.documents,
@@ -1147,10 +1191,105 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
         n_documents_study=sel.n_documents_study,
         excluded_documents=sel.excluded_documents, codes=sel.codes, options=options,
         headline=ctx.keys()[0], stat_keys=ctx.keys(), pooled=pooled, by_code=by_code,
-        by_document=by_document, pairwise=pairwise, notes=notes,
+        by_document=by_document, pairwise=pairwise, notes=notes, warnings=warnings,
         _matrix=present, _cell_source=(ctx, counts))
     report.methods = methods_sentence(report)
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings: what the figures cannot carry
+
+
+def nothing_compared(sel: Selection) -> str | None:
+    """Why nothing can be compared (one coder only, or no document coded by every named coder),
+    as one sentence; None when there is something to compare."""
+    m = sel.m
+    if m < 2:
+        return (f"only one coder ({join_names(sel.coders)}) was named: agreement needs two or "
+                "more coders, so every figure is undefined")
+    if sel.documents:
+        return None
+    if sel.n_documents_selected == 0:
+        return "there are no documents to compare"
+    who = join_names(sel.coders) if m == 2 else "all of " + join_names(sel.coders)
+    docs = plural(sel.n_documents_selected, "document")
+    coded_some = {n for e in sel.excluded_documents for n in e["coded_by"]}
+    silent = [n for n in sel.coders if n not in coded_some]
+    if silent:
+        why = f"{join_names(silent)} coded none of the {docs}"
+    else:
+        why = f"each of the {docs} that was coded at all was coded by only some of them"
+    return (f"no document was coded by {'both ' if m == 2 else ''}{who}, so there is nothing to "
+            f"compare: {why} (--all-documents counts a coder's silence as 'not coded')")
+
+
+def _selection_warnings(sel: Selection) -> list[str]:
+    message = nothing_compared(sel)
+    if message:
+        return [message]
+    out = []
+    if sel.all_documents:
+        coded = set(np.unique(sel.spans[:, 2]).tolist()) if len(sel.spans) else set()
+        silent = [n for i, n in enumerate(sel.coders) if i not in coded]
+        if silent:
+            out.append(f"{join_names(silent)} coded nothing in the compared documents: every "
+                       "figure compares the other coders' codings with none")
+    return out
+
+
+_CLUSTER_WORDS = {"character": "document", "segment": "document", "turn": "speaker turn",
+                  "sentence": "sentence", "document": "document"}
+
+
+def _resampled(unit: str, n: int) -> str:
+    if unit in ("character", "segment"):
+        return (f"whole documents ({plural(n, 'document')}; characters and segments within a "
+                "document are not independent)")
+    return f"{UNIT_LABELS[unit]} ({plural(n, _CLUSTER_WORDS[unit])}; the same units for every code)"
+
+
+def _ci_note(fig: Figure, positive: int, unit: str, pooled: bool = False) -> str | None:
+    """Why a figure's interval is not to be trusted (None: nothing to say)."""
+    if not fig.ci:
+        return None
+    if positive < MIN_POSITIVE:
+        what = plural(positive, _CLUSTER_WORDS[unit])
+        holds = "any code" if pooled else "this code"
+        if unit in ("character", "segment"):
+            return (f"few positive documents: {what} {'holds' if positive == 1 else 'hold'} "
+                    f"{holds} (fewer than {MIN_POSITIVE}), the interval is not reliable")
+        return (f"few positive units: {what} {'holds' if positive == 1 else 'hold'} {holds} "
+                f"(fewer than {MIN_POSITIVE}), the interval is not reliable")
+    for key, (lo, hi) in fig.ci.items():
+        if not (math.isnan(lo) or math.isnan(hi)) and hi - lo < 1e-12:
+            return "degenerate interval: every resample gave the same value"
+    return None
+
+
+def _bootstrap_warnings(unit: str, n: int, by_code: list[Figure], pooled: Figure) -> list[str]:
+    out = []
+    flagged = [f.code for f in by_code if f.ci_note]
+    if 0 < n < MIN_CLUSTERS:
+        distinct = math.comb(2 * n - 1, n)
+        what = ("whole documents" if unit in ("character", "segment") else UNIT_LABELS[unit])
+        have = plural(n, "double-coded document" if unit in ("character", "segment", "document")
+                      else _CLUSTER_WORDS[unit])
+        text = (f"the bootstrap resamples {what} and there {'is' if n == 1 else 'are'} only "
+                f"{have}: at most {plural(distinct, 'distinct resample')}, so the 95 % "
+                f"intervals are rough (fewer than {MIN_CLUSTERS} clusters)")
+        if pooled.ci_note and len(flagged) == len(by_code):
+            return [text + "; every interval is marked †"]
+        out.append(text)
+    if flagged:
+        shown = ", ".join(flagged[:8]) + (f" and {len(flagged) - 8:,} more" if len(flagged) > 8 else "")
+        positive = "documents" if unit in ("character", "segment") else "positive units"
+        out.append(f"{plural(len(flagged), 'code')} {'has' if len(flagged) == 1 else 'have'} an "
+                   f"unreliable bootstrap interval (fewer than {MIN_POSITIVE} {positive} holding "
+                   f"the code, or every resample the same value; marked †): {shown}")
+    if pooled.ci_note:
+        out.append(f"the pooled interval is unreliable: {pooled.ci_note}")
+    return out
 
 
 def _pairwise(sel: Selection, ctx: _Context, counts: np.ndarray, threshold: float,
@@ -1249,34 +1388,64 @@ def _with_ci(fig: Figure, key: str, percent: bool = False) -> str:
 
 
 def methods_sentence(r: AgreementReport) -> str:
+    """The sentence for the paper's methods section (plain text, singular and plural right).
+
+    The share is of the study's transcripts (``n_documents_study``), also when ``documents``
+    narrowed the selection: "Two coders independently coded 4 of 28 transcripts (14 %)".
+    """
     m = len(r.coders)
+    if m < 2:
+        return (f"Agreement needs at least two coders; only {join_names(r.coders) or 'one'} was "
+                "named, so no agreement figure is defined.")
     who = _NUMBERS[m] if m < len(_NUMBERS) else str(m)
-    total = r.n_documents_selected
-    share = f" ({len(r.documents) / total:.0%})".replace("%", " %") if total else ""
-    coder_word = "coder" if m == 1 else "coders"
-    start = (f"{who} {coder_word} independently coded {len(r.documents)} of {total} transcripts"
-             f"{share}")
+    if not r.documents:
+        return (f"No transcript was coded by {'both' if m == 2 else 'all ' + str(m)} coders "
+                f"({join_names(r.coders)}), so agreement could not be computed.")
+    total = r.n_documents_study or r.n_documents_selected
+    n_docs = len(r.documents)
+    share = f" ({n_docs / total:.0%})".replace("%", " %") if total else ""
+    of = f"{n_docs:,} of {plural(total, 'transcript')}" if total else plural(n_docs, "transcript")
+    if r.options.get("all_documents"):
+        start = (f"{who} coders' codings of {of}{share} were compared (text a coder did not "
+                 "code counting as not coded)")
+    else:
+        start = f"{who} coders independently coded {of}{share}"
     f = r.pooled
     n_codes = len(r.codes)
+    codes = plural(n_codes, "code")
+    tail = _ci_sentence(r)
     if r.unit == "segment":
         thr = r.options["threshold"]
         body = (f"agreement at the level of {_UNIT_PHRASE['segment']}, with segments matching at "
                 f"≥ {thr:.0%} overlap".replace("%", " %")
                 + (" of the shorter segment" if r.options.get("overlap") == "shorter" else "")
-                + f", was P_obs = {_with_ci(f, 'percent')} over {f.n_units:,} segments and "
-                  f"{n_codes} codes; Brennan–Prediger κ = {_with_ci(f, 'bp')} (q = {n_codes}; "
+                + f", was P_obs = {_with_ci(f, 'percent')} over {plural(f.n_units, 'segment')} "
+                  f"and {codes}; Brennan–Prediger κ = {_with_ci(f, 'bp')} (q = {n_codes}; "
                   "MAXQDA-compatible, not Cohen's κ).")
-        return f"{start}; {body}"
-    unit_words = f"code × {r.unit} units"
+        return f"{start}; {body}{tail}"
+    unit_words = plural(f.n_units, f"code × {r.unit} unit")
     prev = f", prevalence {f.prevalence:.1%}".replace("%", " %") if f.prevalence is not None else ""
-    pooled = f"pooled over {n_codes} codes ({f.n_units:,} {unit_words}{prev})"
+    pooled = f"pooled over {codes} ({unit_words}{prev})"
     if r.options.get("exclude_uncoded"):
         return (f"{start}; at the level of {_UNIT_PHRASE['character']}, leaving out text no coder "
                 f"coded, the coders' coded text overlapped by {_with_ci(f, 'percent', True)} "
-                f"({pooled}).")
+                f"({pooled}).{tail}")
     kappa = "κ" if r.headline == "cohen" else "Fleiss' κ"
     body = (f"agreement at the level of {_UNIT_PHRASE[r.unit]}, {pooled}, was {kappa} = "
             f"{_with_ci(f, r.headline)}, Krippendorff's α = {_with_ci(f, 'alpha')}")
     if f.stats.get("percent") is not None and not math.isnan(f.stats["percent"]):
         body += f" (percent agreement {float(f.stats['percent']):.1%})".replace("%", " %")
-    return f"{start}; {body}."
+    return f"{start}; {body}.{tail}"
+
+
+_RESAMPLED_PHRASE = {"character": "whole transcripts", "segment": "whole transcripts",
+                     "turn": "speaker turns", "sentence": "sentences", "document": "transcripts"}
+
+
+def _ci_sentence(r: AgreementReport) -> str:
+    """" 95 % confidence intervals: ..." when intervals were computed, else ""."""
+    b = r.options.get("bootstrap")
+    if not b or not r.pooled.ci:
+        return ""
+    return (f" 95 % confidence intervals: percentile bootstrap, {plural(b, 'resample')} of "
+            f"{_RESAMPLED_PHRASE[r.unit]}.")

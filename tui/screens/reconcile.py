@@ -32,7 +32,8 @@ from textual.widgets import DataTable, Footer, Label, Select, Static, TabbedCont
 
 from qualcode.agreement import reconcile as rec
 from qualcode.agreement.report import fmt_value, footer_lines, sections, summary_lines
-from qualcode.agreement.units import STAT_SYMBOLS, UNIT_LABELS, UNITS, agreement as compute_agreement
+from qualcode.agreement.units import (STAT_SYMBOLS, UNIT_LABELS, UNITS, agreement as compute_agreement,
+                                      plural)
 from qualcode.errors import QualcodeError
 from qualcode.study import Study
 from tui.keymap import key
@@ -331,7 +332,7 @@ class ReconcileScreen(WorkScreen):
         n_open = sum(1 for i in found if i.status == "open")
         hidden = "" if self.show_decided else " (decided ones hidden: h shows them)"
         self.query_one("#dis-summary", Static).update(
-            f"{len(found)} disagreement(s) between {', '.join(names)} at the level of "
+            f"{plural(len(found), 'disagreement')} between {', '.join(names)} at the level of "
             f"{UNIT_LABELS.get(unit, unit)}: {n_open} open, {len(found) - n_open} decided{hidden}. "
             f"Deciding as {self._decider_label()}.")
         self._place_cursor()
