@@ -139,8 +139,103 @@ def test_nan_is_null_with_reason_in_json(qc, coded):
     d = qc("agreement", coded, "--coders", "Amira", "Dan", "--json").json()
     stat = d["pooled"]["stats"]["cohen"]
     assert stat["value"] is None and stat["reason"]
-    d = qc("agreement", coded, "--coders", "Amira", "--json").json()
-    assert d["pooled"]["stats"]["alpha"]["reason"].startswith("only one coder")
+    assert d["warnings"][0].startswith("no document was coded by both Amira and Dan")
+
+
+def test_nothing_double_coded_is_said_clearly(qc, coded):
+    """A coder who coded nothing: no 'No disagreements.' and no tables of n/a, but one clear
+    sentence, in both commands (exit 0: nothing is wrong with the request)."""
+    with Study.open(coded) as s:
+        s.coders.add("Dan")
+    said = ("No document was coded by both Amira and Dan, so there is nothing to compare: Dan "
+            "coded none of the 3 documents")
+    r = qc("disagreements", coded, "--coders", "Amira", "Dan")
+    assert r.code == 0 and r.out.startswith(said) and "No disagreements" not in r.out
+    r = qc("disagreements", coded, "--coders", "Amira", "Dan", "--json")
+    assert r.code == 0 and r.json() == [] and r.err.startswith(said)
+    r = qc("agreement", coded, "--coders", "Amira", "Dan")
+    assert r.code == 0 and "\nPooled\n" not in r.out and "\nBy code\n" not in r.out
+    assert "Warning: no document was coded by both Amira and Dan, so there is nothing to " \
+           "compare: Dan coded none of the 3 documents" in r.out
+    assert r.out.rstrip().endswith("No transcript was coded by both coders (Amira and Dan), so "
+                                   "agreement could not be computed.")
+    d = qc("agreement", coded, "--coders", "Amira", "Dan", "--json").json()
+    assert d["documents"] == [] and d["warnings"][0].startswith("no document was coded by both")
+    # counting every document, Dan's silence is a figure, and the warning says what it means
+    d = qc("agreement", coded, "--coders", "Amira", "Dan", "--all-documents", "--json").json()
+    assert d["warnings"] == ["Dan coded nothing in the compared documents: every figure compares "
+                             "the other coders' codings with none"]
+    # Ben coded some of what Amira coded: the usual listing
+    assert qc("disagreements", coded, "--coders", "Amira", "Ben").out.endswith("6 disagreements.\n")
+
+
+def test_methods_sentence_counts_the_study_and_gets_plurals_right(qc, coded):
+    r = qc("agreement", coded, "--coders", "Amira", "Ben", "--documents", "P1_interview",
+           "--codes", "Pacing")
+    assert r.code == 0, r.err
+    assert "(1 double-coded document, 1 code)" in r.out
+    assert "Two coders independently coded 1 of 3 transcripts (33 %); agreement at the level of " \
+           "speaker turns, pooled over 1 code (4 code × turn units" in r.out
+    seg = qc("agreement", coded, "--coders", "Amira", "Ben", "--documents", "P1_interview",
+             "--codes", "Pacing", "--unit", "segment").out
+    assert "over 2 segments and 1 code;" in seg
+    acc = qc("reconcile", coded, "--coders", "Amira", "Ben", "--accept-agreed", "--by", "Amira",
+             "--unit", "document")
+    assert acc.code == 0 and acc.out == "Accepted 6 agreed places (6 consensus codings).\n"
+    again = qc("reconcile", coded, "--coders", "Amira", "Ben", "--accept-agreed", "--by", "Amira")
+    assert again.out == "Accepted 0 agreed places (0 consensus codings).\n"
+    one = qc("assign", coded, "--coder", "Ben", "--sample", "1", "--seed", "1").out
+    assert one.startswith("Ben: 1 of 3 documents (sample 1, seed 1)")
+
+
+def test_bootstrap_warnings_in_text_and_json(qc, coded):
+    r = qc("agreement", coded, "--coders", "Amira", "Ben", "--unit", "character",
+           "--bootstrap", "100", "--seed", "3")
+    assert r.code == 0, r.err
+    assert "Warning: the bootstrap resamples whole documents and there are only 2 double-coded " \
+           "documents: at most 3 distinct resamples" in r.out
+    assert "resampled unit: whole documents (2 documents" in r.out
+    assert "]†" in r.out and "† bootstrap interval not reliable" in r.out
+    assert "95 % confidence intervals: percentile bootstrap, 100 resamples of whole transcripts." \
+        in r.out
+    d = qc("agreement", coded, "--coders", "Amira", "Ben", "--unit", "character",
+           "--bootstrap", "100", "--seed", "3", "--json").json()
+    assert d["warnings"] and d["warnings"][0].startswith("the bootstrap resamples whole documents")
+    assert d["options"]["bootstrap_clusters"] == 2
+    assert d["pooled"]["ci_note"].startswith("few positive documents")
+    assert all(f["ci_note"] for f in d["by_code"])
+    # --seed without --bootstrap: said, not silently ignored
+    r = qc("agreement", coded, "--coders", "Amira", "Ben", "--seed", "3")
+    assert "Warning: a seed was given without bootstrap resamples (--bootstrap N)" in r.out
+    d = qc("agreement", coded, "--coders", "Amira", "Ben", "--seed", "3", "--json").json()
+    assert d["warnings"][0].startswith("a seed was given without bootstrap resamples")
+    assert qc("agreement", coded, "--coders", "Amira", "Ben", "--json").json()["warnings"] == []
+    # the resampling unit is documented in --help
+    help_text = " ".join(qc("agreement", "compute", "--help").out.split())
+    assert "Resampled: whole documents at character and segment level" in help_text
+    assert "the units themselves at turn, sentence and document level" in help_text
+
+
+def test_csv_and_markdown_take_any_name_docx_and_png_do_not(qc, coded, tmp_path):
+    r = qc("agreement", coded, "--coders", "Amira", "Ben", "--csv", tmp_path / "a.txt",
+           "--markdown", tmp_path / "a.markdown", "--docx", tmp_path / "A.DOCX")
+    assert r.code == 0, r.err
+    assert (tmp_path / "a.txt").read_text().startswith("unit,scope,code")
+    assert (tmp_path / "a.markdown").read_text().startswith("# Inter-coder agreement")
+    assert (tmp_path / "A.DOCX").read_bytes()[:2] == b"PK"
+    help_text = " ".join(qc("agreement", "compute", "--help").out.split())
+    assert "(the name must end in .docx)" in help_text and "(the name must end in .png)" in help_text
+    from exporters.agreement import write_docx, write_heatmap
+    from qualcode.agreement import agreement
+    from qualcode.errors import InvalidInput
+
+    with Study.open(coded) as s:
+        report = agreement(s, ["Amira", "Ben"])
+        with pytest.raises(InvalidInput, match="name it like x.png"):
+            write_heatmap(s, report, tmp_path / "x.jpg")
+        with pytest.raises(InvalidInput, match="name it like x.docx"):
+            write_docx(s, report, tmp_path / "x.doc")
+    assert not (tmp_path / "x.jpg").exists() and not (tmp_path / "x.doc").exists()
 
 
 # -- assign ----------------------------------------------------------------------------------------
@@ -226,9 +321,9 @@ def test_disagreements_listing(qc, coded):
               "--document", "P2_interview", "--json").json()
     assert [i["kind"] for i in only] == ["only Ben", "only Amira"]  # text order
     text = qc("disagreements", coded, "--coders", "Amira", "Ben").out
-    assert "6 disagreement(s)." in text and ids[0] in text
+    assert "6 disagreements." in text and ids[0] in text
     full = qc("disagreements", coded, "--coders", "Amira", "Ben", "--full", "--limit", "1").out
-    assert "context: …" in full and "Ben" in full and "1 disagreement(s)." in full
+    assert "context: …" in full and "Ben" in full and "\n1 disagreement." in full
 
 
 # -- error paths ----------------------------------------------------------------------------------
@@ -244,15 +339,32 @@ def test_disagreements_listing(qc, coded):
     (["agreement", "{s}", "--coders", "Amira", "Ben", "--heatmap", "/no/such/dir/x.png"], "does not exist"),
     (["agreement", "{s}"], "--coders"),
     (["agreement", "{s}.missing", "--coders", "Amira", "Ben"], "does not exist"),
-    (["disagreements", "{s}", "--coders", "Amira"], "at least two coders"),
+    (["disagreements", "{s}", "--coders", "Amira"], "at least two different coders"),
     (["disagreements", "{s}", "--coders", "Amira", "Ben", "--overlap", "max"], "max"),
+    (["agreement", "{s}", "--coders", "Amira"], "agreement needs at least two different coders"),
+    (["agreement", "{s}", "--coders", "Amira", "amira", "--json"], "at least two different coders"),
+    (["agreement", "{s}", "--coders", "Amira", "--save-round"], "at least two different coders"),
+    (["disagreements", "{s}", "--coders", "Amira", "--json"], "at least two different coders"),
+    (["reconcile", "{s}", "--coders", "Amira", "--accept-agreed", "--by", "Amira"],
+     "at least two different coders"),
+    (["agreement", "{s}", "--coders", "Amira", "Ben", "--docx", "{d}/out.txt"],
+     "--docx writes a .docx file: name it like out.docx, not out.txt"),
+    (["agreement", "{s}", "--coders", "Amira", "Ben", "--heatmap", "{d}/h.svg"],
+     "--heatmap writes a .png file: name it like h.png, not h.svg"),
+    (["agreement", "{s}", "--coders", "Amira", "Ben", "--heatmap", "{d}/h"], "--heatmap writes a .png"),
     (["agreement", "rounds", "{s}", "--round", "3"], "no agreement round 3"),
 ])
-def test_errors_exit_2_with_one_line_and_leave_the_study_unchanged(qc, coded, args, message):
+def test_errors_exit_2_with_one_line_and_leave_the_study_unchanged(qc, coded, args, message,
+                                                                   tmp_path):
     before = file_state(coded)
-    r = qc(*[a.replace("{s}", str(coded)) for a in args])
+    out = tmp_path / "out"
+    out.mkdir()
+    r = qc(*[a.replace("{s}", str(coded)).replace("{d}", str(out)) for a in args])
     assert r.code == 2, r.out
     assert message in r.err and "Traceback" not in r.err
+    if not r.err.startswith("Usage"):  # click's own usage errors show the usage line too
+        assert len(r.err.strip().splitlines()) == 1, r.err
+    assert r.out == "" and not any(out.iterdir())
     assert file_state(coded) == before
 
 
@@ -298,6 +410,67 @@ def test_every_unit_on_the_demo_double_coded_transcripts(qc, demo, unit):
 
         lib = agreement(s, ["Amira", "Ben"], unit)
         assert math.isclose(float(lib.pooled.stats[lib.headline]), head["value"], abs_tol=1e-6)
+
+
+def _border_is_blank(png, width=4):
+    """Every pixel within ``width`` of the image's edge is white: nothing was cut off."""
+    import matplotlib.image
+
+    img = matplotlib.image.imread(str(png))[..., :3]
+    edges = [img[:width], img[-width:], img[:, :width], img[:, -width:]]
+    return all(bool((e > 0.99).all()) for e in edges)
+
+
+def _contrast(a, b):
+    from exporters.agreement import _luminance
+
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("unit, args", [
+    ("turn", []), ("document", []), ("character", ["--heatmap-stat", "percent"]),
+    ("turn", ["--documents", "P1_interview", "--codes", "Peer support"])])
+def test_demo_heatmap_is_whole_readable_and_formatted(qc, demo, tmp_path, unit, args):
+    """The audit's heatmap faults: title and colour-bar label cut off on the right, values in
+    dark grey on dark cells, and 0.00/1.00 for shares at document level."""
+    import matplotlib
+    from matplotlib.colors import to_rgba
+
+    from exporters.agreement import heatmap_figure
+    from qualcode.agreement import agreement
+
+    png = tmp_path / "h.png"
+    r = qc("agreement", demo, "--coders", "Amira", "Ben", "--unit", unit, *args, "--heatmap", png)
+    assert r.code == 0, r.err
+    assert _border_is_blank(png)
+    key = "percent" if unit == "document" or "percent" in args else None
+    with Study.open(demo) as s:
+        docs = ["P1_interview"] if "--documents" in args else None
+        codes = ["Peer support"] if "--codes" in args else None
+        report = agreement(s, ["Amira", "Ben"], unit, documents=docs, codes=codes)
+        fig = heatmap_figure(report, key)
+    ax = fig.axes[0]
+    image = ax.images[0]
+    texts = ax.texts
+    assert len(texts) == len(report.codes) * len(report.documents)
+    for t in texts:
+        j, i = (round(x) for x in t.get_position())
+        cell = image.to_rgba(image.get_array()[i:i + 1, j:j + 1])[0, 0]
+        if t.get_text() == "n/a":
+            cell = to_rgba("#d9d9d9")
+        assert _contrast(to_rgba(t.get_color()), cell) >= 4.0, (t.get_text(), cell)
+    labels = [t.get_text() for t in texts if t.get_text() != "n/a"]
+    if key == "percent":
+        assert all(x.endswith(" %") for x in labels) and "1.00" not in labels
+        if unit == "document":
+            assert set(labels) <= {"0 %", "100 %"}
+        assert fig.axes[1].get_ylabel().endswith("(%)")
+    else:
+        assert all(len(x.split(".")[-1]) == 2 for x in labels)
+    title = ax.get_title()
+    assert "Amira, Ben" in title and all(len(line) <= 80 for line in title.splitlines())
+    matplotlib.pyplot.close(fig)
 
 
 def test_demo_disagreements_and_table(qc, demo):

@@ -12,7 +12,8 @@ import click
 
 from qualcode.agreement import reconcile as rec
 from qualcode.agreement.report import fmt_value, text_report
-from qualcode.agreement.units import OVERLAPS, SENTENCIZERS, UNITS, agreement as compute_agreement
+from qualcode.agreement.units import (OVERLAPS, SENTENCIZERS, UNITS, agreement as compute_agreement,
+                                      plural)
 from qualcode.cli import DefaultGroup
 from qualcode.cli.common import JSON, STUDY, emit, opened, parse_span, say, table
 from qualcode.errors import InvalidInput
@@ -66,6 +67,32 @@ class Share(click.ParamType):
 
 
 SHARE = Share()
+
+
+def _two_coders(coders, what: str) -> None:
+    """Refuse fewer than two different coders, before the study is opened (one line, exit 2).
+
+    The library still answers for one coder (every figure NaN with its reason)."""
+    names = {str(c).strip().casefold() for c in coders if str(c).strip()}
+    if len(names) < 2:
+        raise InvalidInput(f"{what} needs at least two different coders, e.g. --coders Amira Ben")
+
+
+# The file each option writes, by suffix: Word and PNG are refused under another name, because
+# the name would lie about the content; CSV and Markdown are plain text and take any name.
+SUFFIXES = {"--docx": (".docx",), "--heatmap": (".png",)}
+
+
+def _check_targets(targets: dict[str, Path | None]) -> None:
+    for option, target in targets.items():
+        if target is None:
+            continue
+        wanted = SUFFIXES.get(option)
+        if wanted and target.suffix.lower() not in wanted:
+            raise InvalidInput(f"{option} writes a {wanted[0]} file: name it like "
+                               f"{target.with_suffix(wanted[0]).name}, not {target.name}")
+        if not target.parent.exists():
+            raise InvalidInput(f"folder {target.parent} does not exist")
 
 
 def _coders_option(required: bool = True):
@@ -127,31 +154,37 @@ def agreement():
 @click.option("--nvivo", "nvivo_compat", is_flag=True,
               help="Character level: report K = 1 where there is no variation, as NVivo does.")
 @click.option("--bootstrap", type=click.IntRange(0, 100_000), default=0,
-              help="Bootstrap resamples for 95 % confidence intervals (e.g. 1000).")
-@click.option("--seed", type=int, help="Seed for the bootstrap (printed when not given).")
+              help="Bootstrap resamples for 95 % confidence intervals (e.g. 1000). Resampled: "
+                   "whole documents at character and segment level (fewer than 10 give a "
+                   "warning), the units themselves at turn, sentence and document level.")
+@click.option("--seed", type=int,
+              help="Seed for the bootstrap (printed when not given; ignored, with a warning, "
+                   "without --bootstrap).")
 @click.option("--cells", is_flag=True, help="Also show every code x document figure.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every figure to a CSV file.")
+              help="Write every figure to a CSV file (comma-separated text, whatever the name).")
 @click.option("--markdown", "md_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the tables as Markdown.")
+              help="Write the tables as Markdown (plain text, whatever the name).")
 @click.option("--docx", "docx_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the tables to a Word document.")
+              help="Write the tables to a Word document (the name must end in .docx).")
 @click.option("--heatmap", "png_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a codes x documents heatmap (PNG).")
+              help="Write a codes x documents heatmap (the name must end in .png).")
 @click.option("--heatmap-stat", type=click.Choice(["cohen", "fleiss", "alpha", "percent", "bp"]),
               help="Statistic of the heatmap (default: the headline kappa).")
 @click.option("--save-round", is_flag=True, help="Keep these figures as the next agreement round.")
-@click.option("--by", metavar="NAME", help="Who saves the round (for the audit log).")
+@click.option("--by", metavar="NAME", help="Who saves the round (for the audit log; default $QUALCODE_CODER).")
 @JSON
 def agreement_compute(study, coders, unit, codes, documents, all_documents, threshold, overlap,
                       min_overlap, sentencizer, exclude_uncoded, nvivo_compat, bootstrap, seed,
                       cells, csv_file, md_file, docx_file, png_file, heatmap_stat, save_round,
                       by, as_json):
     """Agreement per code, per document and pooled, with N units, prevalence and the methods
-    sentence. Only documents coded by every named coder count as double-coded."""
-    for target in (csv_file, md_file, docx_file, png_file):
-        if target is not None and not target.parent.exists():
-            raise InvalidInput(f"folder {target.parent} does not exist")
+    sentence. Only documents coded by every named coder count as double-coded; at least two
+    different coders are needed. Warnings (too few documents to resample, rare codes, nothing
+    double-coded) are printed under the tables and listed in JSON as "warnings"."""
+    _two_coders(coders, "agreement")
+    _check_targets({"--csv": csv_file, "--markdown": md_file, "--docx": docx_file,
+                    "--heatmap": png_file})
     with opened(study, actor=by) as s:
         report = compute_agreement(
             s, list(coders), unit, exclude_uncoded=exclude_uncoded, nvivo_compat=nvivo_compat,
@@ -239,7 +272,8 @@ def assign(study, coder, sample, seed, documents, list_only, as_json):
             raise InvalidInput("say who and how many: --coder NAME --sample 20% (or --list)")
         r = rec.assign_sample(s, coder, sample, seed, documents=list(documents) or None)
     emit(r, as_json, lambda r: "\n".join(
-        [f"{r['coder']}: {r['n']} of {r['of']} documents (sample {r['sample']}, seed {r['seed']})"]
+        [f"{r['coder']}: {r['n']:,} of {plural(r['of'], 'document')} (sample {r['sample']}, "
+         f"seed {r['seed']})"]
         + [f"  {d}" + ("  (already assigned)" if d in r["already_assigned"] else "")
            for d in r["documents"]]))
 
@@ -252,14 +286,15 @@ def _span_text(spans) -> str:
     return ", ".join(f"{s}:{e}" for s, e in spans) or "-"
 
 
-def _render_items(items, coders, full: bool) -> str:
+def _render_items(items, coders, full: bool, empty: str = "No disagreements.") -> str:
     if not items:
-        return "No disagreements."
+        return empty
+    count = plural(len(items), "disagreement") + "."
     if not full:
         return table([(i.id, i.document, i.code, *(_span_text(i.spans[c]) for c in i.spans),
                        i.kind, i.status, i.text) for i in items],
                      ["id", "document", "code", *list(items[0].spans), "kind", "status", "text"],
-                     max_width=50) + f"\n{len(items)} disagreement(s)."
+                     max_width=50) + f"\n{count}"
     blocks = []
     for i in items:
         lines = [f"[{i.id}] {i.document} · {i.code} · {i.kind} ({i.status})"]
@@ -276,7 +311,7 @@ def _render_items(items, coders, full: bool) -> str:
             lines.append(f"  decided: {d['decision']} by {d['decided_by']} (round {d['round']}): "
                          f"{d['rationale']}")
         blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + f"\n\n{len(items)} disagreement(s)."
+    return "\n\n".join(blocks) + f"\n\n{count}"
 
 
 @click.command(cls=MultiValueCommand)
@@ -294,14 +329,26 @@ def disagreements(study, coders, unit, codes, documents, all_documents, threshol
     """Every disagreement: document, code, each coder's spans, the text and its context.
 
     Ids are stable while the codings involved do not change; act on them with `qualcode reconcile`.
+    When no document was coded by every named coder, it says so (on stderr with --json).
     """
+    _two_coders(coders, "listing disagreements")
+    kwargs = _unit_kwargs(codes, documents, all_documents, threshold, overlap, min_overlap,
+                          sentencizer)
+    empty = "No disagreements."
     with opened(study) as s:
-        found = rec.disagreements(s, list(coders), unit, include_decided=include_decided,
-                                  **_unit_kwargs(codes, documents, all_documents, threshold,
-                                                 overlap, min_overlap, sentencizer))
+        found = rec.disagreements(s, list(coders), unit, include_decided=include_decided, **kwargs)
+        if not found:
+            from qualcode.agreement.units import nothing_compared, select
+
+            why = nothing_compared(select(s, list(coders), kwargs["codes"], kwargs["documents"],
+                                          all_documents))
+            if why:
+                empty = why[0].upper() + why[1:] + "."
     if limit:
         found = found[:limit]
-    emit([i.as_dict() for i in found], as_json, lambda _: _render_items(found, coders, full))
+    if as_json and not found and empty != "No disagreements.":
+        say(empty)
+    emit([i.as_dict() for i in found], as_json, lambda _: _render_items(found, coders, full, empty))
 
 
 @click.command(cls=MultiValueCommand)
@@ -313,22 +360,26 @@ def disagreements(study, coders, unit, codes, documents, all_documents, threshol
 @click.option("--span", "spans", multiple=True, metavar="S:E",
               help="With --decision edit: the consensus span(s).")
 @click.option("--rationale", help="Why (kept in the decision log).")
-@click.option("--by", metavar="NAME", help="Who decides (a third coder adjudicates).")
+@click.option("--by", metavar="NAME", help="Who decides (default $QUALCODE_CODER; a third coder adjudicates).")
 @click.option("--accept-agreed", is_flag=True,
               help="Copy every place the coders agree on to the consensus coder instead.")
 @click.option("--unit", type=click.Choice(UNITS), default="character", show_default=True,
               help="With --accept-agreed: the unit at which places count as agreed.")
 @JSON
 def reconcile(study, coders, ident, decision, spans, rationale, by, accept_agreed, unit, as_json):
-    """Resolve a disagreement: consensus codings + a decision log entry (who, when, why, round)."""
+    """Resolve a disagreement: consensus codings + a decision log entry (who, when, why, round).
+
+    Who decides: --by, else $QUALCODE_CODER; a coder other than the compared ones adjudicates.
+    """
+    _two_coders(coders, "reconciliation")
     with opened(study, actor=by) as s:
         if accept_agreed:
             if ident or decision or spans:
                 raise InvalidInput("--accept-agreed takes no --id, --decision or --span")
             r = rec.accept_agreed(s, list(coders), unit, by=by,
                                   rationale=rationale or "the coders agreed")
-            emit(r, as_json, lambda r: f"Accepted {r['accepted']} agreed places "
-                                       f"({r['codings']} consensus codings).")
+            emit(r, as_json, lambda r: f"Accepted {plural(r['accepted'], 'agreed place')} "
+                                       f"({plural(r['codings'], 'consensus coding')}).")
             return
         if not ident or not decision:
             raise InvalidInput("give --id ID and --decision (or --accept-agreed)")
