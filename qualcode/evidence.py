@@ -366,7 +366,9 @@ class Attribution:
     Fields: ``{label}`` (P2), ``{group}``, ``{number}`` (the digits of the label: PTV3 -> 3) and
     any participant attribute, derived bands included (``{role}``, ``{experience_band}``). An
     empty value drops its neighbouring separator, so ``[Participant {number}, {role}]`` never
-    shows ``, ]``. An unknown field is an :class:`InvalidInput` that lists the known ones.
+    shows ``, ]``. An unknown field is an :class:`InvalidInput` that lists the known ones. An
+    extract with no participant gets :attr:`unattributed` (``(unattributed)``, in the template's
+    brackets).
     """
 
     def __init__(self, template: str, study: "Study") -> None:
@@ -403,9 +405,23 @@ class Attribution:
                 out[key] = format_value(p.attributes.get(key))
         return out
 
+    @property
+    def unattributed(self) -> str:
+        """The attribution of an extract whose speaker is no participant (an interviewer turn, an
+        unmapped speaker): ``unattributed`` in the template's own outer brackets — ``({label})``
+        gives ``(unattributed)``, ``[Participant {number}, {role}]`` gives ``[unattributed]`` —
+        and ``(unattributed)`` for a template without brackets around it."""
+        parsed = list(string.Formatter().parse(self.template))
+        lead = parsed[0][0].lstrip() if parsed else ""
+        tail = (parsed[-1][0] if parsed and parsed[-1][1] is None else "").rstrip()
+        for opening, closing in (("(", ")"), ("[", "]")):
+            if lead.startswith(opening) and tail.endswith(closing):
+                return f"{opening}unattributed{closing}"
+        return UNATTRIBUTED
+
     def __call__(self, p: Participant | None) -> str:
         if p is None:
-            return UNATTRIBUTED
+            return self.unattributed
         values = {k: (v if v != "" else _EMPTY) for k, v in self.values(p).items()}
         text = string.Formatter().vformat(self.template, (), values)
         if _EMPTY in text:
@@ -519,7 +535,8 @@ def quote_rows(study: "Study", themes: Sequence[str] | None = None, *, key_only:
                 document=first.document, start=start, end=end, coding_id=first.id,
                 coder="; ".join(sorted({c.coder for c, _ in group}, key=str.casefold)),
                 key=any(k for _, k in group), theme_path=t.path))
-        node_rows.sort(key=lambda r: (not r.key, natural_key(r.participant) if r.participant else (("~",),),
+        # unattributed passages (interviewer turns, unmapped speakers) go after every participant
+        node_rows.sort(key=lambda r: (not r.key, r.participant is None, natural_key(r.participant or ""),
                                       r.document.casefold(), r.start, r.end, r.coding_id))
         rows.extend(node_rows)
     return rows

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from qualcode.errors import InvalidInput
+from qualcode.evidence import quote_rows
 from qualcode.store.themes import themes_of
 from qualcode.study import Study
 from test_themes import build_study, build_themes
@@ -151,6 +152,41 @@ def test_formula_injection_is_neutralised(themed, out):
         assert safe_cell(bad) == "'" + bad
     assert safe_cell("fine = ok") == "fine = ok" and safe_cell(-3) == -3 and safe_cell(None) == ""
     assert csv_bytes(["a"], [["=cmd|' /C calc'!A0"]]).decode("utf-8-sig").splitlines()[1] == "'=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def unattributed(tmp_path):
+    """The exports study plus an interviewer turn coded into a theme that also has participants' extracts."""
+    path = build_themes(build_study(tmp_path / "unattributed.qc"))
+    with open_study(path) as s:
+        s.codings.add_text("S1_interview", "Cliff edge", "Amira", "What does your role involve?")
+    return path
+
+
+def test_unattributed_extracts_sort_last_in_every_format(unattributed, out):
+    """A theme with participants' and an interviewer's extracts (once a TypeError in the sort)."""
+    import docx
+    import openpyxl
+
+    from exporters.quotes import export_quotes
+
+    template = "[Participant {number}, {role}]"
+    with open_study(unattributed) as s:
+        rows = quote_rows(s, template=template)
+        cliff = [r for r in rows if r.theme == "Falling off a cliff edge" and not r.subtheme]
+        assert [r.participant for r in cliff] == ["P1", "P2", "S1", None]     # unattributed last
+        assert cliff[-1].attribution == "[unattributed]" and cliff[-1].quote == "What does your role involve?"
+        assert quote_rows(s)[3].attribution == "(unattributed)"
+        for fmt in ("csv", "md", "xlsx", "docx"):
+            export_quotes(s, out / f"q.{fmt}", template=template)
+    text = (out / "q.csv").read_text("utf-8-sig")
+    [row] = [r for r in csv.DictReader(io.StringIO(text)) if r["quote"] == "What does your role involve?"]
+    assert row["attribution"] == "[unattributed]" and row["participant"] == ""
+    assert "*\u201cWhat does your role involve?\u201d* [unattributed]" in (out / "q.md").read_text()
+    ws = openpyxl.load_workbook(out / "q.xlsx")["Quotes"]
+    assert [r[3] for r in ws.iter_rows(values_only=True) if r[2] == "What does your role involve?"] == ["[unattributed]"]
+    cells = [c for t in docx.Document(str(out / "q.docx")).tables for r in t.rows for c in r.cells]
+    assert any(c.text == "\u201cWhat does your role involve?\u201d [unattributed]" for c in cells)
 
 
 def test_quote_export_errors(themed, out):

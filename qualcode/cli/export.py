@@ -60,7 +60,9 @@ def export_map_cmd(study, output, themes, counts, discarded, no_codes, layout, t
 @click.option("--key-only", is_flag=True, help="Only key quotes (qualcode themes quote).")
 @click.option("--template", default="({label})", show_default=True,
               help="Attribution template over participant fields: {label}, {group}, {number} and any "
-                   "attribute, e.g. '[Participant {number}, {role}, {experience_band}]'.")
+                   "attribute, e.g. '[Participant {number}, {role}, {experience_band}]'. Extracts "
+                   "with no participant (interviewer turns) read 'unattributed' in the template's "
+                   "brackets: (unattributed), [unattributed].")
 @click.option("--coder", metavar="NAME", help="Only this coder's codings (default: every coder, passages merged).")
 @click.option("--discarded", is_flag=True, help="Include discarded themes.")
 @click.option("--title", help="Heading of the table (DOCX, Markdown).")
