@@ -1170,7 +1170,7 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
             n = present.n_units
             counts_of = _unit_resampler(present, K)
             code_pos = positive.sum(axis=1)
-            pooled_pos = int(len(np.unique(present.unit)))
+            pooled_pos = len(np.unique(present.unit))
         options["bootstrap_clusters"] = n
         if n and C:
             pooled_ci, code_ci = _bootstrap(ctx, n, C, K, counts_of, bootstrap, seed)
@@ -1261,7 +1261,7 @@ def _ci_note(fig: Figure, positive: int, unit: str, pooled: bool = False) -> str
                     f"{holds} (fewer than {MIN_POSITIVE}), the interval is not reliable")
         return (f"few positive units: {what} {'holds' if positive == 1 else 'hold'} {holds} "
                 f"(fewer than {MIN_POSITIVE}), the interval is not reliable")
-    for key, (lo, hi) in fig.ci.items():
+    for lo, hi in fig.ci.values():
         if not (math.isnan(lo) or math.isnan(hi)) and hi - lo < 1e-12:
             return "degenerate interval: every resample gave the same value"
     return None

@@ -272,8 +272,8 @@ def assign(study, coder, sample, seed, documents, list_only, as_json):
             raise InvalidInput("say who and how many: --coder NAME --sample 20% (or --list)")
         r = rec.assign_sample(s, coder, sample, seed, documents=list(documents) or None)
     emit(r, as_json, lambda r: "\n".join(
-        [f"{r['coder']}: {r['n']:,} of {plural(r['of'], 'document')} (sample {r['sample']}, "
-         f"seed {r['seed']})"]
+        [(f"{r['coder']}: {r['n']:,} of {plural(r['of'], 'document')} (sample {r['sample']}, "
+          f"seed {r['seed']})")]
         + [f"  {d}" + ("  (already assigned)" if d in r["already_assigned"] else "")
            for d in r["documents"]]))
 
