@@ -18,7 +18,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
-from qualcode.errors import QualcodeError
+from qualcode.errors import InvalidInput, QualcodeError
 from qualcode.store.participants import natural_key
 from qualcode.store.themes import themes_of
 
@@ -315,6 +315,7 @@ def methods_summary(study: "Study", *, agreement: bool | None = None, unit: str 
     """
     from qualcode import __version__
 
+    _check_unit(unit)
     settings = study.settings()
     approach = settings.get("approach") or "reflexive"
     docs = study.documents.list()
@@ -372,6 +373,16 @@ def methods_summary(study: "Study", *, agreement: bool | None = None, unit: str 
         facts["agreement"] = _agreement(study, facts["double_coded"]["coders"], unit, facts["notes"])
     facts["lines"] = _methods_lines(facts)
     return facts
+
+
+def _check_unit(unit: str) -> None:
+    """An unknown unit of analysis is the user's mistake (exit 2), never a note in the report."""
+    try:
+        from qualcode.agreement.units import UNITS
+    except ImportError:
+        return
+    if unit not in UNITS:
+        raise InvalidInput(f"unknown unit {unit!r} for --unit: use one of {', '.join(UNITS)}")
 
 
 def _agreement(study: "Study", coders: list[str], unit: str, notes: list[str]) -> dict[str, Any] | None:

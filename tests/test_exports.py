@@ -625,7 +625,9 @@ def test_cli_export_errors(themed, tmp_path, qc):
                  ("export", "map", p, "-o", tmp_path / "m.gif"),
                  ("export", "quotes", p, "-o", tmp_path / "q.csv", "--theme", "Nope"),
                  ("export", "participants", p, "-o", tmp_path / "p.md", "--attribute", "name"),
-                 ("report", "methods", p, "-o", tmp_path / "m.docx")):
+                 ("report", "methods", p, "-o", tmp_path / "m.docx"),
+                 ("report", "methods", p, "--agreement", "--unit", "bogus"),
+                 ("report", "methods", p, "--unit", "bogus")):
         r = qc(*args)
         assert r.code == 2 and r.err.startswith("qualcode: error:") and r.err.count("\n") == 1, (args, r.err)
     assert not any(tmp_path.iterdir())
