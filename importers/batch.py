@@ -3,6 +3,13 @@
 ``import_file(study, path)`` reads the bytes once, hashes them (re-importing the same bytes is a
 no-op), parses them with the format's importer and hands the result to the store. Errors are
 ``InvalidInput`` with a reason; the caller names the file.
+
+The summary's ``notes`` say what the researcher may not expect: a file whose name matches an
+existing document's source file but whose bytes differ is added beside it as ``name (2)`` (a
+second interview may share a file name), and ``--replace`` is the way to update the first;
+``--speaker`` labels that the file does not use map nothing. ``collect`` reports the files in a
+folder that look like transcripts in a format qualcode cannot read (``UNSUPPORTED``), so they
+are skipped with a reason instead of silently.
 """
 
 from __future__ import annotations
@@ -17,17 +24,33 @@ from . import DEFAULT_MAX_BYTES, parse
 
 MB = 1024 * 1024
 TRANSCRIPT_SUFFIXES = (".docx", ".txt", ".vtt", ".srt", ".md", ".text")
+# Documents a transcript often comes as, that qualcode does not read: why, and what to do.
+UNSUPPORTED = {
+    ".doc": "an old binary Word file; save it as .docx",
+    ".docm": "a macro-enabled Word file; save it as .docx",
+    ".dotx": "a Word template; save it as .docx",
+    ".rtf": "an RTF file; save it as .docx or .txt",
+    ".odt": "an OpenDocument text; save it as .docx",
+    ".pdf": "a PDF; export the transcript as .docx or .txt",
+}
 
 
-def collect(paths: Iterable[str | Path]) -> list[Path]:
+def collect(paths: Iterable[str | Path], skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Files named, plus transcript-looking files inside named folders (sorted, recursive;
-    hidden files and README files inside folders are skipped)."""
+    hidden files and README files inside folders are left out). Files in the folders with an
+    ``UNSUPPORTED`` suffix are appended to ``skipped`` as ``(path, reason)``."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in TRANSCRIPT_SUFFIXES
-                            and not f.stem.lower().startswith("readme")
-                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            for f in sorted(p.rglob("*")):
+                if not f.is_file() or f.stem.lower().startswith("readme") or any(
+                        part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                suffix = f.suffix.lower()
+                if suffix in TRANSCRIPT_SUFFIXES:
+                    found.append(f)
+                elif suffix in UNSUPPORTED and skipped is not None:
+                    skipped.append((f, f"not imported: {UNSUPPORTED[suffix]}"))
         else:
             found.append(p)
     return found
@@ -63,7 +86,8 @@ def import_file(study, path: str | Path, format: str | None = None, replace: boo
     digest = hashlib.sha256(data).hexdigest()
     same = study.documents.find_by_hash(digest)
     if same is not None:  # the same bytes again: nothing to write
-        return _summary(study, path, "unchanged", same, {}, parsed.warnings)
+        return _summary(study, path, "unchanged", same, {}, parsed.warnings, _unused(study, same, speakers))
+    earlier = [] if replace else study.documents.from_source(path.name)
     with study.change("import", f"import {path.name}"):
         result = study.documents.add(parsed, name=document_name(path.name), source_name=path.name,
                                      sha256=digest, replace=replace)
@@ -77,12 +101,32 @@ def import_file(study, path: str | Path, format: str | None = None, replace: boo
                     mapped = True
         if mapped:  # the participants changed since ``add`` read the document
             doc = study.documents.get(doc.id)
-    return _summary(study, path, result["status"], doc, result["codings"], parsed.warnings)
+    notes = []
+    if earlier:
+        names = ", ".join(repr(d.name) for d in earlier)
+        notes.append(f"a document from a file named {path.name!r} already exists ({names}) with other "
+                     f"content; this file was added as {doc.name!r}. If it is a new version of that "
+                     "transcript, undo and import it with --replace to update the document instead")
+    summary = _summary(study, path, result["status"], doc, result["codings"], parsed.warnings,
+                       _unused(study, doc, speakers), notes)
+    if result.get("dropped"):
+        summary["dropped_codings"] = result["dropped"]
+    return summary
 
 
-def _summary(study, path: Path, status: str, doc, codings: dict, warnings: list[str]) -> dict[str, Any]:
+def _unused(study, doc, speakers: dict[str, str] | None) -> list[str]:
+    """``--speaker`` labels that do not occur in the document (they map nothing)."""
+    if not speakers:
+        return []
+    labels = study.documents.speaker_counts(doc.id)
+    return [label for label in speakers if label not in labels]
+
+
+def _summary(study, path: Path, status: str, doc, codings: dict, warnings: list[str],
+             unused_speakers: list[str], notes: list[str] | None = None) -> dict[str, Any]:
     counts = study.documents.speaker_counts(doc.id)
     return {"file": str(path), "status": status, "document": doc.name, "format": doc.format,
             "encoding": doc.encoding, "turns": sum(counts.values()), "speakers": sorted(k for k in counts if k),
             "participants": list(doc.participants),
-            "words": doc.word_count, "codings": codings, "warnings": warnings}
+            "words": doc.word_count, "codings": codings, "warnings": warnings, "notes": notes or [],
+            "unused_speakers": unused_speakers}

@@ -1,6 +1,7 @@
 """`qualcode import`: files and folders, per-file summary, idempotence, bad files skipped, --replace."""
 
 import json
+from pathlib import Path
 
 from qualcode.study import Study
 
@@ -25,8 +26,12 @@ def test_import_files_and_folders_with_a_summary(qc, study_path, tmp_path):
     write(folder / "P8_interview.txt", TRANSCRIPT.replace("Janet", "Ruth"), "cp1252")
     write(folder / ".hidden.txt", TRANSCRIPT)
     write(folder / "notes.pdf", "not a transcript")
+    write(folder / "README.md", "how these files were made")
     r = qc("import", study_path, folder, "--json")
-    assert r.code == 0, r.err
+    assert r.code == 1, r.err  # the PDF was skipped, with its reason
+    assert r.json()["failed"] == [{"file": str(folder / "notes.pdf"),
+                                   "error": "not imported: a PDF; export the transcript as .docx or .txt"}]
+    assert "notes.pdf: not imported: a PDF" in r.err
     imported = {x["document"]: x for x in r.json()["imported"]}
     assert set(imported) == {"P7_interview", "P8_interview"}
     p7 = imported["P7_interview"]
@@ -99,8 +104,17 @@ def test_replace_keeps_codings_on_the_same_words_and_reports_what_happened(qc, s
     result = r.json()["imported"][0]
     assert result["status"] == "replaced"
     assert result["codings"] == {"kept": 0, "moved": 1, "dropped": 1}
+    assert result["dropped_codings"] == [{"document": "P7_interview", "code": "Programme ending/Cliff edge", "coder": "Amira",
+                                          "start": TRANSCRIPT.index("Nothing."),
+                                          "end": TRANSCRIPT.index("Nothing.") + 8, "text": "Nothing."}]
     texts = [c["text"] for c in qc("codings", study_path, "--document", "P7_interview", "--json").json()]
     assert texts == ["every Tuesday"]
+    corrected = path.read_text(encoding="utf-8")
+    write(path, corrected.replace("every Tuesday", "on Tuesdays"))
+    r = qc("import", study_path, path, "--replace")
+    assert r.code == 0, r.err
+    start = corrected.index("every Tuesday")
+    assert f"dropped: P7_interview {start}:{start + 13} Self-management/Pacing (Amira) 'every Tuesday'" in r.out
 
 
 def test_speaker_labels_map_at_import_and_from_a_toml_file(qc, study_path, tmp_path):
@@ -220,3 +234,59 @@ def test_a_malformed_timing_line_fails_the_file_naming_file_and_line(qc, study_p
     assert r.code == 2 and study_path.read_bytes() == before
     assert r.err.strip().endswith("broken_arrow.srt: line 6: malformed timing line "
                                   "'00:00:05,000 -> 00:00:06,000' (expected 'start --> end')")
+
+
+def test_a_changed_file_without_replace_is_added_beside_with_a_note(qc, study_path, tmp_path):
+    path = write(tmp_path / "P7_interview.txt", TRANSCRIPT)
+    assert qc("import", study_path, path).code == 0
+    write(path, TRANSCRIPT.replace("Nothing.", "Nothing at all."))
+    r = qc("import", study_path, path, "--json")
+    assert r.code == 0, r.err
+    result = r.json()["imported"][0]
+    assert (result["status"], result["document"]) == ("added", "P7_interview (2)")
+    assert len(result["notes"]) == 1 and "'P7_interview'" in result["notes"][0] and "--replace" in result["notes"][0]
+    write(path, TRANSCRIPT.replace("Nothing.", "Nothing, really."))
+    r = qc("import", study_path, path)
+    assert "note: P7_interview.txt: a document from a file named 'P7_interview.txt' already exists" in r.out
+    assert "'P7_interview', 'P7_interview (2)'" in r.out
+
+
+def test_unused_speaker_labels_are_warned_about_but_allowed(qc, study_path, tmp_path):
+    path = write(tmp_path / "P7_interview.txt", TRANSCRIPT)
+    r = qc("import", study_path, path, "--speaker", "Nobody=P1", "--speaker", "Janet=P1", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["unused_speaker_labels"] == ["Nobody"]
+    assert r.json()["imported"][0]["participants"] == ["P1"]
+    r = qc("speakers", "map", study_path, "Nobody", "P1")
+    assert r.code == 0
+    assert "warning: speaker label 'Nobody' does not occur in any document; the mapping is kept" in r.err
+    assert qc("speakers", "map", study_path, "Janet", "P1").err == ""
+    r = qc("speakers", "map", study_path, "Nobody", "P1", "--json")
+    assert "does not occur" in r.json()["warning"]
+
+
+def test_a_speaker_mapping_csv_with_wrong_columns_names_the_file(qc, study_path, tmp_path):
+    bad = tmp_path / "map.csv"
+    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    before = study_path.read_bytes()
+    r = qc("speakers", "import", study_path, bad)
+    assert r.code == 2 and study_path.read_bytes() == before
+    assert r.err.strip() == (f"qualcode: error: {bad}: needs columns 'speaker' and 'participant' "
+                             "(and optionally 'document'); found: bar, foo")
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("speaker,participant\nSarah,P99\n", encoding="utf-8")
+    r = qc("speakers", "import", study_path, unknown)
+    assert r.code == 2 and f"{unknown}: row 2: " in r.err
+
+
+def test_a_folder_of_only_unsupported_files_fails_with_the_reasons(qc, study_path, tmp_path):
+    folder = tmp_path / "word"
+    folder.mkdir()
+    for name in ("a.doc", "b.docm", "c.rtf", "d.odt"):
+        write(folder / name, "x")
+    before = study_path.read_bytes()
+    r = qc("import", study_path, folder, "--json")
+    assert r.code == 2 and study_path.read_bytes() == before
+    reasons = {Path(f["file"]).name: f["error"] for f in r.json()["failed"]}
+    assert set(reasons) == {"a.doc", "b.docm", "c.rtf", "d.odt"}
+    assert reasons["a.doc"] == "not imported: an old binary Word file; save it as .docx"

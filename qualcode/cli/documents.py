@@ -25,8 +25,10 @@ from qualcode.errors import InvalidInput, QualcodeError
 def import_(study, files, fmt, replace, max_size, speaker_map, as_json):
     """Import transcripts (files or folders): text, DOCX, VTT, SRT, Otter, Rev ...
 
-    Re-importing the same bytes changes nothing. A bad file is reported and skipped; the
-    others are imported (exit 1 if any was skipped, 2 if none could be imported).
+    Re-importing the same bytes changes nothing; changed bytes under the same file name are
+    added beside the earlier document (with a note) unless --replace is given. A bad file, or
+    a .doc/.docm/.rtf/.odt/.pdf file in a folder, is reported and skipped; the others are
+    imported (exit 1 if any was skipped, 2 if none could be imported).
     """
     import importers
     from importers.batch import MB, collect, import_file
@@ -34,10 +36,11 @@ def import_(study, files, fmt, replace, max_size, speaker_map, as_json):
     if fmt and fmt not in importers.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; known: {', '.join(sorted(importers.FORMATS))}")
     mapping = parse_assignments(speaker_map)
-    paths = collect(files)
-    if not paths:
+    unsupported: list = []
+    paths = collect(files, unsupported)
+    if not paths and not unsupported:
         raise InvalidInput("no transcript files found in the given folders")
-    results, failures = [], []
+    results, failures = [], [{"file": str(path), "error": reason} for path, reason in unsupported]
     with opened(study) as s:
         show_bar = sys.stderr.isatty() and not as_json and len(paths) > 1
         with click.progressbar(paths, label="Importing", file=sys.stderr) if show_bar else _plain(paths) as bar:
@@ -46,6 +49,7 @@ def import_(study, files, fmt, replace, max_size, speaker_map, as_json):
                     results.append(import_file(s, path, fmt, replace, int(max_size * MB), mapping))
                 except QualcodeError as exc:
                     failures.append({"file": str(path), "error": str(exc)})
+    unused = [label for label in mapping if results and all(label in r["unused_speakers"] for r in results)]
     def render(data):
         rows = [(Path(r["file"]).name, r["status"], r["format"], r["encoding"], r["turns"],
                  len(r["speakers"]), r["words"]) for r in data["imported"]]
@@ -53,16 +57,29 @@ def import_(study, files, fmt, replace, max_size, speaker_map, as_json):
         for r in data["imported"]:
             for w in r["warnings"]:
                 out += f"\nwarning: {Path(r['file']).name}: {w}"
+            for n in r["notes"]:
+                out += f"\nnote: {Path(r['file']).name}: {n}"
             if r["codings"]:
                 c = r["codings"]
                 out += (f"\n{r['document']}: codings kept {c['kept']}, moved to the same words {c['moved']}, "
                         f"dropped (words gone) {c['dropped']}")
+                for d in r.get("dropped_codings", []):
+                    out += (f"\n  dropped: {d['document']} {d['start']}:{d['end']} {d['code']} ({d['coder']}) "
+                            f"{_quote(d['text'])}")
+        for label in data["unused_speaker_labels"]:
+            out += f"\nwarning: --speaker {label}: no imported file has this speaker label; nothing was mapped"
         return out
-    emit({"imported": results, "failed": failures}, as_json, render)
+    emit({"imported": results, "failed": failures, "unused_speaker_labels": unused}, as_json, render)
     for f in failures:
         say(f"qualcode: error: {f['file']}: {f['error']}")
     if failures:
         raise SystemExit(2 if not results else 1)
+
+
+def _quote(text: str, width: int = 60) -> str:
+    """A coding's text on one line for the summary."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
 class _plain:

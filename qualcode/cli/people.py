@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from qualcode.cli import DefaultGroup
-from qualcode.cli.common import JSON, STUDY, WHO, emit, opened, parse_assignments, table
+from qualcode.cli.common import JSON, STUDY, WHO, emit, opened, parse_assignments, say, table
 from qualcode.csvfile import read_rows
 from qualcode.errors import InvalidInput
 
@@ -143,6 +143,8 @@ def speakers_map(study, label, target, document, as_json):
         result = s.speakers.map(label, target, document)
     emit(result, as_json, lambda r: f"{label} -> {r['participant'] or r['role']}"
          + (f" in {document}" if document else ""))
+    if result.get("warning") and not as_json:
+        say(f"warning: {result['warning']}")
 
 
 @speakers.command("import")
@@ -157,7 +159,7 @@ def speakers_import(study, mapping, as_json):
     """
     rows = read_toml_mapping(mapping) if mapping.suffix.lower() == ".toml" else read_rows(mapping, lower_headers=True)
     with opened(study) as s:
-        n = s.speakers.import_mapping(rows)
+        n = s.speakers.import_mapping(rows, source=str(mapping))
         left = s.speakers.list(unmapped_only=True)
     emit({"mapped": n, "unmapped": left}, as_json,
          lambda r: f"Mapped {n} speaker labels; {len(left)} still unmapped")

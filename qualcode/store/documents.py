@@ -144,6 +144,11 @@ class DocumentStore(EntityStore):
             raise NotFound(f"unknown document {ref!r}{hint}")
         return found
 
+    def from_source(self, source_name: str) -> list[Document]:
+        """Documents imported from a file of this name (any folder, any version)."""
+        return [self._record(r) for r in self.rows(
+            f"SELECT {self._COLUMNS} FROM documents WHERE source_name = ? ORDER BY id", [source_name])]
+
     def find_by_hash(self, sha256: str) -> Document | None:
         r = self.row(f"SELECT {self._COLUMNS} FROM documents WHERE sha256 = ?", [sha256])
         return self._record(r) if r else None
@@ -226,7 +231,9 @@ class DocumentStore(EntityStore):
     # -- writing -----------------------------------------------------------------------------
     def add(self, parsed: ParsedTranscript, name: str, source_name: str, sha256: str,
             replace: bool = False) -> dict[str, Any]:
-        """Store a parsed transcript. Returns {"status": added|unchanged|replaced, "document": ...}."""
+        """Store a parsed transcript. Returns {"status": added|unchanged|replaced, "document": ...,
+        "codings": counts kept/moved/dropped, "dropped": the dropped codings (document, code,
+        coder, span, text) so that the researcher can redo them}."""
         validate(parsed)
         same = self.find_by_hash(sha256)
         if same is not None:
@@ -251,11 +258,15 @@ class DocumentStore(EntityStore):
         with self.study.change("import --replace", f"replace {existing.name} with {source_name}") as ch:
             before = version(self.db, existing.id)
             old_text = before["row"]["text"]
+            codings = self.study.codings.list(document=existing.name)
             outcome = self.study.codings.relocate(ch, existing.id, old_text, parsed.text)
+            left = {r[0] for r in self.db.execute("SELECT id FROM codings WHERE document_id = ?", [existing.id])}
+            dropped = [{"document": existing.name, "code": c.code, "coder": c.coder, "start": c.start,
+                        "end": c.end, "text": old_text[c.start:c.end]} for c in codings if c.id not in left]
             _write_text(self.db, existing.id, {**before["row"], **row, "imported": now()})
             self._insert_turns(ch, existing.id, parsed.text, turns)
             ch.log_version("documents", existing.id, before, version(self.db, existing.id))
-        return {"status": "replaced", "document": self.get(existing.id), "codings": outcome}
+        return {"status": "replaced", "document": self.get(existing.id), "codings": outcome, "dropped": dropped}
 
     def _insert_turns(self, ch, doc_id: int, text: str, turns: list[ParsedTurn]) -> None:
         """Insert and index a document's turns, each with its participant (speaker labels are

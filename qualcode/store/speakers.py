@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from qualcode.errors import InvalidInput
+from qualcode.errors import InvalidInput, QualcodeError
 from qualcode.store.base import EntityStore
 
 ROLES = ("participant", "interviewer", "unknown", "other")
@@ -102,7 +102,10 @@ class SpeakerStore(EntityStore):
         return rows
 
     def map(self, label: str, target: str, document: str | None = None) -> dict[str, Any]:
-        """Map ``label`` to a participant label, or to ``interviewer`` / ``unknown`` / ``other``."""
+        """Map ``label`` to a participant label, or to ``interviewer`` / ``unknown`` / ``other``.
+
+        A label that no turn uses (yet) is mapped all the same, for documents imported later,
+        but the result's ``warning`` says so: it is more often a typo than a plan."""
         label = label.strip()
         if not label:
             raise InvalidInput("speaker label is empty")
@@ -123,21 +126,40 @@ class SpeakerStore(EntityStore):
             else:
                 ch.insert("speakers", values)
             relink_turns(self.db, doc_id)
-        return {"speaker": label, "document": document, "role": role, "participant": None if participant_id is None else target}
+        result = {"speaker": label, "document": document, "role": role,
+                  "participant": None if participant_id is None else target}
+        used = self.db.execute(
+            "SELECT 1 FROM turns WHERE speaker = ? AND (? IS NULL OR document_id = ?) LIMIT 1",
+            [label, doc_id, doc_id]).fetchone()
+        if not used:
+            where = f"in {document}" if document else "in any document"
+            result["warning"] = (f"speaker label {label!r} does not occur {where}; "
+                                 "the mapping is kept for transcripts imported later")
+        return result
 
-    def import_mapping(self, rows: list[dict[str, str]]) -> int:
-        """Apply many mappings (columns speaker, participant, optional document) in one change."""
+    def import_mapping(self, rows: list[dict[str, str]], source: str | None = None) -> int:
+        """Apply many mappings (columns speaker, participant, optional document) in one change;
+        ``source`` (the file's name) starts every error message."""
+        where = f"{source}: " if source else ""
+        columns = set(rows[0]) if rows else set()
+        if rows and (not columns & {"speaker", "label"} or "participant" not in columns):
+            found = ", ".join(sorted(c for c in columns if c)) or "none"
+            raise InvalidInput(f"{where}needs columns 'speaker' and 'participant' (and optionally "
+                               f"'document'); found: {found}")
         n = 0
         with self.study.change("speakers import", f"map {len(rows)} speaker labels"):
             for i, row in enumerate(rows, start=2):
                 label = (row.get("speaker") or row.get("label") or "").strip()
                 target = (row.get("participant") or "").strip()
                 if not label or not target:
-                    raise InvalidInput(f"row {i}: needs 'speaker' and 'participant' values")
+                    raise InvalidInput(f"{where}row {i}: needs 'speaker' and 'participant' values")
                 document = (row.get("document") or "").strip() or None
                 if document and self.study.documents.find(document) is None:
                     continue  # mapping for a document not (yet) imported
-                self.map(label, target, document)
+                try:
+                    self.map(label, target, document)
+                except QualcodeError as exc:  # an unknown participant: say where it was written
+                    raise type(exc)(f"{where}row {i}: {exc}") from None
                 n += 1
         return n
 
