@@ -596,6 +596,26 @@ def test_the_export_door_refuses_the_study_file_and_folders(themed, tmp_path):
             write_export(s, tmp_path / "nope" / "x.txt", "x", kind="test")
 
 
+def test_an_unwritable_path_is_named_in_the_error_never_the_temporary_file(themed, tmp_path, monkeypatch):
+    import qualcode.export as door
+
+    target = tmp_path / "x.svg"
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".x.svg.abc123.part"))
+
+    with open_study(themed) as s:
+        monkeypatch.setattr(door.tempfile, "mkstemp", refuse)
+        with pytest.raises(InvalidInput) as err:
+            door.write_export(s, target, "x", kind="test")
+        assert str(err.value) == f"cannot write {target}: Permission denied" and ".part" not in str(err.value)
+        monkeypatch.undo()
+        monkeypatch.setattr(door.os, "replace", refuse)
+        with pytest.raises(InvalidInput, match=f"cannot write {re.escape(str(target))}: Permission denied"):
+            door.write_export(s, target, "x", kind="test")
+    assert list(tmp_path.iterdir()) == []          # the temporary file went too
+
+
 # -- CLI -----------------------------------------------------------------------------------------
 
 def test_cli_exports(themed, tmp_path, qc):
