@@ -84,7 +84,7 @@ def _phase_counts(study: "Study") -> dict[int, dict[str, int]]:
     one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
     return {
         1: {"document memos": one("SELECT count(*) FROM memos WHERE target_type IN ('document', 'passage')"),
-            "journal entries": one("SELECT count(*) FROM journal")},
+            "journal entries": one("SELECT count(*) FROM journal WHERE phase = 1")},
         2: {"codes": one("SELECT count(*) FROM codes"),
             "codes with a definition": one("SELECT count(*) FROM codes WHERE description != ''"),
             "codings": one("SELECT count(*) FROM codings")},
@@ -115,10 +115,10 @@ def phase_status(study: "Study") -> dict[str, Any]:
                "counts": counts[n], "journal_entries": journal.get(n, 0)} for n, name in PHASES.items()]
     return {"phase": current, "name": PHASES[current], "approach": approach, "phases": phases,
             "prompt": PROMPTS.get(approach, PROMPTS["reflexive"])[current],
-            "hints": _hints(current, approach, counts)}
+            "hints": _hints(current, approach, counts, sum(journal.values()))}
 
 
-def _hints(phase: int, approach: str, counts: dict[int, dict[str, int]]) -> list[str]:
+def _hints(phase: int, approach: str, counts: dict[int, dict[str, int]], journal: int = 0) -> list[str]:
     hints = []
     if phase >= 3 and not counts[3]["codes gathered"]:
         hints.append("No codes are gathered into themes yet: qualcode themes add STUDY.qc NAME --code CODE")
@@ -127,7 +127,7 @@ def _hints(phase: int, approach: str, counts: dict[int, dict[str, int]]) -> list
                      "qualcode themes define")
     if phase >= 6 and not counts[6]["key quotes"]:
         hints.append("No key quotes flagged yet: qualcode themes quote STUDY.qc CODING_ID")
-    if approach == "reflexive" and not counts[1]["journal entries"]:
+    if approach == "reflexive" and not journal:
         hints.append("Reflexive TA: keep the reflexive journal from the start (qualcode journal add).")
     if approach == "coding-reliability" and phase == 2:
         hints.append("Coding reliability: compute agreement with its unit (qualcode agreement) before "

@@ -128,6 +128,11 @@ def test_a_code_may_serve_several_themes(themed):
         result = t.assign("Being understood", ["Pacing", "Peer support"])
         assert result == {"theme": "Being understood", "assigned": ["Self-management/Pacing"],
                           "already": ["Peer support"]}
+        # codes already there: a no-op that records no change (nothing to undo)
+        changes = s.db.execute("SELECT count(*) FROM changes").fetchone()[0]
+        assert t.assign("Being understood", ["Peer support", "Pacing"]) == {
+            "theme": "Being understood", "assigned": [], "already": ["Peer support", "Self-management/Pacing"]}
+        assert s.db.execute("SELECT count(*) FROM changes").fetchone()[0] == changes
         assert {x.path for x in t.themes_of_code("Pacing")} == {"Falling off a cliff edge/Keeping going",
                                                                 "Being understood"}
         assert [p for _, p in t.codes_of("Falling off a cliff edge")] == ["Programme ending/Cliff edge",
@@ -174,6 +179,12 @@ def test_rename_define_status_move_and_position(themed):
         assert [x.name for x in t.list() if x.depth == 0][-1] == "Keeping it going"
         t.move("Keeping it going", None, position=1)           # reorder: first
         assert [x.name for x in t.list() if x.depth == 0][0] == "Keeping it going"
+        last = s.history(1)[0]
+        assert last["command"] == "themes reorder" and "position 4 -> 1" in last["summary"]
+        changes = s.db.execute("SELECT count(*) FROM changes").fetchone()[0]
+        t.move("Keeping it going", None, position=1)           # already there: no change recorded
+        t.move("Keeping it going", None)
+        assert s.db.execute("SELECT count(*) FROM changes").fetchone()[0] == changes
         t.move("Numbers", "Being understood")
         assert t.get("Numbers").path == "Being understood/Numbers"
 
@@ -455,7 +466,11 @@ def test_phase_tracker_prompts_depend_on_the_approach(themed):
         assert [p["phase"] for p in status["phases"]] == [1, 2, 3, 4, 5, 6]
         assert status["phases"][2]["counts"] == {"candidate themes": 2, "codes gathered": 3}
         assert status["phases"][5]["counts"] == {"key quotes": 1}
+        assert status["phases"][0]["counts"]["journal entries"] == 0
         reflexive = set_phase(s, 3, journal="Cliff edge feels central; am I over-reading it?", coder="Amira")
+        phases = phase_status(s)["phases"]         # a phase-3 entry is no phase-1 familiarisation note
+        assert phases[0]["counts"]["journal entries"] == 0 and phases[2]["journal_entries"] == 1
+        assert not any("journal" in h for h in phase_status(s)["hints"])
         assert reflexive["phase"] == 3 and reflexive["journal_entry"]["phase"] == 3
         assert s.journal.list()[0].body.startswith("Cliff edge")
         s.configure(approach="coding-reliability")

@@ -161,7 +161,9 @@ def themes_move(study, theme, parent, top, position, coder, as_json):
         if not parent and not top and position is None:
             raise InvalidInput("say where: PARENT, --top or --position N")
         t = store.move(theme, target, position)
-    emit(t, as_json, lambda t: f"Moved: {t.path} (position {t.position})")
+    same = (t.parent_id, t.position) == (current.parent_id, current.position)
+    emit(t, as_json, lambda t: f"{t.path} is already there (position {t.position}); nothing changed" if same
+         else f"Moved: {t.path} (position {t.position})")
 
 
 @themes.command("assign")
@@ -171,11 +173,15 @@ def themes_move(study, theme, parent, top, position, coder, as_json):
 @CODER
 @JSON
 def themes_assign(study, theme, codes, coder, as_json):
-    """Gather CODES into THEME (a code may serve several themes)."""
+    """Gather CODES into THEME (a code may serve several themes).
+
+    Codes THEME already gathers are left as they are; when none is new, nothing is recorded in
+    the history (there is nothing to undo)."""
     with opened(study, actor=coder) as s:
         result = _store(s).assign(theme, codes)
     emit(result, as_json, lambda r: f"{r['theme']}: assigned {', '.join(r['assigned']) or 'nothing new'}"
-         + (f" (already there: {', '.join(r['already'])})" if r["already"] else ""))
+         + (f" (already there: {', '.join(r['already'])})" if r["already"] else "")
+         + ("; no change recorded" if not r["assigned"] else ""))
 
 
 @themes.command("unassign")

@@ -370,26 +370,53 @@ class ThemeStore(EntityStore):
                            or new_parent.path.casefold().startswith(theme.path.casefold() + SEP)):
             raise InvalidInput(f"cannot move theme {theme.path!r} under itself")
         parent_id = new_parent.id if new_parent else None
+        if position is not None and position < 1:
+            raise InvalidInput("positions count from 1")
         self._check_free(theme.name, parent_id, except_id=theme.id)
         where = new_parent.path if new_parent else "the top level"
-        with self.study.change("themes move", f"move theme {theme.path} to {where}") as ch:
-            if parent_id != theme.parent_id:
-                ch.update("themes", theme.id, {"parent_id": parent_id})
-                if position is None:
-                    ch.update("themes", theme.id, {"position": self._next_position(parent_id)})
-            if position is not None:
-                self._reorder(ch, theme.id, parent_id, position)
+        if parent_id == theme.parent_id:
+            # the same parent: a reorder, logged as one; nothing to do is no change at all
+            if position is None:
+                return theme
+            order = self._new_order(theme.id, parent_id, position)
+            current = {r["id"]: r["position"] for r in self.rows(
+                "SELECT id, position FROM themes WHERE coalesce(parent_id, 0) = ?", [parent_id or 0])}
+            if all(current.get(sid) == i for i, sid in enumerate(order, start=1)):
+                return theme
+            old = next((i for i, sid in enumerate(self._new_order(theme.id, parent_id, None), start=1)
+                        if sid == theme.id), None)
+            new = order.index(theme.id) + 1
+            with self.study.change("themes reorder", f"reorder theme {theme.path}: position {old} -> {new}"
+                                   + (f" under {where}" if new_parent else " at the top level")) as ch:
+                self._apply_order(ch, order)
+            return self.by_id(theme.id)
+        with self.study.change("themes move", f"move theme {theme.path} to {where}"
+                               + (f" at position {position}" if position is not None else "")) as ch:
+            ch.update("themes", theme.id, {"parent_id": parent_id})
+            if position is None:
+                ch.update("themes", theme.id, {"position": self._next_position(parent_id)})
+            else:
+                self._apply_order(ch, self._new_order(theme.id, parent_id, position))
         return self.by_id(theme.id)
 
-    def _reorder(self, ch, theme_id: int, parent_id: int | None, position: int) -> None:
-        if position < 1:
-            raise InvalidInput("positions count from 1")
-        siblings = [r["id"] for r in self.rows(
-            "SELECT id FROM themes WHERE coalesce(parent_id, 0) = ? AND id != ? "
-            "ORDER BY position, name COLLATE NOCASE, id", [parent_id or 0, theme_id])]
+    def _new_order(self, theme_id: int, parent_id: int | None, position: int | None) -> list[int]:
+        """Sibling ids under ``parent_id`` in order, with the theme at ``position`` (1-based; None:
+        where it is now)."""
+        rows = self.rows("SELECT id FROM themes WHERE coalesce(parent_id, 0) = ? "
+                         "ORDER BY position, name COLLATE NOCASE, id", [parent_id or 0])
+        siblings = [r["id"] for r in rows]
+        if position is None:
+            return siblings
+        siblings = [sid for sid in siblings if sid != theme_id]
         siblings.insert(min(position, len(siblings) + 1) - 1, theme_id)
-        for i, sid in enumerate(siblings, start=1):
-            ch.update("themes", sid, {"position": i})
+        return siblings
+
+    def _apply_order(self, ch, order: list[int]) -> None:
+        current = {r["id"]: r["position"] for r in self.rows(
+            f"SELECT id, position FROM themes WHERE id IN ({','.join('?' * len(order))})", order)}
+        for i, sid in enumerate(order, start=1):
+            if current.get(sid) != i:
+                ch.update("themes", sid, {"position": i})
 
     def _link(self, ch, theme_id: int, code) -> bool:
         guid = self.scalar("SELECT guid FROM codes WHERE id = ?", [code.id])
@@ -406,14 +433,22 @@ class ThemeStore(EntityStore):
         code_recs = [self.study.codes.get(c) for c in codes]
         if not code_recs:
             raise InvalidInput("name at least one code to assign")
-        added = []
-        names = ", ".join(c.path for c in code_recs)
-        with self.study.change("themes assign", f"assign {names} to theme {theme.path}") as ch:
-            for code in code_recs:
-                if self._link(ch, theme.id, code):
-                    added.append(code.path)
-        return {"theme": theme.path, "assigned": added,
-                "already": [c.path for c in code_recs if c.path not in added]}
+        gathered = set(self._guids_of(theme.id))
+        new = list({c.id: c for c in code_recs if self._guid(c) not in gathered}.values())
+        already = list(dict.fromkeys(c.path for c in code_recs if self._guid(c) in gathered))
+        if new:  # codes already there change nothing: no change is recorded (nothing to undo)
+            names = ", ".join(c.path for c in new)
+            with self.study.change("themes assign", f"assign {names} to theme {theme.path}") as ch:
+                for code in new:
+                    self._link(ch, theme.id, code)
+        return {"theme": theme.path, "assigned": [c.path for c in new], "already": already}
+
+    def _guid(self, code) -> str:
+        return self.scalar("SELECT guid FROM codes WHERE id = ?", [code.id])
+
+    def _guids_of(self, theme_id: int) -> list[str]:
+        return [g for (g,) in self.db.execute("SELECT code_guid FROM theme_codes WHERE theme_id = ?",
+                                              [theme_id]).fetchall()]
 
     def unassign(self, ref: str, codes: Iterable[str]) -> dict[str, Any]:
         """Take codes out of the theme; its key quotes that only those codes supported go too."""
