@@ -3,7 +3,8 @@
 - CSV: UTF-8 with a BOM (Excel reads it as UTF-8), CRLF rows (RFC 4180), every cell made safe
   against formula injection.
 - XLSX (openpyxl): bold header row, frozen and repeated when printed, wrapped text, fixed
-  document properties; formula-safe cells.
+  document properties; text is always a string cell (never a formula, and no apostrophe: a
+  string cell is never evaluated), so ``=SUM(A1)`` reads back as exactly that.
 - Markdown: pipe tables with ``|`` escaped and line breaks as ``<br>``.
 - DOCX (python-docx): real Word tables whose header row repeats on every page (``w:tblHeader``),
   fixed core properties.
@@ -40,6 +41,22 @@ def safe_cell(value: Any) -> Any:
     if text.startswith(FORMULA_START):
         return "'" + text
     return text
+
+
+def xlsx_value(value: Any) -> Any:
+    """A value for an XLSX cell: text as it is (written as a string cell, which a spreadsheet
+    never evaluates, so no apostrophe is needed or shown), numbers as numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return value
+    return str(value)
+
+
+def _formula_like(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("=")
 
 
 # -- CSV ---------------------------------------------------------------------------------------
@@ -137,8 +154,8 @@ def xlsx_bytes(sheets: Sequence[Sheet], created: datetime, title: str = "") -> b
             ws.auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{len(sheet.rows) + 1}"
 
         def cell(value, font=None, alignment=None):
-            c = WriteOnlyCell(ws, value=safe_cell(value))
-            if isinstance(c.value, str) and c.data_type == "f":   # never a formula
+            c = WriteOnlyCell(ws, value=xlsx_value(value))
+            if c.data_type == "f":      # a string cell, never a formula: Excel does not evaluate it
                 c.data_type = "s"
             if font is not None:
                 c.font = font
@@ -154,7 +171,7 @@ def xlsx_bytes(sheets: Sequence[Sheet], created: datetime, title: str = "") -> b
                 continue
             # plain values for unstyled cells: styling every cell triples the time
             ws.append([cell(v, italic if j in sheet.italic else None, wrapped if j in sheet.wrap else None)
-                       if j in styled else safe_cell(v) for j, v in enumerate(row)])
+                       if j in styled or _formula_like(v) else xlsx_value(v) for j, v in enumerate(row)])
     buffer = io.BytesIO()
     wb.save(buffer)
     return normalise_zip(_fix_xlsx_times(buffer.getvalue(), created), created)

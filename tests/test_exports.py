@@ -145,9 +145,21 @@ def test_formula_injection_is_neutralised(themed, out):
     quotes = [r[2] for r in rows[1:]]
     assert "'=SUM(A1) is how I count my good days" in quotes
     assert not any(q.startswith(("=", "+", "-", "@")) for q in quotes)
+    # XLSX: a string cell (inline string), never a formula, and no visible apostrophe
     ws = openpyxl.load_workbook(out / "all.xlsx")["Quotes"]
     cells = [c for c in ws["C"] if isinstance(c.value, str) and "SUM" in c.value]
-    assert cells and cells[0].value == "'=SUM(A1) is how I count my good days" and cells[0].data_type == "s"
+    assert cells and cells[0].value == "=SUM(A1) is how I count my good days" and cells[0].data_type == "s"
+    with zipfile.ZipFile(out / "all.xlsx") as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert '<c r="C' in sheet and "<f>" not in sheet and 't="inlineStr"><is><t>=SUM(A1) is how' in sheet
+    from datetime import datetime, timezone
+
+    from exporters.tables import Sheet, xlsx_bytes
+    data = xlsx_bytes([Sheet("S", ["plain", "styled"], [["=SUM(A1)", "=SUM(A1)"], ["+1", "@x"]], italic={1})],
+                      datetime(2024, 1, 1, tzinfo=timezone.utc))
+    ws = openpyxl.load_workbook(io.BytesIO(data))["S"]
+    for ref, value in (("A2", "=SUM(A1)"), ("B2", "=SUM(A1)"), ("A3", "+1"), ("B3", "@x")):
+        assert (ws[ref].value, ws[ref].data_type) == (value, "s"), ref
     for bad in ("=1+1", "+1", "-1", "@SUM(1)", "\tx", "\rx"):
         assert safe_cell(bad) == "'" + bad
     assert safe_cell("fine = ok") == "fine = ok" and safe_cell(-3) == -3 and safe_cell(None) == ""
