@@ -90,6 +90,25 @@ def _date_ok(m: re.Match[str]) -> bool:
     return 1 <= mo <= 12 and 1 <= d <= 31
 
 
+# UK postcode areas: a lower-case postcode must start with one of them (upper case ones need not:
+# made-up areas in synthetic studies, such as NM, should still be caught).
+POSTCODE_AREAS = frozenset("""
+AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E EC EH
+EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M
+ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST
+SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE
+""".split())
+_POSTCODE_WORD = re.compile(r"(?i)post\s*code\W{0,12}$")
+
+
+def _lower_postcode_ok(m: re.Match[str]) -> bool:
+    text = m.group(0)
+    if text == text.upper():
+        return False  # the upper-case rule finds it
+    area = re.match(r"[A-Za-z]+", text).group(0).upper()
+    return area in POSTCODE_AREAS or bool(_POSTCODE_WORD.search(m.string[max(0, m.start() - 30):m.start()]))
+
+
 _AGE_WORD = r"(?:ninety(?:[\s\-](?:one|two|three|four|five|six|seven|eight|nine))?|a\s+hundred(?:\s+and\s+\w+)?|one\s+hundred(?:\s+and\s+\w+)?)"
 _AGE_NUM = r"(?:9\d|1[01]\d)"
 
@@ -179,6 +198,11 @@ RULES: tuple[Rule, ...] = (
          _phone_ok),
     Rule("uk-postcode", "postcode", re.compile(
         r"[A-PR-UWYZ](?<![\w].)(?:(?<=G)IR ?0AA|[A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w])")),
+    # Postcodes written in lower or mixed case ("b33 8th"): anchored on the inward code's digit
+    # and letters; only a real UK postcode area, or the word "postcode" just before, counts.
+    Rule("uk-postcode", "postcode", re.compile(
+        r"(?i)(?<![\w])(?:[a-pr-uwyz][a-hk-y]?\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})(?![\w])"),
+         lambda m: _lower_postcode_ok(m), anchor=Anchor(re.compile(r"\d[A-Za-z]{2}(?![A-Za-z])")), reach=12),
     Rule("date", "date", re.compile(
         rf"[\d{_MONTH_FIRST}](?<![\w/.\-].)(?:"
         rf"(?:{_YEAR_REST}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))"
@@ -191,13 +215,30 @@ RULES: tuple[Rule, ...] = (
          anchor=Anchor(re.compile(r"9\d|1[01]\d"), ("ninety", "hundred")), reach=40),
 )
 
-_AGE_BEFORE = re.compile(r"(?i)\b(?:aged?|I'm|I\s+am|she's|he's|she\s+is|he\s+is|turned|turning)\s+$")
+# Who is (was, turned) a number: a person — a pronoun or a relative ("my mum is 93", "He was 90").
+_AGE_PERSON = (r"(?:I|he|she|mum|mom|mam|mother|dad|father|nan|nana|gran|granny|grandma|grandmother|grandad|"
+               r"granddad|grandpa|grandfather|husband|wife|partner|aunt|auntie|aunty|uncle|brother|sister|son|"
+               r"daughter|friend|neighbour|neighbor|patient|lady|gentleman|man|woman)")
+_AGE_BEFORE = re.compile(
+    r"(?i)(?:\b(?:aged?|I'm|I\s+am|she's|he's|she\s+is|he\s+is|turned|turning|turns)"
+    rf"|\b{_AGE_PERSON}(?:['\u2019]s|\s+(?:is|was|turned|turns|turning|will\s+be|would\s+be|must\s+be)))"
+    r"(?:\s+(?:now|nearly|almost|about|over|just|only|still|already|coming\s+up\s+to))?\s+$")
 _AGE_AFTER = re.compile(r"(?i)[\s\-]+years?[\s\-]+old\b")
+# "He was 90 minutes late", "she's 95 percent sure": a number of something, not an age.
+_NOT_AGE_AFTER = re.compile(
+    r"(?i)\s*(?:%|[\s\-]*(?:minutes?|mins?|seconds?|secs?|hours?|hrs?|days?|weeks?|months?|years?(?![\s\-]+old)|"
+    r"percent|per\s*cent|pounds?|quid|pence|p\b|mg|kg|kilos?|g\b|lbs?|stone|miles?|mph|km|metres?|meters?|feet|"
+    r"foot|yards?|degrees?|times|pages?|people|points?|mm|cm|ml|calls?|steps?|quid|on\b|off\b|bus|[x×])\b)")
 
 
 def _age_context(text: str, start: int, end: int) -> bool:
-    """An age only when the words around it say so: "aged 92", "she's 93", "95 years old"."""
-    return bool(_AGE_BEFORE.search(text[max(0, start - 20):start]) or _AGE_AFTER.match(text, end))
+    """An age only when the words around it say so: "aged 92", "she's 93", "my mum is 93",
+    "He was 90", "95 years old" — never a number of minutes, percent, pounds ..."""
+    if _AGE_AFTER.match(text, end):
+        return True
+    if _NOT_AGE_AFTER.match(text, end):
+        return False
+    return bool(_AGE_BEFORE.search(text[max(0, start - 40):start]))
 
 
 # Month names that are also ordinary words need a day or year next to them; the date pattern
