@@ -10,12 +10,21 @@ Matching (``Matcher``) is built for a million words in a few seconds:
 - **exact**: one regular expression per case mode, built as a character trie of every term (so
   the engine tests one branch per starting letter, not hundreds of alternatives), whole words
   only; spaces in a term match any run of whitespace. Possessives need nothing special: in
-  ``Sarah's`` the name is a whole word. Terms match in any case (``SARAH``, ``sarah``), except
-  names that are also ordinary words (``Mark``, ``Grace``, ``Will`` ... or any term the study's
-  own text uses in lower case), which must be Capitalised or UPPER case;
+  ``Sarah's`` the name is a whole word. Terms match in any case (``SARAH``, ``sarah``), also
+  when the study writes the same word in lower case elsewhere (a name written ``sarah`` is still
+  a name). Names that are also ordinary English words (``Mark``, ``Grace``, ``Will``, ``Rose``
+  ...: ``NAME_WORDS``) match confidently only when Capitalised or UPPER case;
+- **lower case** (``lowercase``): those ordinary-word names written in lower case (``rang
+  mark``, ``mark it up``) are found too, as low-confidence matches that a reviewer must decide
+  (the scan proposes them as ``register-lowercase`` candidates, ``--accept-all`` leaves them to
+  the reviewer, and ``anonymise check`` reports them until they are accepted or rejected);
 - **fuzzy**: misspellings (``Sara``, ``Srah``) — only capitalised tokens not matched exactly and
   not ordinary words are compared, each distinct token once, with ``rapidfuzz`` against the
-  single-word terms of four or more letters (``fuzz.ratio`` >= threshold, default 80).
+  single-word terms of four or more letters (``fuzz.ratio`` >= threshold, default 80). A token
+  that differs from the term by substituted letters only (``Amara`` for ``Amira``), or that is a
+  known first name itself, is more likely another person than a misspelling: it is still
+  matched, but marked ``generic`` so that the scan proposes ``[name]``, never the registered
+  person's label.
 """
 
 from __future__ import annotations
@@ -108,8 +117,15 @@ class NameMatch:
     start: int
     end: int
     term: Term
-    how: str  # exact or fuzzy
+    how: str  # exact, lowercase or fuzzy
     score: float
+    generic: bool = False  # fuzzy, but more likely another person: propose [name]
+
+
+LOWERCASE_SCORE = 50.0
+# First names known to be names in their own right: a fuzzy match on one of them is another
+# person, not a misspelling (Lindy is not Linda).
+KNOWN_FIRST_NAMES = frozenset(n for group in _NICK_GROUPS for n in group.split()) | NAME_WORDS
 
 
 def replacement_for(entry: Entry, labels: dict[str, str]) -> str:
@@ -137,14 +153,16 @@ def name_variants(full_name: str) -> list[tuple[str, str, bool, str]]:
     return out
 
 
-def resolve_case(term: str, lower_vocab: set[str] | None) -> str:
-    """``cs`` for names that are also ordinary words (in general, or in this study's own text)."""
+def resolve_case(term: str, lower_vocab: set[str] | None = None) -> str:
+    """``cs`` for names that are also ordinary English words (``Mark``, ``Grace``), else ``ci``.
+
+    ``lower_vocab`` is accepted for old callers and ignored: that a study writes a word in lower
+    case somewhere says nothing about whether it is a name there (``and sarah rang me``), so the
+    study's own text never makes a registered name case-sensitive."""
     low = term.lower()
     if " " in low:
         return "ci"
     if low in NAME_WORDS or low in STOPWORDS:
-        return "cs"
-    if lower_vocab is not None and low in lower_vocab:
         return "cs"
     return "ci"
 
@@ -283,6 +301,9 @@ class Matcher:
                 forms[form] = key
         self._cs_forms = forms
         self._cs = _compile_first_char(sorted(forms))
+        # The same names written in lower case: low-confidence matches for a reviewer.
+        self._cs_keys = cs
+        self._lower = _compile(cs, 0)
         self._fuzzy_terms: dict[str, Term] = {}
         for t in self.terms:
             key = _normal(t.text)
@@ -318,6 +339,19 @@ class Matcher:
                 found.append(NameMatch(m.start(), m.end(), self._by_key[("cs", key)], "exact", 100.0))
         return _longest_first(found)
 
+    def lowercase(self, text: str, taken: Sequence[tuple[int, int]] = ()) -> list[NameMatch]:
+        """Names that are also ordinary words (``mark``) written in lower case, outside ``taken``:
+        low-confidence matches (score ``LOWERCASE_SCORE``) that a reviewer must decide."""
+        if self._lower is None:
+            return []
+        spans = sorted(taken)
+        out = []
+        for m in self._lower.finditer(text):
+            if not _overlaps(spans, m.start(), m.end()):
+                out.append(NameMatch(m.start(), m.end(), self._by_key[("cs", _normal(m.group(0)))], "lowercase",
+                                     LOWERCASE_SCORE))
+        return out
+
     def fuzzy(self, text: str, taken: Sequence[tuple[int, int]] = (), lower_vocab: set[str] | None = None
               ) -> list[NameMatch]:
         if not self._fuzzy_keys or self.threshold is None:
@@ -338,9 +372,10 @@ class Matcher:
             if lower_vocab is not None and low in lower_vocab:
                 continue
             term = self._fuzzy_terms[key]
+            generic = another_name(low, key)
             for s, e in where:
                 if not _overlaps(spans, s, e):
-                    out.append(NameMatch(s, e, term, "fuzzy", round(float(score), 1)))
+                    out.append(NameMatch(s, e, term, "fuzzy", round(float(score), 1), generic))
         return sorted(out, key=lambda m: m.start)
 
     def _closest_key(self, token: str) -> tuple[str, str, float] | None:
@@ -361,6 +396,14 @@ class Matcher:
         exact = self.exact(text)
         fuzzy = self.fuzzy(text, [(m.start, m.end) for m in exact], lower_vocab)
         return merge_adjacent(sorted(exact + fuzzy, key=lambda m: m.start), text)
+
+
+def another_name(token: str, key: str) -> bool:
+    """Is the lower-case ``token``, close to the register's ``key``, more likely another person's
+    name than a misspelling? Yes when it is a known first name, or when it has as many letters
+    as the key but different ones (``amara`` / ``amira``: substituted, not dropped, doubled or
+    swapped letters, which is how names are misspelt: ``sara``, ``srah``, ``whitfeild``)."""
+    return token in KNOWN_FIRST_NAMES or (len(token) == len(key) and sorted(token) != sorted(key))
 
 
 def _overlaps(spans: Sequence[tuple[int, int]], s: int, e: int) -> bool:
@@ -391,7 +434,8 @@ def merge_adjacent(matches: list[NameMatch], text: str) -> list[NameMatch]:
             if (prev.term.entry_id == m.term.entry_id and gap and gap.isspace() and "\n" not in gap
                     and len(gap) <= 2):
                 how = "exact" if prev.how == m.how == "exact" else "fuzzy"
-                out[-1] = NameMatch(prev.start, m.end, prev.term, how, min(prev.score, m.score))
+                out[-1] = NameMatch(prev.start, m.end, prev.term, how, min(prev.score, m.score),
+                                    prev.generic and m.generic)
                 continue
         out.append(m)
     return out
@@ -400,7 +444,11 @@ def merge_adjacent(matches: list[NameMatch], text: str) -> list[NameMatch]:
 def terms_from_entries(entries: Sequence[Entry], labels: dict[str, str],
                        lower_vocab: set[str] | None = None,
                        resolved: dict[int, str] | None = None) -> tuple[list[Term], dict[int, str]]:
-    """Register entries -> matcher terms; returns the terms and how 'auto' case modes resolved."""
+    """Register entries -> matcher terms; returns the terms and how 'auto' case modes resolved.
+
+    'auto' resolves by the term alone (``resolve_case``); ``lower_vocab`` and ``resolved`` (the
+    modes an older scan stored in the key, which could make a name case-sensitive because the
+    study wrote it in lower case somewhere) are accepted and ignored."""
     terms: list[Term] = []
     modes: dict[int, str] = {}
     for entry in entries:
@@ -408,10 +456,8 @@ def terms_from_entries(entries: Sequence[Entry], labels: dict[str, str],
         for v in entry.variants:
             if v.case_mode in ("ci", "cs"):
                 mode = v.case_mode
-            elif resolved is not None and v.id in resolved:
-                mode = resolved[v.id]
             else:
-                mode = resolve_case(v.term, lower_vocab)
+                mode = resolve_case(v.term)
             modes[v.id] = mode
             terms.append(Term(v.term, entry.id, replacement, entry.kind, mode, v.fuzzy))
     return terms, modes
