@@ -6,7 +6,8 @@ A key file is a small SQLite file (``PRAGMA application_id`` = "QCKY") chosen by
 - ``meta``: format version, the id of the study it belongs to, the state of the last scan;
 - ``entries`` / ``variants``: the register — real names, variants, nicknames, places ... each
   entry with its replacement (``[name of P1]``) or a participant it belongs to;
-- ``candidates``: what ``scan`` found, with stable ids, proposed replacements and review state;
+- ``candidates``: what ``scan`` found, with stable ids, proposed replacements and review state
+  (kept across rescans once reviewed; ``stale`` when a rescan's detectors did not find it again);
 - ``log``: the anonymisation log — document, position, original, replacement, rule, reviewer, time;
 - ``originals``: each document's text before anonymisation;
 - ``people``: participants' real names, moved here from the study;
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     pending_start INTEGER,           -- positions after an apply that is not finished yet
     pending_end INTEGER,
     pending_apply TEXT,
+    stale INTEGER NOT NULL DEFAULT 0,  -- open, and its detector did not find it in the last scan
     UNIQUE (document_guid, start, "end", original)
 );
 CREATE INDEX IF NOT EXISTS candidates_by_status ON candidates(status, rule);
@@ -185,6 +187,7 @@ class Candidate:
     left_context: str
     right_context: str
     scanned: str
+    stale: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -244,6 +247,9 @@ class KeyFile:
         check_key_path(path, Path(study_path) if study_path is not None else None)
         exists = path.exists() and path.stat().st_size > 0
         if not exists and not create:
+            if path.exists():
+                raise InvalidInput(f"key file {path} is empty (0 bytes), not a qualcode key file: give the "
+                                   "right key, or let `qualcode anonymise register` or `anonymise scan` make one")
             raise InvalidInput(f"key file {path} does not exist (create one with "
                                "`qualcode anonymise register` or `anonymise scan`)")
         if not exists and not path.parent.exists():
@@ -270,6 +276,10 @@ class KeyFile:
                     conn.close()
                     raise InvalidInput(f"{path} was written by a newer qualcode; upgrade qualcode")
                 conn.execute("PRAGMA secure_delete = ON")
+                cols = {r[1] for r in conn.execute("PRAGMA table_info(candidates)")}
+                if cols and "stale" not in cols:  # a key written before candidates could be stale
+                    with conn:
+                        conn.execute("ALTER TABLE candidates ADD COLUMN stale INTEGER NOT NULL DEFAULT 0")
         except sqlite3.DatabaseError as exc:
             raise InvalidInput(f"key file {path} cannot be used: {exc}") from None
         return cls(conn, path)
@@ -418,8 +428,8 @@ class KeyFile:
 
     @staticmethod
     def _candidate(r: dict[str, Any]) -> Candidate:
-        return Candidate(**{k: r[k] for k in Candidate.__dataclass_fields__ if k != "edited"},
-                         edited=bool(r["edited"]))
+        return Candidate(**{k: r[k] for k in Candidate.__dataclass_fields__ if k not in ("edited", "stale")},
+                         edited=bool(r["edited"]), stale=bool(r.get("stale") or 0))
 
     def candidate(self, cid: int) -> Candidate:
         found = self.candidates(ids=[cid])

@@ -26,7 +26,12 @@ from qualcode.anonymise import ner as ner_mod
 from qualcode.anonymise.keyfile import KeyFile, now
 from qualcode.anonymise.labels import label_edits
 from qualcode.anonymise.register import (
-    DEFAULT_THRESHOLD, Matcher, STOPWORDS, lowercase_vocabulary, name_variants, terms_from_entries,
+    DEFAULT_THRESHOLD,
+    STOPWORDS,
+    Matcher,
+    lowercase_vocabulary,
+    name_variants,
+    terms_from_entries,
     vocabulary_and_words,
 )
 from qualcode.anonymise.remap import Edit, resolve_overlaps
@@ -36,7 +41,21 @@ from qualcode.store.speakers import INTERVIEWER_LABELS, UNKNOWN_LABELS
 from qualcode.text import context
 
 CONTEXT = 40
-PRIORITY = {"register": 1, "rule": 1, "register-fuzzy": 2, "ner": 3, "ner-repeat": 4}
+PRIORITY = {"register": 1, "rule": 1, "register-fuzzy": 2, "register-lowercase": 2, "ner": 3, "ner-repeat": 4}
+# Candidates that --accept-all leaves to the reviewer: lower-case ordinary words that are also
+# registered names ("mark it up" / "rang mark").
+NEEDS_REVIEW_RULES = ("register-lowercase",)
+
+
+def detector(rule: str) -> str:
+    """The detector a candidate's rule belongs to: ``ner``, ``fuzzy`` or ``always`` (the exact
+    register and the pattern rules run in every scan)."""
+    if rule.startswith("ner-"):
+        return "ner"
+    if rule == "register-fuzzy":
+        return "fuzzy"
+    return "always"
+
 
 
 @dataclass
@@ -63,6 +82,10 @@ class ScanResult:
     labels: int
     model: str | None
     notes: list[str] = field(default_factory=list)
+    held: int = 0  # reviewed candidates not found this time, kept with their decision
+    not_rescanned: int = 0  # open candidates of a detector that did not run this time, kept
+    stale: int = 0  # open candidates their detector did not find again: kept, marked stale
+    needs_review: int = 0  # open lower-case candidates (--accept-all leaves them to the reviewer)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -99,8 +122,23 @@ def participant_labels(db) -> dict[str, str]:
     return {p["guid"]: p["label"] for p in store.participants(db)}
 
 
+INTERVIEWER_REPLACEMENT = "[interviewer]"
+SPEAKER_REPLACEMENT = "[name]"
+# Words that make a speaker label a role, not a person's name ("Respondent", "Unknown Speaker").
+ROLE_WORDS = frozenset("""
+respondent respondents participant participants patient patients interviewee interviewees interviewer
+interviewers moderator facilitator researcher researchers speaker speakers unknown host guest chair
+audience everyone all group both several others other crosstalk inaudible unclear narrator translator
+interpreter staff student carer client member members voice voices male female man woman child note
+""".split())
+
+
 def sync_participants(study, key: KeyFile) -> int:
-    """Participants' real names (and the name-like speaker labels mapped to them) feed the register."""
+    """Feed the register from the study: participants' real names (and the name-like speaker
+    labels mapped to them, replaced by ``[name of P1]``), and the speaker labels that name
+    someone who is not a participant: interviewers (``Amira Haddad`` -> ``[interviewer]``) and
+    other or not yet mapped speakers (-> ``[name]``). An entry the register already has keeps
+    its replacement; the labels are added to it as variants."""
     speakers = store.speaker_labels_by_participant(study.db)
     version = key.register_version()
     with key.transaction():
@@ -111,7 +149,54 @@ def sync_participants(study, key: KeyFile) -> int:
             name = p["name"] or sorted(labels, key=len)[-1]
             variants = name_variants(name) + [(s, "speaker", True, "auto") for s in sorted(labels) if s != name]
             key.add_entry(name, None, "person", "participant", participant=p["guid"], variants=variants)
+        participant_labels_ = {p["label"].lower() for p in store.participants(study.db)}
+        others: dict[str, str | None] = {}
+        for label, role in store.non_participant_speakers(study.db):
+            if label.strip().lower() in participant_labels_ or not person_label(label):
+                continue
+            if others.get(label) != "interviewer":
+                others[label] = role
+        # Longest first, so that "Amira" joins the entry "Amira Haddad" made before it.
+        for label in sorted(others, key=lambda x: (-len(x), x)):
+            role = others[label]
+            name = _clean_label(label)
+            terms = name_variants(name)
+            parts = name.split()
+            if len(parts) >= 2 and parts[0].rstrip(".").lower() in _TITLES and len(parts) == 2:
+                terms.append((parts[1], "last", True, "auto"))  # "Dr Okafor" -> Okafor
+            terms += [(t, "speaker", True, "auto") for t in {label.strip()} if t != name]
+            existing = key.find_entry(name=name)
+            replacement = None if existing is not None else (
+                INTERVIEWER_REPLACEMENT if role == "interviewer" else SPEAKER_REPLACEMENT)
+            key.add_entry(name, replacement, "person", "speaker", variants=terms)
     return key.register_version() - version
+
+
+_TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev", "nurse", "sister"}
+
+
+def _clean_label(label: str) -> str:
+    """``Amira Haddad (Northmoor Uni)`` -> ``Amira Haddad``."""
+    return " ".join(re.sub(r"\(.*?\)|\[.*?\]", " ", label).split()).strip(" ,.-:")
+
+
+def person_label(label: str) -> bool:
+    """Does a speaker label name a person (``Amira Haddad``, ``Amira``, ``Dr Okafor``), rather
+    than a role or a code (``I``, ``Interviewer 2``, ``Unknown Speaker``, ``P9``, ``Respondent``)?"""
+    raw = label.strip()
+    if INTERVIEWER_LABELS.match(raw) or UNKNOWN_LABELS.match(raw):
+        return False
+    name = _clean_label(raw)
+    words = name.split()
+    if not words or len(words) > 4 or any(ch.isdigit() for ch in name) or len(name) < 3:
+        return False
+    for w in words:
+        bare = w.strip(".,'’-")
+        if not bare or not bare[0].isupper() or bare.lower() in ROLE_WORDS or bare.lower() in STOPWORDS:
+            if bare.lower().rstrip(".") in _TITLES:
+                continue
+            return False
+    return any(w.strip(".").lower() not in _TITLES for w in words)
 
 
 def _name_like(label: str, participant_label: str) -> bool:
@@ -242,10 +327,18 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
         text = doc["text"]
         words += word_counts[i]
         items: list[Found] = []
-        for m in matcher.find(text, lower):
-            items.append(Found(m.start, m.end, text[m.start:m.end], m.term.replacement,
-                               "register" if m.how == "exact" else "register-fuzzy", m.term.kind,
-                               m.score, m.term.entry_id, PRIORITY["register" if m.how == "exact" else "register-fuzzy"]))
+        name_matches = matcher.find(text, lower)
+        for m in name_matches:
+            rule = "register" if m.how == "exact" else "register-fuzzy"
+            if m.generic:  # close to a registered name, but more likely somebody else
+                items.append(Found(m.start, m.end, text[m.start:m.end], "[name]", rule, "name", m.score, None,
+                                   PRIORITY[rule]))
+            else:
+                items.append(Found(m.start, m.end, text[m.start:m.end], m.term.replacement, rule, m.term.kind,
+                                   m.score, m.term.entry_id, PRIORITY[rule]))
+        for m in matcher.lowercase(text, [(m.start, m.end) for m in name_matches]):
+            items.append(Found(m.start, m.end, text[m.start:m.end], m.term.replacement, "register-lowercase",
+                               m.term.kind, m.score, m.term.entry_id, PRIORITY["register-lowercase"]))
         for h in scan_rules(text):
             items.append(Found(h.start, h.end, text[h.start:h.end], h.replacement, h.rule, h.kind, None, None,
                                PRIORITY["rule"]))
@@ -272,7 +365,9 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
             counts[f.rule] += 1
         found_by_doc[doc["guid"]] = kept_items
 
-    new, kept, removed = _store(key, docs, found_by_doc)
+    ran = {"always"} | ({"fuzzy"} if threshold is not None else set()) | ({"ner"} if model_name else set())
+    stored = _store(key, docs, found_by_doc, ran)
+    new, kept, removed = stored["new"], stored["kept"], stored["removed"]
     scan_state = key.meta("scan") or {}
     hashes = dict(scan_state.get("documents", {}))
     for d in docs:
@@ -282,22 +377,37 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
     with key.transaction():
         key.set_meta("scan", {"register_version": key.register_version(), "documents": hashes,
                               "model": model_name, "time": now(), "threshold": threshold})
+    needs_review = key.conn.execute(
+        f"SELECT count(*) FROM candidates WHERE status = 'open' AND rule IN ({', '.join('?' for _ in NEEDS_REVIEW_RULES)})",
+        NEEDS_REVIEW_RULES).fetchone()[0]
     return ScanResult(len(docs), words, dict(sorted(counts.items())), new, kept, removed,
-                      sum(len(v) for v in labels.values()), model_name, notes)
+                      sum(len(v) for v in labels.values()), model_name, notes, stored["held"],
+                      stored["not_rescanned"], stored["stale"], needs_review)
 
 
-def _store(key: KeyFile, docs: list[dict[str, Any]], found_by_doc: dict[str, list[Found]]) -> tuple[int, int, int]:
-    """Write the candidates in one transaction: a candidate found again (same place, same text)
-    keeps its id and review; new ones are inserted in reading order; the rest are gone."""
+def _store(key: KeyFile, docs: list[dict[str, Any]], found_by_doc: dict[str, list[Found]],
+           ran: set[str] = frozenset({"always", "fuzzy", "ner"})) -> dict[str, int]:
+    """Write the candidates in one transaction. A candidate found again (same place, same text)
+    keeps its id and review (and stops being stale); new ones are inserted in reading order.
+    A candidate not found this time is
+
+    - kept with its decision when it was reviewed (accepted, rejected or edited): a rescan with
+      other detectors (``--no-ner``) or another threshold never throws a decision away;
+    - kept as it is when it is open and its detector did not run (``ner`` under ``--no-ner``);
+    - kept and marked *stale* when it is open and its detector ran but did not find it again
+      (``--accept-all`` leaves stale candidates alone; a reviewer can still accept them);
+    - deleted only when it is open and its text no longer stands at its place."""
     stamp = now()
     text_of = {d["guid"]: d for d in docs}
     updates: list[list[Any]] = []
     inserts: list[list[Any]] = []
     gone: list[tuple[int]] = []
+    stale: list[tuple[int]] = []
+    held = not_rescanned = 0
     for guid, items in found_by_doc.items():
         doc = text_of[guid]
         existing = {(r["start"], r["end"], r["original"]): r for r in key.rows(
-            'SELECT id, start, "end", original, edited FROM candidates WHERE document_guid = ? '
+            'SELECT id, start, "end", original, edited, status, rule FROM candidates WHERE document_guid = ? '
             "AND pending_apply IS NULL", [guid])}
         seen = set()
         for f in items:
@@ -310,15 +420,27 @@ def _store(key: KeyFile, docs: list[dict[str, Any]], found_by_doc: dict[str, lis
             else:
                 inserts.append([guid, doc["name"], f.start, f.end, f.original, f.replacement, f.replacement, f.rule,
                                 f.kind, f.score, f.entry_id, left, right, stamp])
-        gone += [(existing[k]["id"],) for k in existing if k not in seen]
+        for k, r in existing.items():
+            if k in seen:
+                continue
+            if r["status"] != "open" or r["edited"]:
+                held += 1
+            elif doc["text"][r["start"]:r["end"]] != r["original"]:
+                gone.append((r["id"],))
+            elif detector(r["rule"]) not in ran:
+                not_rescanned += 1
+            else:
+                stale.append((r["id"],))
     with key.transaction() as conn:
         conn.executemany(
             "UPDATE candidates SET document = ?, proposed = ?, rule = ?, kind = ?, score = ?, entry_id = ?, "
-            "left_context = ?, right_context = ?, scanned = ?, "
+            "left_context = ?, right_context = ?, scanned = ?, stale = 0, "
             "replacement = CASE WHEN edited THEN replacement ELSE ? END WHERE id = ?", updates)
         conn.executemany(
             'INSERT INTO candidates (document_guid, document, start, "end", original, replacement, proposed, '
             "rule, kind, score, entry_id, left_context, right_context, scanned) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
         conn.executemany("DELETE FROM candidates WHERE id = ?", gone)
-    return len(inserts), len(updates), len(gone)
+        conn.executemany("UPDATE candidates SET stale = 1 WHERE id = ?", stale)
+    return {"new": len(inserts), "kept": len(updates), "removed": len(gone), "held": held,
+            "not_rescanned": not_rescanned, "stale": len(stale)}
