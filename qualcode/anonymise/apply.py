@@ -15,22 +15,26 @@ Order of work, so that a crash leaves the study as it was before or after:
    that an anonymisation happened (one change, no row images).
 4. key file: the pending apply is made final. If the process died between 2 and 3 the next use
    of the key forgets the pending rows; between 3 and 4 it finishes them (``scan.reconcile``).
-5. ``VACUUM`` and ``wal_checkpoint(TRUNCATE)``: no free page or WAL frame keeps old text.
+5. ``VACUUM`` and ``wal_checkpoint(TRUNCATE)``: no free page or WAL frame keeps old text. When
+   another connection holds a read transaction the checkpoint cannot finish (SQLite answers
+   busy) and the old pages stay in the file until that connection closes: the result then says
+   so (``compacted`` False, ``warnings``) and the CLI exits 1.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from qualcode.anonymise import labels as labels_mod
 from qualcode.anonymise.guard import ID_KINDS, NAME_KINDS, guard_rows
 from qualcode.anonymise.keyfile import Candidate, KeyFile, new_apply_id, now
+from qualcode.anonymise.register import terms_from_entries
 from qualcode.anonymise.remap import Edit, EditMap, apply_edits, resolve_overlaps
 from qualcode.anonymise.scan import participant_labels, reconcile, text_hash
 from qualcode.anonymise.scrub import Scrubber
-from qualcode.anonymise.register import terms_from_entries
 from qualcode.errors import Conflict, InvalidInput
 from qualcode.store import anonymise as store
 from qualcode.store.changes import default_actor
@@ -77,6 +81,9 @@ class ApplyResult:
     scrubbed: int
     anchors: dict[str, int] = field(default_factory=dict)
     diff: list[dict[str, Any]] = field(default_factory=list)
+    needs_review: int = 0  # open candidates --accept-all leaves to the reviewer (lower case, stale)
+    compacted: bool = True  # False: another connection kept old pages in the file (see warnings)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -104,8 +111,10 @@ def plan(study, key: KeyFile, accept_all: bool = False, reviewer: str | None = N
     db = study.db
     reviewer = reviewer or default_actor()
     docs = {d["guid"]: d for d in store.documents(db)}
-    statuses = ("accepted", "open") if accept_all else ("accepted",)
-    chosen = [c for c in key.candidates() if c.status in statuses]
+    from qualcode.anonymise.scan import NEEDS_REVIEW_RULES
+
+    chosen = [c for c in key.candidates() if c.status == "accepted" or (
+        accept_all and c.status == "open" and not c.stale and c.rule not in NEEDS_REVIEW_RULES)]
     label_plan = labels_mod.label_edits(db)
     by_doc: dict[str, list[tuple[int, Planned]]] = {}
     skipped: list[dict[str, Any]] = []
@@ -177,7 +186,10 @@ def apply(study, key: KeyFile, accept_all: bool = False, dry_run: bool = False,
     for dp in plans.values():
         for p in dp.planned:
             by_rule[p.rule] = by_rule.get(p.rule, 0) + 1
-    open_left = sum(1 for c in key.candidates(status="open")) if not accept_all else 0
+    open_cands = key.candidates(status="open")
+    used_open = {c.id for c in chosen if c.status == "open"}
+    open_left = sum(1 for c in open_cands if c.id not in used_open)
+    needs_review = open_left if accept_all else 0
     people = [p for p in store.participants(db) if p["name"]]
 
     # Scrubbing: registered terms as the scan matches them, and every string accepted in the text.
@@ -254,7 +266,7 @@ def apply(study, key: KeyFile, accept_all: bool = False, dry_run: bool = False,
              + p.replacement + "]" + context(dp.old_text, p.start, p.end, 30)[2]}
             for dp in sorted(plans.values(), key=lambda d: d.name) for p in dp.planned]
     result = ApplyResult(dry_run, None, len(plans), replacements, dict(sorted(by_rule.items())), label_count,
-                         skipped, open_left, len(people), len(scrub_updates), {}, diff)
+                         skipped, open_left, len(people), len(scrub_updates), {}, diff, needs_review)
     if dry_run:
         return result
     if not plans and not people and not scrub_updates:
@@ -319,8 +331,15 @@ def apply(study, key: KeyFile, accept_all: bool = False, dry_run: bool = False,
             docs[dp.guid] = text_hash(dp.new_text)
         state["documents"] = docs
         key.set_meta("scan", state)
-    # 5. no old page survives.
-    store.compact(db)
+    # 5. no old page survives — unless another connection holds an old snapshot open.
     result.apply_id = apply_id
     result.anchors = counts
+    busy = store.compact(db)
+    if busy:
+        result.compacted = False
+        result.warnings.append(
+            f"the study is anonymised, but another connection to {Path(study.path).name} (another qualcode window, "
+            f"a notebook, a database browser) is reading it, so the old text is still in the file ({busy}). "
+            "Close the other qualcode windows and programs using the study, then run `qualcode anonymise "
+            "check` with the key to confirm the file is clean")
     return result

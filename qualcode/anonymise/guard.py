@@ -19,6 +19,10 @@ what the study itself keeps:
   ``terms_max_words`` words of the content (and every identifier the rules find) and looks it
   up. Names that are also ordinary words (``Mark``) only count when capitalised, as in the scan.
 
+Coders' names are not leaks in an export (``Guard(coders_exempt=True)``, the default): the
+research team is named by consent, and reports name the coders. ``anonymise check`` still
+reports a coder's name found in a transcript or a memo.
+
 The hashes are written at apply (and by ``anonymise register``). They let the study answer "is
 this word a registered name?" without listing the names; they do not stop someone who already
 has a list of candidate names and the study file from testing them (a salt cannot, for short
@@ -117,12 +121,29 @@ def term_hashes(salt: str, terms: Iterable[tuple[str, str]], identifiers: Iterab
 
 
 # -- the guard -------------------------------------------------------------------------------
-class Guard:
-    """Built once per study (and key), then ``check`` any number of texts."""
+def coder_words(db) -> set[str]:
+    """Coders' names, whole and word by word (lower case): what an export may name freely."""
+    out: set[str] = set()
+    for name in store.coder_names(db):
+        tokens = [t.lower() for t in _TOKEN.findall(name)]
+        if tokens:
+            out.add(" ".join(tokens))
+            out.update(t for t in tokens if len(t) >= 2)
+    return out
 
-    def __init__(self, study, key=None) -> None:
+
+class Guard:
+    """Built once per study (and key), then ``check`` any number of texts.
+
+    ``coders_exempt`` (the default, for exports and merges): coders' names are not leaks. An
+    agreement report or a codebook names the coders, who are the research team and named by
+    consent, even when one of them is also a registered interviewer. ``anonymise check`` builds
+    its guard with ``coders_exempt=False``: in a transcript a coder's name is still a name."""
+
+    def __init__(self, study, key=None, coders_exempt: bool = True) -> None:
         self.study = study
         db = study.db
+        exempt = coder_words(db) if coders_exempt else set()
         terms: list[Term] = []
         for p in store.participants(db):
             if p["name"]:
@@ -137,13 +158,15 @@ class Guard:
             labels = {p["guid"]: p["label"] for p in store.participants(db)}
             key_terms, _ = terms_from_entries(key.entries(), labels, None, key.resolved_case())
             terms += key_terms
-            coders = store.coder_names(db)
             for r in key.conn.execute("SELECT DISTINCT original, kind FROM log"):
                 original, kind = r
                 if kind in ID_KINDS:
                     self.identifiers[(kind, normalise_identifier(kind, original))] = original
-                elif kind in NAME_KINDS and len(original.strip()) >= 3 and original.lower() not in coders:
+                elif kind in NAME_KINDS and len(original.strip()) >= 3 and \
+                        " ".join(t.lower() for t in _TOKEN.findall(original)) not in exempt:
                     self.literals[original] = kind
+        if exempt:
+            terms = [t for t in terms if " ".join(x.lower() for x in _TOKEN.findall(t.text)) not in exempt]
         self.matcher = Matcher(terms, threshold=None)
         self._literal_re = (re.compile(r"(?<!\w)(?:" + "|".join(
             re.escape(k) for k in sorted(self.literals, key=len, reverse=True)) + r")(?!\w)")
@@ -152,6 +175,8 @@ class Guard:
         self.max_words = int(store.get(db, "terms_max_words", 1) or 1)
         salt = store.salt(db)
         self._hash = _hasher(salt) if salt else None
+        if exempt and self.hashes and self._hash:
+            self.hashes -= {self._hash(f"{mode}:{w}") for w in exempt for mode in ("ci", "cs")}
 
     def check(self, content: str) -> list[Leak]:
         leaks: list[Leak] = []
@@ -293,9 +318,9 @@ def guard_rows(study, key, extra_terms: Iterable[tuple[str, str]] = (),
             identifiers.append((kind, value))
         elif kind in NAME_KINDS and len(value) >= 3:
             pairs.append((value, "cs"))
-    coders = store.coder_names(db)
-    pairs += [(t, m) for t, m in extra_terms if m != "cs" or t.lower() not in coders]
-    pairs = [(t, m) for t, m in pairs if m != "cs" or t.lower() not in coders]
+    pairs += list(extra_terms)
+    # Coders' names are hashed too (a keyless `anonymise check` finds an interviewer's name in a
+    # transcript even when the interviewer codes); the export guard drops them (``coders_exempt``).
     return term_hashes(store.salt(db), pairs, identifiers)
 
 

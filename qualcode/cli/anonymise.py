@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -32,6 +33,27 @@ def _open_key(study, path: Path, create: bool = False):
     from qualcode.anonymise.scan import open_key
 
     return open_key(study, path, create=create)
+
+
+@contextmanager
+def _new_or_existing_key(study, path: Path):
+    """The key, created if missing; when the command then fails, a key this command created is
+    removed again, so that a failed command leaves nothing behind."""
+    existed = path.exists()
+    size = path.stat().st_size if existed and path.is_file() else None
+    key = _open_key(study, path, create=True)
+    try:
+        yield key
+    except BaseException:
+        key.close()
+        if not existed:
+            for p in (path, Path(f"{path}-journal")):
+                p.unlink(missing_ok=True)
+        elif size == 0:  # an empty file we were given: make it empty again
+            path.write_bytes(b"")
+        raise
+    else:
+        key.close()
 
 
 @click.group()
@@ -72,8 +94,10 @@ def register_cmd(study, key_path, from_csv, add_name, replacement, kind, variant
     from qualcode.anonymise.scan import participant_labels, sync_participants
     from qualcode.store import anonymise as store
 
+    if from_csv is not None and not from_csv.is_file():
+        raise InvalidInput(f"{from_csv} does not exist" if not from_csv.exists() else f"{from_csv} is not a file")
     with opened(study) as s:
-        with _open_key(s, key_path, create=True) as key:
+        with _new_or_existing_key(s, key_path) as key:
             sync_participants(s, key)
             if from_csv:
                 result = register_csv(s, key, from_csv)
@@ -124,7 +148,7 @@ def _progress():
 
 
 def _candidate_rows(cands):
-    return [(c.id, c.status, c.document, c.rule, c.original, c.replacement,
+    return [(c.id, c.status + (" (stale)" if c.stale else ""), c.document, c.rule, c.original, c.replacement,
              f"…{c.left_context[-25:]}[{c.original}]{c.right_context[:25]}…") for c in cands]
 
 
@@ -175,7 +199,7 @@ def scan_cmd(study, key_path, documents, model, remember_model, no_ner, threshol
                 raise InvalidInput("--remember-model needs --model NAME")
             with s.db.atomic():
                 store.put(s.db, "ner_model", model)
-        with _open_key(s, key_path, create=True) as key:
+        with _new_or_existing_key(s, key_path) as key:
             update, close = _progress()
             try:
                 result = scan(s, key, documents=list(documents) or None, model=model, use_ner=not no_ner,
@@ -195,10 +219,22 @@ def scan_cmd(study, key_path, documents, model, remember_model, no_ner, threshol
         return
     click.echo(_render_candidates(cands))
     found = ", ".join(f"{k} {v}" for k, v in result.found.items()) or "nothing"
+    kept = []
+    if result.held:
+        kept.append(f"{result.held} reviewed ones not found this time kept with their decision")
+    if result.not_rescanned:
+        kept.append(f"{result.not_rescanned} open ones of a detector that did not run kept")
+    if result.stale:
+        kept.append(f"{result.stale} open ones not found again marked stale (--accept-all leaves them)")
     click.echo(f"\nScanned {result.documents} documents ({result.words:,} words): {found}. "
-               f"{result.new} new, {result.kept} seen before, {result.removed} gone. "
+               f"{result.new} new, {result.kept} seen before, {result.removed} gone"
+               + ("; " + "; ".join(kept) if kept else "") + ". "
                f"{result.labels} speaker labels will become participant labels at apply."
                + (f" NER: {result.model}." if result.model else ""))
+    if result.needs_review:
+        say(f"{result.needs_review} lower-case words that are also registered names (such as 'mark') need "
+            "your decision: `qualcode anonymise list STUDY --key KEY --rule register-lowercase`, then accept or "
+            "reject them (--accept-all leaves them open, and `anonymise check` reports them until you decide)")
 
 
 # -- review ----------------------------------------------------------------------------------
@@ -352,16 +388,34 @@ def review_cmd(study, key_path, rule, reviewer):
 @KEY
 @click.option("--accept-all", is_flag=True, help="Accept every open candidate first.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option("--compact", "compact_only", is_flag=True,
+              help="Only rewrite the file without free pages and old WAL frames (what apply does at its end, "
+                   "e.g. after another window blocked it); no text changes.")
 @REVIEWER
 @JSON
-def apply_cmd(study, key_path, accept_all, dry_run, reviewer, as_json):
+def apply_cmd(study, key_path, accept_all, dry_run, compact_only, reviewer, as_json):
     """Rewrite the study's text with the accepted replacements, keeping every coding on its words."""
     from qualcode.anonymise.apply import apply
 
+    if compact_only:
+        from qualcode.store import anonymise as store
+
+        with opened(study) as s, _open_key(s, key_path):
+            busy = store.compact(s.db)
+        if busy:
+            raise CheckFailed(f"could not compact {study}: another connection is reading it ({busy}); close the "
+                              "other qualcode windows and programs using the study, then try again")
+        emit({"compacted": True}, as_json, lambda _: f"Compacted {study}: no free pages, WAL truncated. "
+             f"Check it with: qualcode anonymise check {study} --key {key_path}")
+        return
     with opened(study, actor=_reviewer(reviewer)) as s, _open_key(s, key_path) as key:
         result = apply(s, key, accept_all=accept_all, dry_run=dry_run, reviewer=_reviewer(reviewer))
     if as_json:
         emit(result.as_dict(), True)
+        for warning in result.warnings:
+            say(f"warning: {warning}")
+        if not result.compacted:
+            raise SystemExit(1)
         return
     if dry_run:
         rows = [(d["document"], d["start"], d["rule"], d["context"]) for d in result.diff]
@@ -369,6 +423,9 @@ def apply_cmd(study, key_path, accept_all, dry_run, reviewer, as_json):
             click.echo(table(rows, ["document", "at", "rule", "change"], max_width=100))
     for sk in result.skipped:
         say(f"skipped candidate {sk['id']}: {sk['reason']}")
+    if result.needs_review:
+        say(f"{result.needs_review} open candidates were left for you to decide (lower-case words that are also "
+            "registered names, and stale ones): accept or reject them; `anonymise check` reports them until then")
     verb = "Would rewrite" if dry_run else "Rewrote"
     click.echo(f"{verb} {result.documents} documents: {result.replacements} replacements, {result.labels} speaker "
                f"labels; {result.participants_moved} participants' names "
@@ -376,8 +433,13 @@ def apply_cmd(study, key_path, accept_all, dry_run, reviewer, as_json):
                + (f" {result.open_left} open candidates were left as they are." if result.open_left else ""))
     if not dry_run:
         a = result.anchors
-        click.echo(f"Remapped {a.get('anchors', 0)} codings/memos/other anchors and {a.get('turns', 0)} turns; "
-                   f"the file was vacuumed. Check it with: qualcode anonymise check {study}")
+        click.echo(f"Remapped {a.get('anchors', 0)} codings/memos/other anchors and {a.get('turns', 0)} turns. "
+                   + ("The file was vacuumed. " if result.compacted else "")
+                   + f"Check it with: qualcode anonymise check {study} --key {key_path}")
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    if not result.compacted:
+        raise SystemExit(1)
 
 
 # -- labels ----------------------------------------------------------------------------------
@@ -429,12 +491,27 @@ def check_cmd(study, key_path, as_json):
             lines.append(f"{d['document']}: {len(d['leaks'])} ({', '.join(texts[:8])}{' ...' if len(texts) > 8 else ''})")
         for v in report["values"][:20]:
             lines.append(f"{v['table']}.{v['column']} row {v['row']}: {', '.join(v['leaks'][:5])}")
+        if len(report["values"]) > 20:
+            lines.append(f"... and {len(report['values']) - 20} more values (see --json)")
         if report["participants_with_names"]:
-            lines.append("participants with real names in the study: " + ", ".join(report["participants_with_names"]))
+            lines.append("participants.name: participants with real names in the study: "
+                         + ", ".join(report["participants_with_names"]))
         for r in report["raw"]:
-            lines.append(f"raw bytes of {r['file']}: {r['term']!r} x{r['count']}")
+            lines.append(f"raw bytes of {r['file']}, {r['where'] or 'somewhere'}: {r['term']!r} x{r['count']}")
         if lines:
             click.echo("\n".join(lines))
+        if report["raw_exempt"]:
+            places = sorted({r["where"] for r in report["raw_exempt"]})
+            names = sorted({r["term"] for r in report["raw_exempt"]})
+            say("not counted: coder names (" + ", ".join(map(repr, names)) + ") in " + ", ".join(places)
+                + " — coders are the research team, named by consent; the same names in transcripts, memos or "
+                "quotes are still checked. To remove a coder's name too: qualcode coders rename STUDY OLD NEW")
+        if not report["with_key"]:
+            say("checked without the key: only participants' names still in the study and the hashed register "
+                "(exact words; places a reviewer kept are reported too; no raw-byte search). "
+                "Give --key for the full check")
+        for hint in report.get("hints", ()):
+            say(hint)
         click.echo("No registered identifiers found." if report["ok"]
                    else f"{report['leaks']} identifier(s) remain.")
     if not report["ok"]:

@@ -106,6 +106,18 @@ def turns_for_labels(db) -> list[dict[str, Any]]:
         ORDER BY t.document_id, t.start, t.id""")
 
 
+def non_participant_speakers(db) -> list[tuple[str, str | None]]:
+    """(speaker label, role) of turns that belong to no participant: interviewers, other and
+    unknown speakers, and labels nobody has mapped yet (role None)."""
+    return [(r["speaker"], r["role"]) for r in rows(db, """
+        SELECT DISTINCT t.speaker,
+               (SELECT s.role FROM speakers s WHERE s.label = t.speaker
+                  AND (s.document_id = t.document_id OR s.document_id IS NULL)
+                  ORDER BY s.document_id IS NULL LIMIT 1) AS role
+        FROM turns t WHERE t.participant_id IS NULL AND t.speaker IS NOT NULL AND t.speaker != ''
+        ORDER BY t.speaker""")]
+
+
 def interviewer_labels(db) -> list[str]:
     return [r[0] for r in db.execute("SELECT DISTINCT label FROM speakers WHERE role = 'interviewer'")]
 
@@ -189,6 +201,62 @@ def text_values(db) -> Iterable[tuple[str, int, str, str]]:
             for c, v in zip(cols, row[1:]):
                 if isinstance(v, str) and v:
                     yield table, row[0], c, v
+
+
+# -- the raw-byte check's map of the file -----------------------------------------------------
+def page_size(db) -> int:
+    return int(db.execute("PRAGMA page_size").fetchone()[0])
+
+
+def page_owners(db) -> dict[int, str] | None:
+    """Page number -> the table or index it belongs to (``dbstat``), or None when this SQLite
+    has no ``dbstat`` table. Pages not listed are free (or SQLite's own bookkeeping)."""
+    try:
+        return {pageno: name for name, pageno in db.execute("SELECT name, pageno FROM dbstat")}
+    except sqlite3.OperationalError:
+        return None
+
+
+def object_tables(db) -> dict[str, str]:
+    """Every table and index -> the table it belongs to; FTS shadow tables -> their FTS table."""
+    out = {"sqlite_schema": "sqlite_schema", "sqlite_master": "sqlite_schema"}
+    virtual = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")]
+    for name, tbl in db.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"):
+        owner = next((v for v in virtual if tbl == v or tbl.startswith(v + "_")), tbl)
+        out[name] = owner
+    return out
+
+
+def virtual_tables(db) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")}
+
+
+def index_copies(db) -> dict[tuple[str, str], int]:
+    """(table, column) -> how many indexes hold a copy of the column's values."""
+    out: dict[tuple[str, str], int] = {}
+    for table, index in db.execute("SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"):
+        for r in db.execute(f"PRAGMA index_xinfo({_q(index)})"):
+            if r[5] and r[2]:  # key columns named (not expressions, not the rowid)
+                out[(table, r[2])] = out.get((table, r[2]), 0) + 1
+    return out
+
+
+def all_text_cells(db) -> Iterable[tuple[str, str, str]]:
+    """(table, column, value) of every text value in every ordinary table (the schema's SQL as
+    ``sqlite_schema.sql``), for accounting what the file's bytes hold."""
+    virtual = virtual_tables(db)
+    for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"):
+        yield "sqlite_schema", "sql", sql
+    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+        if table in virtual or any(table.startswith(v + "_") for v in virtual) or table.startswith("sqlite_"):
+            continue
+        cols = [r[1] for r in db.execute(f"PRAGMA table_info({_q(table)})")]
+        cur = db.execute(f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(table)}")
+        for row in cur:
+            for c, v in zip(cols, row):
+                if isinstance(v, str) and v:
+                    yield table, c, v
 
 
 # -- remapping -------------------------------------------------------------------------------
@@ -312,11 +380,28 @@ def guard_terms(db) -> set[str]:
 
 
 # -- after the transaction -------------------------------------------------------------------
-def compact(db) -> None:
-    """Rewrite the file without free pages and truncate the WAL: no old page keeps a name."""
+def compact(db) -> str | None:
+    """Rewrite the file without free pages and truncate the WAL: no old page keeps a name.
+
+    Returns None when done, else why it could not finish: another connection reading the study
+    blocks the checkpoint (``PRAGMA wal_checkpoint(TRUNCATE)`` answers busy), so the file's old
+    pages, and the WAL, keep the old text until that connection closes."""
     conn = db.conn
     if conn.in_transaction:
         conn.commit()
     conn.execute("PRAGMA secure_delete = ON")
-    conn.execute("VACUUM")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    try:
+        conn.execute("VACUUM")
+    except sqlite3.OperationalError as exc:  # locked by another connection
+        return f"VACUUM failed: {exc}"
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 2000")  # a reader that stays will not go within seconds
+    try:
+        busy, log, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError as exc:
+        return f"checkpoint failed: {exc}"
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    if busy:
+        return f"checkpoint blocked: {max(0, log - done)} of {log} WAL frames not copied back"
+    return None

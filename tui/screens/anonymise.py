@@ -308,7 +308,8 @@ class AnonymiseScreen(WorkScreen):
         return cands, anonymise.review.summary(key_file), state, stale, names
 
     def _cells(self, c) -> list[Text]:
-        return [_cell(c.id), _cell(c.status, STATUS_STYLE.get(c.status, "")), _cell(c.document), _cell(c.rule),
+        status = c.status + (" (stale)" if getattr(c, "stale", False) else "")
+        return [_cell(c.id), _cell(status, STATUS_STYLE.get(c.status, "")), _cell(c.document), _cell(c.rule),
                 _cell(c.original, "bold"), _cell(c.replacement)]
 
     def _header(self, summary: dict[str, int] | None, state: dict | None, stale: bool) -> None:
@@ -669,6 +670,8 @@ class AnonymiseScreen(WorkScreen):
             self.notify(f"Rewrote {r.documents} document(s): {r.replacements} replacement(s), {r.labels} speaker "
                         f"label(s); remapped {a.get('anchors', 0)} codings/memos/anchors and {a.get('turns', 0)} "
                         "turns. The original text is in the key file.", timeout=8, markup=False)
+            for warning in getattr(r, "warnings", ()):
+                self.notify(warning, severity="warning", timeout=15, markup=False)
         self.refresh_data()
 
     def status_text(self) -> str:
