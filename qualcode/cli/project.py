@@ -81,7 +81,7 @@ def settings(study, title, approach, phase, blind, forbid_unblind, as_json):
 
 @click.group()
 def coders():
-    """List and add coders (the people who code)."""
+    """List, add and rename coders (the people who code)."""
 
 
 @coders.command("add")
@@ -93,6 +93,20 @@ def coders_add(study, name, as_json):
     with opened(study) as s:
         coder = s.coders.add(name)
     emit(coder, as_json, lambda c: f"Added coder {c.name}")
+
+
+@coders.command("rename")
+@STUDY
+@click.argument("old")
+@click.argument("new")
+@JSON
+def coders_rename(study, old, new, as_json):
+    """Rename coder OLD to NEW everywhere the study names them, the history included.
+
+    Not undone by `undo`: rename back instead."""
+    with opened(study) as s:
+        coder = s.coders.rename(old, new)
+    emit(coder, as_json, lambda c: f"Renamed coder {old} to {c.name} (in the history too)")
 
 
 @coders.command("list")

@@ -43,6 +43,44 @@ class CoderStore(EntityStore):
             ch.insert("coders", {"name": name, "kind": kind, "created": now(), "guid": new_guid()})
         return self.get(name)
 
+    def rename(self, old: str, new: str) -> Coder:
+        """Rename a coder everywhere the study names them: the coder, the history's "who"
+        (``changes.coder``) and the coder's own row in the audit log, so that the old name leaves
+        the file (freed space is zeroed and the WAL checkpointed). One change without row images:
+        it is not undone by ``undo`` (rename back instead)."""
+        import json
+
+        coder = self.get(old)
+        new = new.strip()
+        if not new:
+            raise InvalidInput("a coder needs a name")
+        if any(ch < " " for ch in new):
+            raise InvalidInput("a coder's name cannot contain tabs, line breaks or control characters")
+        if coder.kind == "consensus" or new.lower() == CONSENSUS:
+            raise InvalidInput(f"{CONSENSUS!r} is reserved for reconciled codings")
+        other = self.find(new)
+        if other is not None and other.id != coder.id:
+            raise Conflict(f"coder {new!r} already exists")
+        if new == coder.name:
+            return coder
+        self.db.execute("PRAGMA secure_delete = ON")
+        with self.study.change("coders rename", f"renamed coder {coder.id} to {new}"):
+            self.db.execute("UPDATE coders SET name = ? WHERE id = ?", [new, coder.id])
+            self.db.execute("UPDATE changes SET coder = ? WHERE coder = ? COLLATE NOCASE", [new, coder.name])
+            for rid, before, after in self.db.execute(
+                    "SELECT id, before, after FROM audit WHERE table_name = 'coders' AND row_id = ?",
+                    [coder.id]).fetchall():
+                images = []
+                for raw in (before, after):
+                    data = json.loads(raw) if raw else None
+                    if isinstance(data, dict) and isinstance(data.get("name"), str) \
+                            and data["name"].lower() == coder.name.lower():
+                        data["name"] = new
+                    images.append(json.dumps(data, ensure_ascii=False) if data is not None else None)
+                self.db.execute("UPDATE audit SET before = ?, after = ? WHERE id = ?", [*images, rid])
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return self.get(new)
+
     def consensus(self) -> Coder:
         """The coder that holds reconciled codings; created on first use."""
         found = self.find(CONSENSUS)
