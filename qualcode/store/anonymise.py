@@ -361,6 +361,15 @@ def speaker_rows_to_replace(db, new_label: Callable[[str, str, int | None], str]
     return delete, insert
 
 
+def rename_reviewer(db, old: str, new: str) -> None:
+    """A coder renamed (``coders rename``): the applies they reviewed name them anew."""
+    for key, value in db.execute("SELECT key, value FROM anonymisation WHERE key LIKE 'applied:%'").fetchall():
+        data = json.loads(value)
+        if isinstance(data, dict) and isinstance(data.get("by"), str) and data["by"].lower() == old.lower():
+            data["by"] = new
+            db.execute("UPDATE anonymisation SET value = ? WHERE key = ?", [json.dumps(data, ensure_ascii=False), key])
+
+
 def coder_names(db) -> set[str]:
     return {r[0].lower() for r in db.execute("SELECT name FROM coders")}
 

@@ -78,6 +78,10 @@ class CoderStore(EntityStore):
                         data["name"] = new
                     images.append(json.dumps(data, ensure_ascii=False) if data is not None else None)
                 self.db.execute("UPDATE audit SET before = ?, after = ? WHERE id = ?", [*images, rid])
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'anonymisation'").fetchone():
+                from qualcode.store.anonymise import rename_reviewer
+
+                rename_reviewer(self.db, coder.name, new)
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return self.get(new)
 
