@@ -7,7 +7,8 @@ Detectors, strongest first (where two overlap the stronger, then the longer, win
    ``age-over-89``);
 3. the register, fuzzily (``register-fuzzy``) — misspellings such as ``Sara``, ``Srah``;
 4. spaCy NER (``ner-PERSON``, ``ner-GPE`` ...) when a model is installed, and the same entity
-   text found again elsewhere (``ner-PERSON-repeat``), since a model rarely tags every mention.
+   text found again elsewhere (``ner-PERSON-repeat``), in every document scanned, since a model
+   rarely tags every mention; names NER found in earlier scans are searched for too.
 
 Speaker labels written in the text (``Sarah Whitfield:``) are not candidates: apply rewrites
 them to participant labels. Candidate ids are stable: a candidate found again at the same place
@@ -315,6 +316,13 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
             votes.setdefault(piece, Counter())[(e.label, *k)] += 1
         ner_by_doc.append(kept_ents)
     majority = {piece: c.most_common(1)[0][0] for piece, c in votes.items()}
+    # Names NER found in earlier scans (of other documents, or with a model this scan does not
+    # run) are searched for here too: a name tagged in one document is a name in every document.
+    for piece, kind, replacement in key.conn.execute(
+            "SELECT original, kind, max(proposed) FROM candidates WHERE rule LIKE 'ner-PERSON%' "
+            "AND status != 'rejected' GROUP BY original, kind"):
+        if piece not in majority and piece.lower() not in participant_label_set and "[" not in piece:
+            majority[piece] = ("PERSON", kind, replacement)
     repeat_texts = {t: v for t, v in majority.items()
                     if len(t) >= 3 and v[0] != "DATE" and t.lower() not in STOPWORDS}
     repeat_re = (re.compile(r"(?<![\w@])(?:" + "|".join(re.escape(t) for t in sorted(repeat_texts, key=len, reverse=True))
