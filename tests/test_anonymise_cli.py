@@ -143,3 +143,55 @@ def test_exports_refuse_a_planted_leak(study_path, key, tmp_path, qc, monkeypatc
     assert r.code == 1 and "Whitfield" in r.err and "--allow-leaks" in r.err and not out.exists()
     monkeypatch.setenv("QUALCODE_ALLOW_LEAKS", "1")
     assert qc("export", "codebook", study_path, "-o", out).code == 0 and out.exists()
+
+
+def test_an_empty_key_file_is_named_as_such(study_path, tmp_path, qc):
+    empty = tmp_path / "empty.key"
+    empty.write_bytes(b"")
+    r = qc("anonymise", "list", study_path, "--key", empty)
+    assert r.code == 2 and "is empty (0 bytes), not a qualcode key file" in r.err and "does not exist" not in r.err
+    assert empty.read_bytes() == b""
+
+
+@pytest.mark.parametrize("content", ["name,replacement\n,[x]\n", "who,replacement\nPeter,[x]\n",
+                                     "name,participant\nPeter,P99\n", None])
+def test_a_failed_register_leaves_no_key_behind(study_path, key, tmp_path, qc, content):
+    bad = tmp_path / "bad.csv"
+    if content is not None:
+        bad.write_text(content, encoding="utf-8")
+    before = study_path.read_bytes()
+    r = qc("anonymise", "register", study_path, "--key", key, "--from", bad)
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert not key.exists() and list(key.parent.iterdir()) == []
+    assert study_path.read_bytes() == before
+    # An existing key keeps what it had.
+    assert qc("anonymise", "register", study_path, "--key", key, "--add", "Peter").code == 0
+    saved = key.read_bytes()
+    assert qc("anonymise", "register", study_path, "--key", key, "--from", bad).code == 2
+    assert key.exists() and key.read_bytes() == saved
+
+
+def test_a_failed_scan_leaves_no_key_behind(study_path, key, qc):
+    r = qc("anonymise", "scan", study_path, "--key", key, "--no-ner", "--document", "nope")
+    assert r.code == 2 and "nope" in r.err
+    assert not key.exists()
+
+
+def test_scan_says_what_it_kept_and_check_names_columns(study_path, key, qc, monkeypatch):
+    monkeypatch.setenv("QUALCODE_SPACY_MODEL", "none")
+    qc("anonymise", "register", study_path, "--key", key, "--add", "Tuesday", "--kind", "other")
+    r = qc("anonymise", "scan", study_path, "--key", key, "--json")
+    tuesday = next(c["id"] for c in r.json()["candidates"] if c["original"] == "Tuesday")
+    assert qc("anonymise", "reject", study_path, "--key", key, str(tuesday)).code == 0
+    entry = next(e["id"] for e in qc("anonymise", "register", study_path, "--key", key, "--json").json()
+                 if e["name"] == "Tuesday")
+    assert qc("anonymise", "register", study_path, "--key", key, "--remove", str(entry)).code == 0
+    r = qc("anonymise", "scan", study_path, "--key", key)
+    assert "1 reviewed ones not found this time kept with their decision" in r.out, r.out
+    assert qc("anonymise", "apply", study_path, "--key", key, "--accept-all").code == 0
+    with Study.open(study_path) as s:
+        s.db.execute("UPDATE codes SET description = 'Whitfield said so' WHERE name = 'Self-management'")
+    r = qc("anonymise", "check", study_path, "--key", key)
+    assert r.code == 1 and "codes.description row" in r.out and "Whitfield" in r.out
+    r = qc("anonymise", "check", study_path)
+    assert r.code == 1 and "codes.description" in r.out and "checked without the key" in r.err
