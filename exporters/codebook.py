@@ -1,13 +1,16 @@
 """Codebook export (COREQ item 25, the coding tree) as DOCX, CSV or Markdown.
 
 Every code in tree order with its definition (description, include when, exclude when, example),
-counts (codings, documents, participants) and the themes it serves
+counts (passages, codings, documents, participants) and the themes it serves
 (:func:`qualcode.evidence.codebook_rows`).
 
 - CSV: flat, one row per code with its full path and depth; formula-safe.
 - Markdown: the tree as a nested list with counts, then one section per code with its definition.
-- DOCX: a table Code | Definition | Codings | Participants, indented by depth, header repeated
-  on every page.
+- DOCX: a table Code | Definition | Passages | Documents | Participants | Themes, indented by
+  depth, header repeated on every page.
+
+Counts are passages, the unit of the map and the quote table (overlapping codings by any coder
+count once); CSV also has ``codings`` (every coder's counted separately).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("docx", "csv", "md", "markdown")
 CSV_HEADERS = ["code", "name", "parent", "depth", "description", "include_when", "exclude_when", "example",
-               "codings", "documents", "participants", "themes", "colour", "status"]
+               "passages", "codings", "documents", "participants", "themes", "colour", "status"]
+COUNTS_NOTE = ("Passages: distinct coded passages (overlapping codings by any coder count once, as in the map "
+               "and the quote table); codings: every coder's codings counted separately.")
 FIELDS = (("description", "Description"), ("include_when", "Include when"), ("exclude_when", "Exclude when"),
           ("example", "Example"))
 
@@ -42,7 +47,7 @@ def export_codebook(study: "Study", path: str | Path, *, title: str | None = Non
         raise InvalidInput("the study has no codes yet")
     title = title if title is not None else "Codebook"
     flat = [[r["path"], r["name"], r["parent"], r["depth"], r["description"], r["include_when"],
-             r["exclude_when"], r["example"], r["codings"], r["documents"], r["participants"],
+             r["exclude_when"], r["example"], r["passages"], r["codings"], r["documents"], r["participants"],
              "; ".join(r["themes"]), r["colour"], r["status"]] for r in rows]
     text = table_text(CSV_HEADERS, flat)
     if fmt == "csv":
@@ -62,12 +67,13 @@ def _n(n: int, word: str) -> str:
 
 
 def _counts(r: dict) -> str:
-    return f"{_n(r['codings'], 'coding')}, {_n(r['participants'], 'participant')}"
+    return f"{_n(r['passages'], 'passage')}, {_n(r['participants'], 'participant')}"
 
 
 def to_markdown(rows: list[dict], title: str) -> str:
     out = [f"# {title}\n\n"] if title else []
     out.append("## Code tree\n\n")
+    out.append(f"{COUNTS_NOTE}\n\n")
     for r in rows:
         out.append(f"{'  ' * r['depth']}- **{md_escape(r['name'])}** ({_counts(r)})\n")
     out.append("\n## Definitions\n")
@@ -76,8 +82,8 @@ def to_markdown(rows: list[dict], title: str) -> str:
         for key, label in FIELDS:
             if r[key]:
                 out.append(f"- *{label}:* {md_escape(r[key])}\n")
-        out.append(f"- *Counts:* {_n(r['codings'], 'coding')} in {_n(r['documents'], 'document')}, "
-                   f"{_n(r['participants'], 'participant')}\n")
+        out.append(f"- *Counts:* {_n(r['passages'], 'passage')} ({_n(r['codings'], 'coding')}) in "
+                   f"{_n(r['documents'], 'document')}, {_n(r['participants'], 'participant')}\n")
         if r["themes"]:
             out.append(f"- *Themes:* {md_escape('; '.join(r['themes']))}\n")
     return "".join(out)
@@ -86,7 +92,7 @@ def to_markdown(rows: list[dict], title: str) -> str:
 def to_docx(rows: list[dict], title: str, created):
     doc = new_document(created, title=title, landscape=True)
     doc.add_heading(title, level=1)
-    table = add_table(doc, ["Code", "Definition", "Codings", "Documents", "Participants", "Themes"],
+    table = add_table(doc, ["Code", "Definition", "Passages", "Documents", "Participants", "Themes"],
                       [2.6, 6.0, 0.9, 0.9, 1.1, 2.2])
     fast = FastRows(table)
     for r in rows:
@@ -97,6 +103,9 @@ def to_docx(rows: list[dict], title: str, created):
                     definition.append(("\n", {}))
                 definition += [(f"{label}: ", {"bold": True}), (r[key], {"italic": key == "example"})]
         name = [("\u2003" * r["depth"] + r["name"], {"bold": r["depth"] == 0})]
-        fast.add([name, definition or "", str(r["codings"]), str(r["documents"]), str(r["participants"]),
+        fast.add([name, definition or "", str(r["passages"]), str(r["documents"]), str(r["participants"]),
                   "; ".join(r["themes"])])
+    note = doc.add_paragraph(COUNTS_NOTE)
+    for run in note.runs:
+        run.italic = True
     return doc

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from qualcode.errors import InvalidInput
 from qualcode.export import ExportResult, export_time, write_export
-from qualcode.themes import MapNode, map_tree, render_text_tree
+from qualcode.themes import MapNode, map_legend, map_tree, render_text_tree
 
 if TYPE_CHECKING:
     from qualcode.study import Study
@@ -57,16 +57,16 @@ def export_map(study: "Study", path: str | Path, *, themes: Sequence[str] | None
     if not root.children:
         raise InvalidInput("there are no themes to draw yet (qualcode themes add STUDY.qc NAME --code CODE)")
     nodes = sum(1 for _ in root.walk())
-    text = render_text_tree(root, counts=counts)
+    text = render_text_tree(root, counts=counts, coder=coder)
     if fmt == "txt":
         content: str | bytes = text
     elif fmt in ("dot", "gv"):
-        content = to_dot(root, counts=counts)
+        content = to_dot(root, counts=counts, coder=coder)
     elif fmt in ("mmd", "mermaid"):
-        content = to_mermaid(root, counts=counts)
+        content = to_mermaid(root, counts=counts, coder=coder)
     else:
         content = render_figure(root, fmt, counts=counts, layout=layout, dpi=dpi,
-                                created=export_time(study))
+                                created=export_time(study), coder=coder)
     return write_export(study, path, content, kind="map", fmt=fmt, text=text, items=nodes)
 
 
@@ -99,11 +99,14 @@ def _label(n: MapNode, counts: bool) -> str:
     return n.count_label() if counts else n.label
 
 
-def to_dot(root: MapNode, counts: bool = False) -> str:
+def to_dot(root: MapNode, counts: bool = False, coder: str | None = None) -> str:
     g = _graph(root)
+    legend = _legend_lines(root, counts, coder)
+    label = (f", label={_dot_string(chr(10).join(legend))}, labelloc=b, labeljust=l, fontsize=9"
+             if legend else "")
     lines = [
         "digraph thematic_map {",
-        '  graph [rankdir=LR, splines=true, nodesep=0.12, ranksep=0.5, fontname="Helvetica"];',
+        f'  graph [rankdir=LR, splines=true, nodesep=0.12, ranksep=0.5, fontname="Helvetica"{label}];',
         '  node [fontname="Helvetica", fontsize=10];',
         "  edge [arrowhead=none, penwidth=1.2];",
     ]
@@ -134,9 +137,9 @@ def _mermaid_text(text: str) -> str:
     return out.replace("\n", " ")
 
 
-def to_mermaid(root: MapNode, counts: bool = False) -> str:
+def to_mermaid(root: MapNode, counts: bool = False, coder: str | None = None) -> str:
     g = _graph(root)
-    lines = ["flowchart LR"]
+    lines = ["flowchart LR"] + [f"%% {line}" for line in _legend_lines(root, counts, coder)]
     styles = []
     for nid in g.nodes:
         n: MapNode = g.nodes[nid]["node"]
@@ -157,6 +160,19 @@ def to_mermaid(root: MapNode, counts: bool = False) -> str:
     for a, b, _data in g.edges(data=True):
         lines.append(f"  {a} --> {b}")
     return "\n".join(lines + styles) + "\n"
+
+
+def _legend_lines(root: MapNode, counts: bool, coder: str | None) -> list[str]:
+    """What the dashes, dots and numbers mean, for the figure's, DOT's and Mermaid's legend."""
+    statuses = {n.status for n, _d in root.walk() if n.kind in ("theme", "subtheme")}
+    out = []
+    if "candidate" in statuses:
+        out.append("dashed outline: candidate theme")
+    if "discarded" in statuses:
+        out.append("grey, dotted: discarded theme")
+    if counts:
+        out.append(map_legend(counts, coder))
+    return out
 
 
 # -- the figure: layout ------------------------------------------------------------------------
@@ -213,12 +229,11 @@ class _Measure:
 def _lines(n: MapNode, counts: bool) -> list[str]:
     st = STYLE[n.kind]
     label = n.label
-    if counts and n.kind == "code" and n.extracts is not None:
-        label = f"{label} ({n.extracts})"
+    if counts and n.kind == "code" and n.passages is not None:
+        label = f"{label} ({n.counts_text()})"
     lines = textwrap.wrap(label, width=st["wrap"], break_long_words=True, break_on_hyphens=True) or [""]
     if counts and n.kind in ("theme", "subtheme") and n.participants is not None:
-        p = "participant" if n.participants == 1 else "participants"
-        lines.append(f"{n.participants} {p}, {n.extracts} extracts")
+        lines.append(n.counts_text())
     return lines
 
 
@@ -373,7 +388,7 @@ def _tint(colour: str, amount: float) -> str:
 
 
 def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str = "map",
-                  dpi: int | None = None, created=None) -> bytes:
+                  dpi: int | None = None, created=None, coder: str | None = None) -> bytes:
     """Draw the map with matplotlib (Agg, no pyplot) and return the file's bytes."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg

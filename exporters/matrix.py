@@ -3,8 +3,9 @@
 Rows are every participant, grouped by ``group_by`` attributes (default: their group) and sorted
 by ``sort_by`` then label; columns are themes (with their subthemes), every theme node, or codes
 (:func:`qualcode.evidence.framework_matrix`). A cell holds the memos of its extracts, optionally
-short excerpts, and the quote references (``#<coding id>``, ``*`` marking key quotes) that lead
-back to the quote table and to ``qualcode codings``.
+short excerpts, and the quote references: the quote numbers the quote table shows in its No.
+column (``Q12``, ``*`` marking key quotes); a passage of a code no theme gathers is referred
+to by document and span (``P1_interview 120:340``).
 
 - CSV / XLSX: one row per participant: section (the group-by values), participant, the chosen
   attributes, then one column per theme; formula-safe cells.
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from qualcode.study import Study
 
 FORMATS = ("csv", "xlsx", "docx")
+NOTE = ("Cells: memos on the extracts, then the quotes: Q numbers are the quote table's No. column "
+        "(qualcode export quotes); * = key quote.")
 
 
 def export_matrix(study: "Study", path: str | Path, *, by: str = "themes", group_by: Sequence[str] = ("group",),
@@ -72,7 +75,7 @@ def flat(matrix: Matrix) -> tuple[list[str], list[list]]:
 def to_docx(matrix: Matrix, title: str, created):
     doc = new_document(created, title=title, landscape=True)
     doc.add_heading(title, level=1)
-    doc.add_paragraph("Cells: memos on the extracts, then quote references (#coding id; * = key quote).")
+    doc.add_paragraph(NOTE)
     headers = ["Participant", *matrix.attributes, *matrix.columns]
     widths = [1.2] + [1.0] * len(matrix.attributes) + [3.0] * len(matrix.columns)
     table = add_table(doc, headers, widths)

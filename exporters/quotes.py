@@ -1,15 +1,21 @@
 """Quote tables: theme | subtheme | quote | attribution, grouped by theme (DOCX, CSV, Markdown, XLSX).
 
-The rows come from :func:`qualcode.evidence.quote_rows`. Layouts:
+The rows come from :func:`qualcode.evidence.quote_rows`; each quote carries its quote number
+(``Q12``, :class:`qualcode.evidence.QuoteRefs`), the reference the framework matrix uses.
+Layouts:
 
-- DOCX: a real Word table (``Table Grid``) with a header row that repeats on every page; columns
-  Theme | Subtheme | Quote (no Subtheme column when no row has one); a theme's and a subtheme's
-  name are written on their first row only; each quote is italic with its attribution after it
-  in upright type: *"It's like walking off a cliff."* (P1).
-- Markdown: one section per theme (``## Theme``) holding a table Subtheme | Quote, the quote in
-  italics followed by its attribution.
-- CSV and XLSX: one flat row per quote with traceability columns (participant, group, code,
-  document, span, coding id, coder, key quote); cells are formula-safe.
+- DOCX: one real Word table (``Table Grid``) per theme. Its first two rows are header rows that
+  Word repeats on every page the table runs onto: the theme's name across the table, then the
+  column headings Subtheme | Quote | No. (no Subtheme column when no row has one) — so a theme
+  continued on a new page is still named at its top. A subtheme's name is written on its first
+  row; each quote is italic with its attribution after it in upright type:
+  *"It's like walking off a cliff."* (P1). Cell paragraphs are tight (0 pt before, 1 pt after)
+  and a row never splits across pages.
+- Markdown: one section per theme (``## Theme``) holding a table Subtheme | Quote | No., the
+  quote in italics followed by its attribution.
+- CSV and XLSX: one flat row per quote with the quote number and traceability columns
+  (participant, group, code, document, span, coding id, coder, key quote); CSV cells are
+  formula-safe, XLSX cells are string cells.
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ if TYPE_CHECKING:
     from qualcode.study import Study
 
 FORMATS = ("docx", "csv", "md", "markdown", "xlsx")
-CSV_HEADERS = ["theme", "subtheme", "quote", "attribution", "participant", "group", "code", "document",
+CSV_HEADERS = ["ref", "theme", "subtheme", "quote", "attribution", "participant", "group", "code", "document",
                "start", "end", "coding_id", "coder", "key_quote"]
 OPEN, CLOSE = "\u201c", "\u201d"
+REF_NOTE = ("No. is the quote number; the framework matrix (qualcode export matrix) refers to quotes by it. "
+            "One row per passage: overlapping codings by any coder are one quote.")
 
 
 def export_quotes(study: "Study", path: str | Path, *, themes: Sequence[str] | None = None,
@@ -56,8 +64,9 @@ def export_quotes(study: "Study", path: str | Path, *, themes: Sequence[str] | N
     elif fmt in ("md", "markdown"):
         content = to_markdown(rows, title)
     elif fmt == "xlsx":
-        content = xlsx_bytes([Sheet("Quotes", CSV_HEADERS, flat, widths={0: 28, 1: 28, 2: 80, 3: 22, 6: 28, 7: 18},
-                                    wrap={0, 1, 2, 3}, italic={2})], created, title=title)
+        content = xlsx_bytes([Sheet("Quotes", CSV_HEADERS, flat,
+                                    widths={0: 7, 1: 28, 2: 28, 3: 80, 4: 22, 7: 28, 8: 18},
+                                    wrap={1, 2, 3, 4}, italic={3})], created, title=title)
     else:
         doc = to_docx(rows, title, created)
         content = docx_bytes(doc, created)
@@ -66,7 +75,7 @@ def export_quotes(study: "Study", path: str | Path, *, themes: Sequence[str] | N
 
 
 def _flat(r: QuoteRow) -> list:
-    return [r.theme, r.subtheme, r.quote, r.attribution, r.participant or "", r.group or "", r.code,
+    return [r.ref, r.theme, r.subtheme, r.quote, r.attribution, r.participant or "", r.group or "", r.code,
             r.document, r.start, r.end, r.coding_id, r.coder, "yes" if r.key else ""]
 
 
@@ -85,10 +94,11 @@ def to_markdown(rows: Sequence[QuoteRow], title: str) -> str:
             if has_sub:
                 shown = md_inline(r.subtheme) if r.subtheme != last else ""
                 last = r.subtheme
-                body.append([shown, quote])
+                body.append([shown, quote, r.ref])
             else:
-                body.append([quote])
-        out.append(markdown_table(["Subtheme", "Quote"] if has_sub else ["Quote"], body, raw=True))
+                body.append([quote, r.ref])
+        out.append(markdown_table(["Subtheme", "Quote", "No."] if has_sub else ["Quote", "No."], body, raw=True))
+    out.append(f"\n{REF_NOTE}\n")
     return "".join(out)
 
 
@@ -103,21 +113,33 @@ def _groups(rows: Sequence[QuoteRow], key) -> list[list[QuoteRow]]:
 
 
 def to_docx(rows: Sequence[QuoteRow], title: str, created):
+    from docx.shared import Pt
+
     doc = new_document(created, title=title)
     if title:
         doc.add_heading(title, level=1)
     has_sub = any(r.subtheme for r in rows)
-    headers = ["Theme", "Subtheme", "Quote"] if has_sub else ["Theme", "Quote"]
-    widths = [2.2, 2.2, 7.0] if has_sub else [2.6, 8.0]
-    table = add_table(doc, headers, widths)
-    fast = FastRows(table)
-    last_theme = last_sub = None
-    for r in rows:
-        theme_cell = [(r.theme, {"bold": True})] if r.theme != last_theme else ""
-        if r.theme != last_theme:
-            last_sub = None
-        sub_cell = r.subtheme if (r.subtheme, r.theme) != (last_sub, last_theme) else ""
-        quote = [(_quoted(r.quote), {"italic": True}), (" " + r.attribution, {})]
-        fast.add([theme_cell, sub_cell, quote] if has_sub else [theme_cell, quote])
-        last_theme, last_sub = r.theme, r.subtheme
+    headers = ["Subtheme", "Quote", "No."] if has_sub else ["Quote", "No."]
+    widths = [3.0, 12.5, 1.5] if has_sub else [15.3, 1.7]
+    for i, theme in enumerate(_groups(rows, lambda r: r.theme)):
+        if i:   # a paragraph between the tables, or Word joins them into one
+            gap = doc.add_paragraph()
+            gap.paragraph_format.space_after = Pt(6)
+        table = add_table(doc, headers, widths, heading=theme[0].theme)
+        fast = FastRows(table)
+        last_sub = None
+        for r in theme:
+            quote = [(_quoted(r.quote), {"italic": True}), (" " + r.attribution, {})]
+            ref = [(r.ref, {"colour": "595959"})]
+            if has_sub:
+                sub_cell = r.subtheme if r.subtheme != last_sub else ""
+                last_sub = r.subtheme
+                fast.add([sub_cell, quote, ref], keep_together=True)
+            else:
+                fast.add([quote, ref], keep_together=True)
+    note = doc.add_paragraph(REF_NOTE)
+    note.paragraph_format.space_before = Pt(6)
+    for run in note.runs:
+        run.italic = True
+        run.font.size = Pt(8.5)
     return doc

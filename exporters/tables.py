@@ -6,8 +6,9 @@
   document properties; text is always a string cell (never a formula, and no apostrophe: a
   string cell is never evaluated), so ``=SUM(A1)`` reads back as exactly that.
 - Markdown: pipe tables with ``|`` escaped and line breaks as ``<br>``.
-- DOCX (python-docx): real Word tables whose header row repeats on every page (``w:tblHeader``),
-  fixed core properties.
+- DOCX (python-docx): real Word tables whose header rows repeat on every page (``w:tblHeader``;
+  optionally a heading row spanning the table above the column headings), cell paragraphs in a
+  tight "Table Text" style (0 pt before, 1 pt after, single spacing), fixed core properties.
 
 Zip containers (DOCX, XLSX) are rewritten with fixed member times, so the same content always
 gives the same bytes; the only recorded creation time is the one passed in (``created``).
@@ -252,57 +253,102 @@ def repeat_header(row) -> None:
     tr_pr.append(header)
 
 
-def add_table(doc, headers: Sequence[str], widths: Sequence[float] | None = None, style: str = "Table Grid"):
-    """A table with a bold header row that repeats on every page; returns the table."""
+TABLE_TEXT = "Table Text"    # the paragraph style of every table cell: no space before, 1 pt after
+
+
+def _table_text_style(doc) -> str:
+    """The style id of the cell paragraph style (added once per document): tight spacing, so
+    rows are as tall as their text (Normal's 10 pt space after would pad every cell)."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import Pt
+
+    try:
+        style = doc.styles[TABLE_TEXT]
+    except KeyError:
+        style = doc.styles.add_style(TABLE_TEXT, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = doc.styles["Normal"]
+        style.quick_style = True
+        fmt = style.paragraph_format
+        fmt.space_before = Pt(0)
+        fmt.space_after = Pt(1)
+        fmt.line_spacing = 1.0
+    return style.style_id
+
+
+def add_table(doc, headers: Sequence[str], widths: Sequence[float] | None = None, style: str = "Table Grid",
+              heading: str | None = None, heading_shade: str = "E7E6E6"):
+    """A table with a bold header row that repeats on every page; returns the table.
+
+    With ``heading``, a first header row spanning the table holds that text (a theme's name), so
+    it repeats on every page the table runs onto, above the column headings."""
     from docx.shared import Emu
 
-    table = doc.add_table(rows=1, cols=len(headers))
+    table = doc.add_table(rows=0, cols=len(headers))
     try:
         table.style = doc.styles[style]
     except KeyError:
         pass
     table.autofit = False
-    for cell, text in zip(table.rows[0].cells, headers):
-        cell.text = ""
-        run = cell.paragraphs[0].add_run(str(text))
-        run.bold = True
-    repeat_header(table.rows[0])
+    emus = None
     if widths:
         total = sum(widths)
         full = text_width(doc)
         emus = [Emu(int(full * w / total)) for w in widths]
         for col, w in zip(table.columns, emus):
             col.width = w
-        for cell, w in zip(table.rows[0].cells, emus):
-            cell.width = w
-        table._col_widths = emus  # remembered for fast rows
+    table._col_widths = emus  # remembered for fast rows
+    fast = FastRows(table)
+    if heading is not None:
+        fast.add([[(heading, {"bold": True})]], shade=heading_shade, span=True, header=True, keep_with_next=True)
+    fast.add([[(str(h), {"bold": True})] for h in headers], header=True, keep_with_next=True)
     return table
 
 
 class FastRows:
     """Append many rows to a python-docx table quickly (built as XML, not through ``add_row``).
 
-    ``add(cells)``: each cell is a list of runs ``(text, {"italic": bool, "bold": bool})`` or a
-    plain string. Cells may hold line breaks (``\\n``) — they become separate paragraphs.
+    ``add(cells)``: each cell is a list of runs ``(text, {"italic": bool, "bold": bool, "size":
+    points, "colour": "RRGGBB"})`` or a plain string. Cells may hold line breaks (``\\n``) — they
+    become separate paragraphs, in the tight "Table Text" style.
     """
 
     def __init__(self, table) -> None:
         self.table = table
         self.widths = getattr(table, "_col_widths", None)
+        self.style_id = _table_text_style(table.part.document)
 
-    def add(self, cells: Sequence[Any], shade: str | None = None, bold: bool = False) -> None:
+    def add(self, cells: Sequence[Any], shade: str | None = None, bold: bool = False, *, span: bool = False,
+            header: bool = False, keep_together: bool = False, keep_with_next: bool = False) -> None:
+        """One row. ``span``: a single cell across every column; ``header``: repeated at the top of
+        every page (header rows must come first); ``keep_together``: never split across pages;
+        ``keep_with_next``: on the same page as the next row."""
         from docx.oxml import OxmlElement
         from docx.oxml.ns import qn
 
         tr = OxmlElement("w:tr")
+        if header or keep_together:
+            tr_pr = OxmlElement("w:trPr")
+            if keep_together:
+                tr_pr.append(OxmlElement("w:cantSplit"))
+            if header:
+                flag = OxmlElement("w:tblHeader")
+                flag.set(qn("w:val"), "true")
+                tr_pr.append(flag)
+            tr.append(tr_pr)
+        columns = len(self.table.columns)
         for j, content in enumerate(cells):
             tc = OxmlElement("w:tc")
             tc_pr = OxmlElement("w:tcPr")
             if self.widths:
                 w = OxmlElement("w:tcW")
-                w.set(qn("w:w"), str(int(self.widths[j] / 635)))   # EMU -> twentieths of a point
+                width = sum(self.widths) if span else self.widths[j]
+                w.set(qn("w:w"), str(int(width / 635)))   # EMU -> twentieths of a point
                 w.set(qn("w:type"), "dxa")
                 tc_pr.append(w)
+            if span and columns > 1:
+                g = OxmlElement("w:gridSpan")
+                g.set(qn("w:val"), str(columns))
+                tc_pr.append(g)
             if shade:
                 shd = OxmlElement("w:shd")
                 shd.set(qn("w:val"), "clear")
@@ -321,14 +367,29 @@ class FastRows:
                         paragraphs[-1].append((part, fmt))
             for para in paragraphs:
                 p = OxmlElement("w:p")
+                p_pr = OxmlElement("w:pPr")
+                p_style = OxmlElement("w:pStyle")
+                p_style.set(qn("w:val"), self.style_id)
+                p_pr.append(p_style)
+                if keep_with_next:
+                    p_pr.append(OxmlElement("w:keepNext"))
+                p.append(p_pr)
                 for text, fmt in para:
                     r = OxmlElement("w:r")
-                    if fmt.get("italic") or fmt.get("bold") or bold:
+                    if fmt.get("italic") or fmt.get("bold") or bold or fmt.get("size") or fmt.get("colour"):
                         r_pr = OxmlElement("w:rPr")
                         if fmt.get("bold") or bold:
                             r_pr.append(OxmlElement("w:b"))
                         if fmt.get("italic"):
                             r_pr.append(OxmlElement("w:i"))
+                        if fmt.get("colour"):
+                            colour = OxmlElement("w:color")
+                            colour.set(qn("w:val"), fmt["colour"])
+                            r_pr.append(colour)
+                        if fmt.get("size"):
+                            size = OxmlElement("w:sz")
+                            size.set(qn("w:val"), str(int(round(fmt["size"] * 2))))
+                            r_pr.append(size)
                         r.append(r_pr)
                     t = OxmlElement("w:t")
                     t.text = _xml_safe(text)
@@ -337,6 +398,8 @@ class FastRows:
                     p.append(r)
                 tc.append(p)
             tr.append(tc)
+            if span:
+                break
         self.table._tbl.append(tr)
 
 

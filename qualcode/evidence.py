@@ -15,19 +15,28 @@ them (DOCX, CSV, XLSX, Markdown), so the CLI, the TUI and notebooks see the same
 - :func:`participant_table` — participant characteristics by group with small-cell suppression.
 - :func:`codebook_rows` — the code tree with definitions, counts and the themes each code serves.
 
-Conventions: extracts are codings (any coder unless one is named); the same passage coded by
-two coders is one row in quote tables (same document and span), but both codings count as
-extracts. Participants are the speakers' participants (the turn a coding starts in). Ordering is
-always deterministic: themes in tree order, participants in natural label order (P2 < P10),
-documents by name, then position.
+Counting — one unit everywhere: **passages** (:data:`UNIT_NOTE`). Codings that overlap in one
+document — two coders' versions of a passage, or two codes of one theme node — are one passage,
+exactly as they are one row of the quote table; with ``coder=`` only that coder's codings count.
+A theme's passages are its quote-table rows: its own codes' passages plus its subthemes'
+(discarded subthemes left out unless asked for, as in the map). Evidence still lists every
+coding (what a key quote flags) and reports the codings per coder beside the passages.
+
+Quotes are numbered once per study (Q1, Q2, ... :class:`QuoteRefs`): the quote table shows the
+number and the framework matrix refers to quotes by it.
+
+Participants are the speakers' participants (the turn a coding starts in); a passage's
+participant is its oldest coding's. Ordering is always deterministic: themes in tree order,
+participants in natural label order (P2 < P10), documents by name, then position.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from qualcode.errors import InvalidInput
@@ -101,6 +110,144 @@ def _spans_union(spans: Iterable[tuple[int, int]]) -> int:
     return total
 
 
+# -- passages: the one counting unit -----------------------------------------------------------
+
+UNIT = "passages"
+UNIT_NOTE = ("passages = distinct coded passages: overlapping codings of one document (by any coder, "
+             "of any of a theme's codes) count once, as rows of the quote table")
+
+
+def unit_note(coder: str | None = None) -> str:
+    """What the counts count, for footnotes and legends."""
+    who = f" (only {coder}'s codings)" if coder else ""
+    return UNIT_NOTE + who
+
+
+def group_passages(codings: Iterable[Coding]) -> list[list[Coding]]:
+    """Codings grouped into passages: overlapping spans in one document (any coder, any code),
+    in document order. Spans that only touch stay two passages."""
+    groups: list[list[Coding]] = []
+    end = -1
+    for c in sorted(codings, key=lambda c: (c.document_id, c.start, c.end, c.id)):
+        if groups and groups[-1][0].document_id == c.document_id and c.start < end:
+            groups[-1].append(c)
+            end = max(end, c.end)
+        else:
+            groups.append([c])
+            end = c.end
+    return groups
+
+
+def _first(group: Sequence[Coding]) -> Coding:
+    """The coding that speaks for a passage (its id, participant and document): the oldest."""
+    return min(group, key=lambda c: c.id)
+
+
+def _person(c: Coding, people: dict[str, Participant]) -> Participant | None:
+    return people.get(c.participant.casefold()) if c.participant else None
+
+
+def _by_code(codings: Iterable[Coding]) -> dict[int, list[Coding]]:
+    out: dict[int, list[Coding]] = {}
+    for c in codings:
+        out.setdefault(c.code_id, []).append(c)
+    return out
+
+
+def _node_codings(t: Theme, by_code: dict[int, list[Coding]]) -> list[Coding]:
+    return [c for cid in t.code_ids for c in by_code.get(cid, ())]
+
+
+def counted_nodes(themes: Sequence[Theme], root: Theme, include_discarded: bool = False) -> list[Theme]:
+    """``root`` and the subthemes whose passages count towards it (tree order): a discarded
+    subtheme (and what lies under it) is left out unless ``include_discarded`` or ``root`` is
+    itself discarded — as in the map, which leaves discarded themes out by default."""
+    by_id = {t.id: t for t in themes}
+    keep_all = include_discarded or root.status == "discarded"
+    prefix = root.path.casefold() + "/"
+    out = []
+    for t in themes:
+        if t.id != root.id and not t.path.casefold().startswith(prefix):
+            continue
+        if not keep_all:
+            cur, hidden = t, False
+            while cur.id != root.id:
+                if cur.status == "discarded":
+                    hidden = True
+                    break
+                cur = by_id[cur.parent_id]
+            if hidden:
+                continue
+        out.append(t)
+    return out
+
+
+@dataclass(frozen=True)
+class ThemeCount(Record):
+    theme_id: int
+    theme: str                      # path
+    status: str
+    passages: int                   # its own codes' passages plus its counted subthemes' passages
+    own_passages: int               # its own codes' passages (its own rows of the quote table)
+    codings: int                    # distinct codings behind them (every coder counted separately)
+    participants: tuple[str, ...]   # distinct participants (natural order)
+    unattributed: int               # passages whose speaker is no participant
+    key_quotes: int                 # distinct key-quote spans flagged for a counted node
+    codes: int
+    coverage: str
+
+
+def theme_counts(study: "Study", coder: str | None = None, include_discarded: bool = False,
+                 codings: Sequence[Coding] | None = None) -> dict[int, ThemeCount]:
+    """Counts for every theme node (discarded ones too, over their own subtree), in the one unit
+    every export uses: passages (see :data:`UNIT_NOTE`). A theme's passages are the rows it has
+    in the quote table: its own codes' passages plus those of its subthemes (discarded
+    subthemes left out unless ``include_discarded``)."""
+    store = themes_of(study)
+    people = _participants(study)
+    every = store.list()
+    if codings is None:
+        codings = study.codings.list(coder=coder) if coder else study.codings.list()
+    by_code = _by_code(codings)
+    key_ids = store.key_coding_ids()
+    own = {t.id: group_passages(_node_codings(t, by_code)) for t in every}
+    out = {}
+    for t in every:
+        nodes = counted_nodes(every, t, include_discarded)
+        tids = {n.id for n in nodes}
+        groups = [g for n in nodes for g in own[n.id]]
+        ids, labels, keys = set(), set(), set()
+        for g in groups:
+            for c in g:
+                ids.add(c.id)
+                p = _person(c, people)
+                if p:
+                    labels.add(p.label)
+                if key_ids.get(c.id, set()) & tids:
+                    keys.add((c.document_id, c.start, c.end))
+        out[t.id] = ThemeCount(
+            theme_id=t.id, theme=t.path, status=t.status, passages=len(groups), own_passages=len(own[t.id]),
+            codings=len(ids), participants=tuple(sorted(labels, key=natural_key)),
+            unattributed=sum(1 for g in groups if _person(_first(g), people) is None),
+            key_quotes=len(keys), codes=len(t.codes), coverage=coverage_text(_group_coverage(labels, people)))
+    return out
+
+
+def code_counts(study: "Study", coder: str | None = None,
+                codings: Sequence[Coding] | None = None) -> dict[int, dict[str, int]]:
+    """Code id -> ``passages`` (distinct passages, coders merged), ``codings`` (every coder's
+    counted separately), ``participants`` and ``documents``."""
+    if codings is None:
+        codings = study.codings.list(coder=coder) if coder else study.codings.list()
+    people = _participants(study)
+    out = {}
+    for cid, found in _by_code(codings).items():
+        out[cid] = {"passages": len(group_passages(found)), "codings": len(found),
+                    "participants": len({p.label for c in found if (p := _person(c, people))}),
+                    "documents": len({c.document_id for c in found})}
+    return out
+
+
 # -- evidence ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -135,7 +282,8 @@ class GroupCoverage(Record):
 class ParticipantCoverage(Record):
     participant: str
     group: str
-    extracts: int                   # extracts of this theme/code
+    passages: int                   # passages of this theme/code attributed to the participant
+    codings: int                    # their codings here (every coder counted separately)
     key_quotes: int                 # key quotes of this theme
     quoted_overall: int             # key quotes across every theme
     documents: tuple[str, ...] = ()
@@ -147,10 +295,11 @@ class DocumentDensity(Record):
     participants: tuple[str, ...]
     words: int
     characters: int
-    extracts: int
+    passages: int
+    codings: int                    # every coder counted separately
     coded_characters: int           # union of the extracts' spans (nothing counted twice)
     share: float                    # coded characters / characters
-    per_1000_words: float           # extracts per 1,000 words
+    per_1000_words: float           # passages per 1,000 words
 
 
 @dataclass
@@ -159,12 +308,15 @@ class Evidence(Record):
     name: str
     codes: list[str]
     coders: list[str]
-    extracts: list[Extract]
+    extracts: list[Extract]         # every coding (one per coder): what a key quote flags
     groups: list[GroupCoverage]
     participants: list[ParticipantCoverage]
     density: list[DocumentDensity]
     summary: str
-    unattributed: int = 0           # extracts whose speaker is no participant
+    passages: int = 0               # the count (see UNIT_NOTE): what the map and the quote table show
+    unattributed: int = 0           # passages whose speaker is no participant
+    by_coder: dict[str, int] = field(default_factory=dict)   # coder -> codings
+    unit: str = UNIT
     theme: dict[str, Any] | None = None
     subthemes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -187,7 +339,7 @@ def _group_coverage(labels: Iterable[str], people: dict[str, Participant]) -> li
         if p is not None:
             by_group.setdefault(p.group, []).append(p.label)
     out = []
-    for group in sorted(by_group, key=lambda g: (-len(by_group[g]), g.casefold())):
+    for group in sorted(by_group, key=lambda g: (-len(set(by_group[g])), g.casefold())):
         found = sorted(set(by_group[group]), key=natural_key)
         n, of = len(found), totals[group]
         lead = f"all {of}" if n == of and of > 1 else f"{n} of {of}"
@@ -201,7 +353,7 @@ def _make_extracts(codings: Iterable[Coding], people: dict[str, Participant],
                    key_theme_ids: set[int] | None = None) -> list[Extract]:
     out = []
     for c in codings:
-        p = people.get(c.participant.casefold()) if c.participant else None
+        p = _person(c, people)
         nodes = tuple(t.path for t in (node_of_code or {}).get(c.code_id, ()))
         flagged = key_ids.get(c.id, set())
         key = bool(flagged & key_theme_ids) if key_theme_ids is not None else bool(flagged)
@@ -218,37 +370,48 @@ def _order_extracts(extracts: list[Extract]) -> list[Extract]:
                                            e.coder.casefold(), e.coding_id))
 
 
-def _density(study: "Study", extracts: Sequence[Extract]) -> list[DocumentDensity]:
+def _density(study: "Study", extracts: Sequence[Extract], groups: Sequence[Sequence[Coding]]) -> list[DocumentDensity]:
     spans: dict[int, list[tuple[int, int]]] = {}
-    counts: dict[int, int] = {}
+    codings: dict[int, int] = {}
     for e in extracts:
         spans.setdefault(e.document_id, []).append((e.start, e.end))
-        counts[e.document_id] = counts.get(e.document_id, 0) + 1
+        codings[e.document_id] = codings.get(e.document_id, 0) + 1
+    passages: dict[int, int] = {}
+    for g in groups:
+        passages[g[0].document_id] = passages.get(g[0].document_id, 0) + 1
     out = []
     for d in study.documents.list():
         coded = _spans_union(spans.get(d.id, []))
-        n = counts.get(d.id, 0)
+        n = passages.get(d.id, 0)
         out.append(DocumentDensity(
             document=d.name, participants=d.participants, words=d.word_count, characters=d.char_count,
-            extracts=n, coded_characters=coded,
+            passages=n, codings=codings.get(d.id, 0), coded_characters=coded,
             share=round(coded / d.char_count, 4) if d.char_count else 0.0,
             per_1000_words=round(n * 1000 / d.word_count, 2) if d.word_count else 0.0))
     return out
 
 
-def _participant_coverage(extracts: Sequence[Extract], people: dict[str, Participant],
-                          quoted_overall: dict[str, int]) -> list[ParticipantCoverage]:
+def _participant_coverage(extracts: Sequence[Extract], groups: Sequence[Sequence[Coding]],
+                          people: dict[str, Participant], quoted_overall: dict[str, int]) -> list[ParticipantCoverage]:
     per: dict[str, dict[str, Any]] = {}
+
+    def entry(label: str) -> dict[str, Any]:
+        return per.setdefault(label, {"passages": 0, "codings": 0, "key": set(), "docs": set()})
+
     for e in extracts:
         if e.participant is None:
             continue
-        entry = per.setdefault(e.participant, {"extracts": 0, "key": set(), "docs": set()})
-        entry["extracts"] += 1
-        entry["docs"].add(e.document)
+        v = entry(e.participant)
+        v["codings"] += 1
+        v["docs"].add(e.document)
         if e.key:
-            entry["key"].add((e.document_id, e.start, e.end))
+            v["key"].add((e.document_id, e.start, e.end))
+    for g in groups:
+        p = _person(_first(g), people)
+        if p is not None:
+            entry(p.label)["passages"] += 1
     return [ParticipantCoverage(
-        participant=label, group=people[label.casefold()].group, extracts=v["extracts"],
+        participant=label, group=people[label.casefold()].group, passages=v["passages"], codings=v["codings"],
         key_quotes=len(v["key"]), quoted_overall=quoted_overall.get(label, 0),
         documents=tuple(sorted(v["docs"], key=str.casefold)))
         for label, v in sorted(per.items(), key=lambda kv: natural_key(kv[0]))]
@@ -271,8 +434,14 @@ def quoted_counts(study: "Study") -> dict[str, int]:
 
 
 def evidence(study: "Study", theme: str | None = None, code: str | None = None, *,
-             coder: str | None = None, include_code_children: bool = False) -> Evidence:
-    """Evidence for a theme (with its subthemes) or for a code: see the module docstring."""
+             coder: str | None = None, include_code_children: bool = False,
+             include_discarded: bool = False) -> Evidence:
+    """Evidence for a theme (with its subthemes) or for a code: see the module docstring.
+
+    Counts are passages (:data:`UNIT_NOTE`), as in the map and the quote table; ``extracts``
+    lists every coding (each coder's), which is what a key quote flags. A theme's discarded
+    subthemes are left out (as in the map) unless ``include_discarded``.
+    """
     if (theme is None) == (code is None):
         raise InvalidInput("give a theme or a code (one of them)")
     store = themes_of(study)
@@ -281,73 +450,90 @@ def evidence(study: "Study", theme: str | None = None, code: str | None = None, 
     key_ids = store.key_coding_ids()
     theme_info, subthemes = None, []
     if theme is not None:
-        nodes = store.descendants(theme)
-        root = nodes[0]
+        root = store.get(theme)
+        every = store.list()
+        nodes = counted_nodes(every, root, include_discarded)
+        by_code = _by_code(codings)
+        node_groups = {t.id: group_passages(_node_codings(t, by_code)) for t in nodes}
+        groups = [g for t in nodes for g in node_groups[t.id]]
         node_of_code: dict[int, list[Theme]] = {}
         for t in nodes:
             for cid in t.code_ids:
                 node_of_code.setdefault(cid, []).append(t)
         chosen = [c for c in codings if c.code_id in node_of_code]
         extracts = _make_extracts(chosen, people, key_ids, node_of_code, {t.id for t in nodes})
-        codes = [p for _, p in store.codes_of(root.id)]
+        seen_codes: dict[int, str] = {}
+        for t in nodes:
+            for cid, path in zip(t.code_ids, t.codes):
+                seen_codes.setdefault(cid, path)
+        codes = list(seen_codes.values())
         kind, name = "theme", root.path
         theme_info = {k: v for k, v in root.as_dict().items() if k not in ("code_ids",)}
         for t in nodes[1:]:
-            sub = [e for e in extracts if t.path in e.themes]
-            subthemes.append({"theme": t.path, "status": t.status, "extracts": len(sub),
-                              "coverage": coverage_text(_group_coverage({e.participant for e in sub
-                                                                         if e.participant}, people))})
+            sub_nodes = [n for n in nodes if n.id == t.id or n.path.casefold().startswith(t.path.casefold() + "/")]
+            sub_groups = [g for n in sub_nodes for g in node_groups[n.id]]
+            labels = {p.label for g in sub_groups for c in g if (p := _person(c, people))}
+            subthemes.append({"theme": t.path, "status": t.status, "passages": len(sub_groups),
+                              "codings": len({c.id for g in sub_groups for c in g}),
+                              "coverage": coverage_text(_group_coverage(labels, people))})
     else:
         target = study.codes.get(code)
         ids = {target.id}
         if include_code_children:
             ids |= {c.id for c in study.codes.list() if c.path.casefold().startswith(target.path.casefold() + "/")}
         chosen = [c for c in codings if c.code_id in ids]
+        groups = group_passages(chosen)
         extracts = _make_extracts(chosen, people, key_ids, None)
         codes = sorted({c.code for c in chosen} | {target.path}, key=str.casefold)
         kind, name = "code", target.path
     extracts = _order_extracts(extracts)
-    groups = _group_coverage({e.participant for e in extracts if e.participant}, people)
+    cover = _group_coverage({e.participant for e in extracts if e.participant}, people)
+    by_coder: dict[str, int] = {}
+    for e in extracts:
+        by_coder[e.coder] = by_coder.get(e.coder, 0) + 1
     return Evidence(
-        kind=kind, name=name, codes=codes,
-        coders=sorted({e.coder for e in extracts}, key=str.casefold),
-        extracts=extracts, groups=groups,
-        participants=_participant_coverage(extracts, people, quoted_counts(study)),
-        density=_density(study, extracts), summary=coverage_text(groups),
-        unattributed=sum(1 for e in extracts if e.participant is None),
+        kind=kind, name=name, codes=codes, coders=sorted(by_coder, key=str.casefold),
+        extracts=extracts, groups=cover,
+        participants=_participant_coverage(extracts, groups, people, quoted_counts(study)),
+        density=_density(study, extracts, groups), summary=coverage_text(cover),
+        passages=len(groups), unattributed=sum(1 for g in groups if _person(_first(g), people) is None),
+        by_coder=dict(sorted(by_coder.items(), key=lambda kv: kv[0].casefold())),
         theme=theme_info, subthemes=subthemes)
 
 
 def overview(study: "Study", coder: str | None = None, include_discarded: bool = False) -> dict[str, Any]:
-    """Coverage of every theme, density of theme-coded text per transcript, quotes per participant."""
+    """Coverage of every theme, density of theme-coded text per transcript, quotes per participant.
+
+    Counts are passages (:data:`UNIT_NOTE`). Per transcript and per participant, a passage
+    coded for several themes counts once (the passages of every counted theme's codes, merged).
+    """
     store = themes_of(study)
     people = _participants(study)
     codings = study.codings.list(coder=coder) if coder else study.codings.list()
-    key_ids = store.key_coding_ids()
-    all_themes = store.list(include_discarded=include_discarded)
-    rows, every = [], []
-    for t in all_themes:
-        nodes = [n for n in all_themes if n.id == t.id or n.path.casefold().startswith(t.path.casefold() + "/")]
-        node_of_code: dict[int, list[Theme]] = {}
-        for n in nodes:
-            for cid in n.code_ids:
-                node_of_code.setdefault(cid, []).append(n)
-        ex = _make_extracts([c for c in codings if c.code_id in node_of_code], people, key_ids,
-                            node_of_code, {n.id for n in nodes})
-        if t.depth == 0:
-            every.extend(ex)
-        groups = _group_coverage({e.participant for e in ex if e.participant}, people)
+    counts = theme_counts(study, include_discarded=include_discarded, codings=codings)
+    listed = store.list(include_discarded=include_discarded)
+    rows = []
+    for t in listed:
+        n = counts[t.id]
         rows.append({"theme": t.path, "kind": t.kind, "status": t.status, "codes": len(t.codes),
-                     "extracts": len(ex), "participants": sum(g.n for g in groups),
-                     "key_quotes": len({(e.document_id, e.start, e.end) for e in ex if e.key}),
-                     "coverage": coverage_text(groups)})
-    unique = {e.coding_id: e for e in every}
+                     "passages": n.passages, "codings": n.codings, "participants": len(n.participants),
+                     "key_quotes": n.key_quotes, "coverage": n.coverage})
+    gathered = {cid for t in listed for cid in t.code_ids}
+    chosen = [c for c in codings if c.code_id in gathered]
+    groups = group_passages(chosen)
+    extracts = _make_extracts(chosen, people, {}, None)
     quoted = quoted_counts(study)
+    per_person: dict[str, int] = {}
+    for g in groups:
+        p = _person(_first(g), people)
+        if p is not None:
+            per_person[p.label] = per_person.get(p.label, 0) + 1
     return {
+        "unit": UNIT, "unit_note": unit_note(coder),
         "themes": rows,
-        "density": [d.as_dict() for d in _density(study, list(unique.values()))],
+        "density": [d.as_dict() for d in _density(study, extracts, groups)],
         "participants": [{"participant": p.label, "group": p.group, "quoted": quoted.get(p.label, 0),
-                          "extracts": sum(1 for e in unique.values() if e.participant == p.label)}
+                          "passages": per_person.get(p.label, 0)}
                          for p in people.values()],
     }
 
@@ -451,6 +637,7 @@ class QuoteRow(Record):
     coder: str
     key: bool
     theme_path: str
+    ref: str = ""                   # the quote number (Q12), the same in every export of the study
 
 
 def _top_and_sub(t: Theme) -> tuple[str, str]:
@@ -458,19 +645,100 @@ def _top_and_sub(t: Theme) -> tuple[str, str]:
     return parts[0], " / ".join(parts[1:])
 
 
-def _passages(found: Iterable[tuple[Coding, bool]]) -> list[list[tuple[Coding, bool]]]:
-    """Codings grouped into passages: overlapping spans in one document (any coder, any code)."""
-    groups: list[list[tuple[Coding, bool]]] = []
-    end = -1
-    for item in sorted(found, key=lambda ck: (ck[0].document_id, ck[0].start, ck[0].end, ck[0].id)):
-        c = item[0]
-        if groups and groups[-1][0][0].document_id == c.document_id and c.start < end:
-            groups[-1].append(item)
-            end = max(end, c.end)
+def _hidden_ids(themes: Sequence[Theme]) -> set[int]:
+    """Ids of discarded themes and of everything under them."""
+    hidden: set[int] = set()
+    for t in themes:   # tree order: a parent comes before its subthemes
+        if t.status == "discarded" or t.parent_id in hidden:
+            hidden.add(t.id)
+    return hidden
+
+
+def _ancestors(themes: Sequence[Theme]) -> dict[int, set[int]]:
+    """Theme id -> its id and its ancestors' (a key quote of a theme also marks its subthemes' rows)."""
+    by_id = {t.id: t for t in themes}
+    out: dict[int, set[int]] = {}
+    for t in themes:
+        chain, cur = {t.id}, t
+        while cur.parent_id is not None and cur.parent_id in by_id:
+            cur = by_id[cur.parent_id]
+            chain.add(cur.id)
+        out[t.id] = chain
+    return out
+
+
+def _row_order(group: Sequence[Coding], people: dict[str, Participant], key: bool):
+    """The order of a node's rows: key quotes first, then participants in natural order
+    (unattributed passages last), document, position."""
+    first = _first(group)
+    p = _person(first, people)
+    return (not key, p is None, natural_key(p.label) if p else (), first.document.casefold(),
+            min(c.start for c in group), max(c.end for c in group), first.id)
+
+
+class QuoteRefs:
+    """Quote numbers: every passage of every theme node numbered once (Q1, Q2, ...), so that the
+    quote table and the framework matrix refer to the same quote by the same number.
+
+    Numbered in the order of the full quote table — every coder, every quote, themes in tree
+    order (discarded ones after the rest), within a node key quotes first, then participants in
+    natural order, document and position — so the full table reads Q1, Q2, Q3 ... and a table
+    cut down by theme, coder or to key quotes keeps the numbers: a passage of a cut-down table
+    lies inside one numbered passage and takes its number. (Flagging a key quote, coding or
+    gathering codes renumbers: export the table and the matrix from the same state.)
+    """
+
+    def __init__(self, study: "Study", codings: Sequence[Coding] | None = None) -> None:
+        store = themes_of(study)
+        people = _participants(study)
+        every = store.list()
+        hidden = _hidden_ids(every)
+        ancestors = _ancestors(every)
+        key_ids = store.key_coding_ids()
+        by_code = _by_code(codings if codings is not None else study.codings.list())
+        self.spans: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
+        n = 0
+        for t in [t for t in every if t.id not in hidden] + [t for t in every if t.id in hidden]:
+            chain = ancestors[t.id]
+            groups = sorted(group_passages(_node_codings(t, by_code)), key=lambda g: _row_order(
+                g, people, any(key_ids.get(c.id, set()) & chain for c in g)))
+            for g in groups:
+                n += 1
+                self.spans.setdefault((t.id, g[0].document_id), []).append(
+                    (min(c.start for c in g), max(c.end for c in g), f"Q{n}"))
+        self.starts = {}
+        for k, v in self.spans.items():
+            v.sort()
+            self.starts[k] = [s for s, _e, _r in v]
+        self.count = n
+
+    def find(self, theme_id: int, document_id: int, start: int, end: int) -> tuple[str, int, int] | None:
+        """(ref, start, end) of the numbered passage of theme node ``theme_id`` holding the span."""
+        starts = self.starts.get((theme_id, document_id))
+        if not starts:
+            return None
+        i = bisect.bisect_right(starts, start) - 1
+        if i >= 0:
+            s, e, ref = self.spans[(theme_id, document_id)][i]
+            if end <= e:
+                return ref, s, e
+        return None
+
+
+def _unique_refs(refs: list[str]) -> list[str]:
+    """Two rows in one numbered passage (a cut-down table can split one): Q12a, Q12b."""
+    seen: dict[str, int] = {}
+    for r in refs:
+        seen[r] = seen.get(r, 0) + 1
+    nth: dict[str, int] = {}
+    out = []
+    for r in refs:
+        if r and seen[r] > 1:
+            nth[r] = nth.get(r, 0) + 1
+            out.append(f"{r}{string.ascii_lowercase[(nth[r] - 1) % 26]}")
         else:
-            groups.append([item])
-            end = c.end
-    return groups
+            out.append(r)
+    return out
 
 
 def quote_rows(study: "Study", themes: Sequence[str] | None = None, *, key_only: bool = False,
@@ -479,10 +747,11 @@ def quote_rows(study: "Study", themes: Sequence[str] | None = None, *, key_only:
     """The quote table: one row per passage per theme node, grouped by theme, then subtheme.
 
     ``themes`` limits the table to those themes (each with its subthemes). Within a node, key
-    quotes come first, then participants in natural order. Codings of the node's codes that
-    overlap in one document (two coders' versions of a passage, or two codes of one theme) are
-    one passage: the union of their spans, its first coding's id and participant. ``key_only``
-    keeps flagged key quotes only (then only key codings make up the passages).
+    quotes come first, then participants in natural order (unattributed passages last). Codings
+    of the node's codes that overlap in one document (two coders' versions of a passage, or two
+    codes of one theme) are one passage: the union of their spans, its first coding's id and
+    participant. ``key_only`` keeps flagged key quotes only (then only key codings make up the
+    passages). Each row carries its quote number (:class:`QuoteRefs`).
     """
     store = themes_of(study)
     attribution = Attribution(template, study)
@@ -493,52 +762,50 @@ def quote_rows(study: "Study", themes: Sequence[str] | None = None, *, key_only:
         for ref in themes:
             chosen_ids |= {t.id for t in store.descendants(ref)}
         every = [t for t in every if t.id in chosen_ids]
-    ancestors: dict[int, set[int]] = {}
-    by_id = {t.id: t for t in store.list()}
-    for t in every:
-        chain, cur = {t.id}, t
-        while cur.parent_id is not None:
-            cur = by_id[cur.parent_id]
-            chain.add(cur.id)
-        ancestors[t.id] = chain
-    codings = study.codings.list(coder=coder) if coder else study.codings.list()
-    by_code: dict[int, list[Coding]] = {}
-    for c in codings:
-        by_code.setdefault(c.code_id, []).append(c)
+    ancestors = _ancestors(store.list())
+    everyone = study.codings.list()
+    codings = study.codings.list(coder=coder) if coder else everyone
+    refs = QuoteRefs(study, everyone)
+    by_code = _by_code(codings)
     key_ids = store.key_coding_ids()
     texts: dict[int, str] = {}
     rows: list[QuoteRow] = []
     for t in every:
         top, sub = _top_and_sub(t)
-        found: dict[int, tuple[Coding, bool]] = {}
-        for cid in t.code_ids:
-            for c in by_code.get(cid, ()):
-                is_key = bool(key_ids.get(c.id, set()) & ancestors[t.id])
-                if key_only and not is_key:
-                    continue
-                found[c.id] = (c, is_key)
+        found: dict[int, Coding] = {}
+        keys: dict[int, bool] = {}
+        for c in _node_codings(t, by_code):
+            is_key = bool(key_ids.get(c.id, set()) & ancestors[t.id])
+            if key_only and not is_key:
+                continue
+            found[c.id] = c
+            keys[c.id] = is_key
         node_rows = []
-        for group in _passages(found.values()):
-            first = min(group, key=lambda ck: ck[0].id)[0]
-            start, end = min(c.start for c, _ in group), max(c.end for c, _ in group)
+        for group in group_passages(found.values()):
+            first = _first(group)
+            start, end = min(c.start for c in group), max(c.end for c in group)
             if len(group) == 1:
                 text = first.text
             else:
                 if first.document_id not in texts:
                     texts[first.document_id] = study.documents.text(first.document_id)
                 text = texts[first.document_id][start:end]
-            p = people.get(first.participant.casefold()) if first.participant else None
+            p = _person(first, people)
+            hit = refs.find(t.id, first.document_id, start, end)
             node_rows.append(QuoteRow(
                 theme=top, subtheme=sub, quote=flatten(text), attribution=attribution(p),
                 participant=p.label if p else None, group=p.group if p else None,
-                code="; ".join(sorted({c.code for c, _ in group}, key=str.casefold)),
+                code="; ".join(sorted({c.code for c in group}, key=str.casefold)),
                 document=first.document, start=start, end=end, coding_id=first.id,
-                coder="; ".join(sorted({c.coder for c, _ in group}, key=str.casefold)),
-                key=any(k for _, k in group), theme_path=t.path))
+                coder="; ".join(sorted({c.coder for c in group}, key=str.casefold)),
+                key=any(keys[c.id] for c in group), theme_path=t.path, ref=hit[0] if hit else ""))
         # unattributed passages (interviewer turns, unmapped speakers) go after every participant
         node_rows.sort(key=lambda r: (not r.key, r.participant is None, natural_key(r.participant or ""),
                                       r.document.casefold(), r.start, r.end, r.coding_id))
         rows.extend(node_rows)
+    if rows:
+        unique = _unique_refs([r.ref for r in rows])
+        rows = [r if r.ref == u else replace(r, ref=u) for r, u in zip(rows, unique)]
     return rows
 
 
@@ -546,9 +813,9 @@ def quote_rows(study: "Study", themes: Sequence[str] | None = None, *, key_only:
 
 @dataclass(frozen=True)
 class MatrixCell(Record):
-    extracts: int
+    passages: int                   # distinct quotes referred to
     memos: tuple[str, ...]
-    refs: tuple[str, ...]           # "#12" (coding id), "#12*" for a key quote
+    refs: tuple[str, ...]           # quote numbers of the quote table ("Q12", "Q12*" for a key quote)
     excerpts: tuple[str, ...]
     text: str                       # the cell as written in the table
 
@@ -608,29 +875,33 @@ def framework_matrix(study: "Study", by: str = "themes", *, group_by: Sequence[s
     node (``'subthemes'``) or codes (``'codes'``: every code with codings).
 
     A cell lists the memos of its extracts (coding memos and memos on those codings), then the
-    quote references (coding ids, ``*`` for key quotes), and with ``excerpts=N`` each extract
-    shortened to N characters. Rows: every participant, grouped by ``group_by`` and sorted by
-    ``sort_by`` then label.
+    quote references — the quote numbers of the quote table (``Q12``, :class:`QuoteRefs`; ``*``
+    for key quotes); a passage of a code no theme gathers is referred to by document and span
+    (``P1_interview 120:340``) — and with ``excerpts=N`` each quote shortened to N characters.
+    Rows: every participant, grouped by ``group_by`` and sorted by ``sort_by`` then label.
     """
     if by not in ("themes", "subthemes", "codes"):
         raise InvalidInput("the matrix is by themes, subthemes or codes")
     _check_attributes(study, [*group_by, *sort_by, *attributes])
     store = themes_of(study)
-    codings = study.codings.list(coder=coder) if coder else study.codings.list()
-    columns: list[tuple[str, set[int], set[int]]] = []  # (title, code ids, theme ids for key flags)
+    everyone = study.codings.list()
+    codings = study.codings.list(coder=coder) if coder else everyone
+    every = store.list(include_discarded=include_discarded)
+    every_all = store.list()
+    refs_of = QuoteRefs(study, everyone)
+    # (title, code ids, theme nodes in tree order that give the quote numbers, theme ids for key flags)
+    columns: list[tuple[str, set[int], list[Theme], set[int]]] = []
     if by == "codes":
         used = {c.code_id for c in codings}
         for code in study.codes.list():
             if code.id in used:
-                columns.append((code.path, {code.id}, set()))
+                columns.append((code.path, {code.id}, [t for t in every if code.id in t.code_ids], set()))
     else:
-        every = store.list(include_discarded=include_discarded)
         for t in every:
             if by == "themes" and t.depth:
                 continue
-            nodes = [n for n in every if n.id == t.id or (by == "themes" and
-                                                          n.path.casefold().startswith(t.path.casefold() + "/"))]
-            columns.append((t.path, {cid for n in nodes for cid in n.code_ids}, {n.id for n in nodes}))
+            nodes = counted_nodes(every_all, t, include_discarded) if by == "themes" else [t]
+            columns.append((t.path, {cid for n in nodes for cid in n.code_ids}, nodes, {n.id for n in nodes}))
     key_ids = store.key_coding_ids()
     memo_map: dict[int, list[str]] = {}
     for m in study.memos.list(target_type="coding"):
@@ -639,32 +910,49 @@ def framework_matrix(study: "Study", by: str = "themes", *, group_by: Sequence[s
     per: dict[tuple[str, int], list[Coding]] = {}
     for c in codings:
         if c.participant:
-            for i, (_title, ids, _tids) in enumerate(columns):
+            for i, (_title, ids, _nodes, _tids) in enumerate(columns):
                 if c.code_id in ids:
                     per.setdefault((c.participant.casefold(), i), []).append(c)
+    texts: dict[int, str] = {}
+
+    def quote_of(c: Coding, nodes: list[Theme]) -> tuple[str, tuple[int, int]]:
+        for n in nodes:
+            if c.code_id in n.code_ids:
+                hit = refs_of.find(n.id, c.document_id, c.start, c.end)
+                if hit:
+                    return hit[0], (hit[1], hit[2])
+        return f"{c.document} {c.start}:{c.end}", (c.start, c.end)
+
     rows = []
     ordered = sorted(people, key=lambda p: (tuple(_sort_value(p, g) for g in group_by),
                                             tuple(_sort_value(p, s) for s in sort_by), natural_key(p.label)))
     for p in ordered:
         cells = []
-        for i, (_title, _ids, tids) in enumerate(columns):
+        for i, (_title, _ids, nodes, tids) in enumerate(columns):
             found = sorted(per.get((p.label.casefold(), i), []), key=lambda c: (c.document.casefold(), c.start, c.id))
             memos = list(dict.fromkeys(m for c in found for m in ([flatten(c.memo)] if c.memo else [])
                                        + memo_map.get(c.id, [])))
-            refs, shown, seen = [], [], set()
+            quotes: dict[str, dict[str, Any]] = {}
             for c in found:
-                span = (c.document_id, c.start, c.end)
-                if span in seen:
-                    continue
-                seen.add(span)
-                star = "*" if (key_ids.get(c.id, set()) & tids if tids else key_ids.get(c.id)) else ""
-                refs.append(f"#{c.id}{star}")
+                ref, span = quote_of(c, nodes)
+                q = quotes.setdefault(ref, {"key": False, "coding": c, "span": span})
+                q["key"] |= bool(key_ids.get(c.id, set()) & tids if tids else key_ids.get(c.id))
+            refs, shown = [], []
+            for ref, q in quotes.items():
+                refs.append(ref + ("*" if q["key"] else ""))
                 if excerpts:
-                    shown.append(f"\u201c{shorten(c.text, excerpts)}\u201d (#{c.id})")
+                    c, (start, end) = q["coding"], q["span"]
+                    if (start, end) == (c.start, c.end):
+                        text = c.text
+                    else:
+                        if c.document_id not in texts:
+                            texts[c.document_id] = study.documents.text(c.document_id)
+                        text = texts[c.document_id][start:end]
+                    shown.append(f"\u201c{shorten(text, excerpts)}\u201d ({ref})")
             lines = [f"– {m}" for m in memos] + shown
             if refs:
                 lines.append("Quotes: " + ", ".join(refs))
-            cells.append(MatrixCell(extracts=len(found), memos=tuple(memos), refs=tuple(refs),
+            cells.append(MatrixCell(passages=len(refs), memos=tuple(memos), refs=tuple(refs),
                                     excerpts=tuple(shown), text="\n".join(lines)))
         rows.append(MatrixRow(
             participant=p.label, group=p.group, attributes={a: _attr(p, a) for a in attributes},
@@ -783,8 +1071,11 @@ def participant_table(study: "Study", attributes: Sequence[str] | None = None, *
 # -- codebook ----------------------------------------------------------------------------------
 
 def codebook_rows(study: "Study") -> list[dict[str, Any]]:
-    """The code tree (tree order) with definitions, counts and the themes each code serves."""
-    counts = study.codes.counts()
+    """The code tree (tree order) with definitions, counts and the themes each code serves.
+
+    ``passages`` is the count the map and the quote table use (:data:`UNIT_NOTE`);
+    ``codings`` counts every coder's codings separately."""
+    counts = code_counts(study)
     served: dict[int, list[str]] = {}
     for t in themes_of(study).list(include_discarded=False):
         for cid in t.code_ids:
@@ -796,7 +1087,7 @@ def codebook_rows(study: "Study") -> list[dict[str, Any]]:
             "path": c.path, "name": c.name, "depth": c.path.count("/"), "parent": c.path.rpartition("/")[0],
             "colour": c.colour, "status": c.status, "description": c.description,
             "include_when": c.include_when, "exclude_when": c.exclude_when, "example": c.example,
-            "codings": n.get("codings", 0), "documents": n.get("documents", 0),
+            "passages": n.get("passages", 0), "codings": n.get("codings", 0), "documents": n.get("documents", 0),
             "participants": n.get("participants", 0), "themes": served.get(c.id, []),
         })
     return out

@@ -157,7 +157,7 @@ class MapNode:
     label: str
     colour: str
     status: str = "active"
-    extracts: int | None = None     # with counts: codings (codes) / extracts (themes, with subthemes)
+    passages: int | None = None     # with counts: distinct passages (qualcode.evidence.UNIT_NOTE)
     participants: int | None = None
     theme_id: int | None = None
     code_id: int | None = None
@@ -168,18 +168,25 @@ class MapNode:
         for child in self.children:
             yield from child.walk(depth + 1)
 
+    def counts_text(self) -> str:
+        """``3 participants, 12 passages`` for a theme, ``12`` for a code ('' without counts):
+        the same words in the figure, the text tree, DOT and Mermaid."""
+        if self.kind == "code" and self.passages is not None:
+            return f"{self.passages}"
+        if self.kind in ("theme", "subtheme") and self.participants is not None:
+            people = "participant" if self.participants == 1 else "participants"
+            passages = "passage" if self.passages == 1 else "passages"
+            return f"{self.participants} {people}, {self.passages} {passages}"
+        return ""
+
     def count_label(self) -> str:
         """The label with its counts, when counts were asked for."""
-        if self.kind == "code" and self.extracts is not None:
-            return f"{self.label} ({self.extracts})"
-        if self.kind in ("theme", "subtheme") and self.participants is not None:
-            word = "participant" if self.participants == 1 else "participants"
-            return f"{self.label} ({self.participants} {word})"
-        return self.label
+        counted = self.counts_text()
+        return f"{self.label} ({counted})" if counted else self.label
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "label": self.label, "colour": self.colour,
-                "status": self.status, "extracts": self.extracts, "participants": self.participants,
+                "status": self.status, "passages": self.passages, "participants": self.participants,
                 "children": [c.as_dict() for c in self.children]}
 
 
@@ -188,10 +195,14 @@ def map_tree(study: "Study", *, themes: Sequence[str] | None = None, include_dis
              title: str | None = None) -> MapNode:
     """Root (the study title) -> themes -> subthemes -> codes, in tree order.
 
-    A code that serves several themes appears under each. With ``counts``: codes carry their
-    number of codings and participants, themes the extracts and distinct participants of their
-    codes and their subthemes' codes.
+    A code that serves several themes appears under each. With ``counts``, in passages
+    (:data:`qualcode.evidence.UNIT_NOTE`, only ``coder``'s codings when given): a code carries its
+    passages and participants; a theme its quote-table rows (its own codes' passages plus its
+    subthemes') and the distinct participants behind them — the numbers of ``qualcode evidence``,
+    ``themes list`` and the quote table.
     """
+    from qualcode.evidence import code_counts, theme_counts
+
     store = themes_of(study)
     every = store.list(include_discarded=include_discarded)
     if themes:
@@ -201,10 +212,12 @@ def map_tree(study: "Study", *, themes: Sequence[str] | None = None, include_dis
         every = [t for t in every if t.id in keep]
     root = MapNode(id="root", kind="root", label=title if title is not None else (study.setting("title") or "Themes"),
                    colour="#333333")
-    per_code: dict[int, list[tuple[int, str | None]]] = {}
+    per_theme: dict = {}
+    per_code: dict = {}
     if counts:
-        for c in (study.codings.list(coder=coder) if coder else study.codings.list()):
-            per_code.setdefault(c.code_id, []).append((c.id, c.participant.casefold() if c.participant else None))
+        codings = study.codings.list(coder=coder) if coder else study.codings.list()
+        per_theme = theme_counts(study, include_discarded=include_discarded, codings=codings)
+        per_code = code_counts(study, codings=codings)
     nodes: dict[int, MapNode] = {}
     for t in every:
         parent = nodes.get(t.parent_id) if t.parent_id is not None else root
@@ -213,6 +226,8 @@ def map_tree(study: "Study", *, themes: Sequence[str] | None = None, include_dis
         colour = t.colour if t.depth == 0 else parent.colour   # one colour per theme branch
         node = MapNode(id=f"t{t.id}", kind="theme" if t.depth == 0 else "subtheme", label=t.name,
                        colour=colour, status=t.status, theme_id=t.id)
+        if counts:
+            node.passages, node.participants = per_theme[t.id].passages, len(per_theme[t.id].participants)
         nodes[t.id] = node
         parent.children.append(node)
         if codes:
@@ -220,33 +235,24 @@ def map_tree(study: "Study", *, themes: Sequence[str] | None = None, include_dis
                 child = MapNode(id=f"t{t.id}c{cid}", kind="code", label=path.rsplit("/", 1)[-1],
                                 colour=colour, status=t.status, theme_id=t.id, code_id=cid)
                 if counts:
-                    rows = per_code.get(cid, [])
-                    child.extracts = len(rows)
-                    child.participants = len({p for _, p in rows if p})
+                    n = per_code.get(cid, {})
+                    child.passages, child.participants = n.get("passages", 0), n.get("participants", 0)
                 node.children.append(child)
-    if counts:
-        def fill(n: MapNode) -> tuple[set, set]:
-            ids, people = set(), set()
-            if n.kind == "code":
-                rows = per_code.get(n.code_id, [])
-                return {i for i, _ in rows}, {p for _, p in rows if p}
-            for ch in n.children:
-                a, b = fill(ch)
-                ids |= a
-                people |= b
-            if n.kind != "root" and n.theme_id is not None:
-                for cid in (store.by_id(n.theme_id).code_ids if not codes else ()):
-                    rows = per_code.get(cid, [])
-                    ids |= {i for i, _ in rows}
-                    people |= {p for _, p in rows if p}
-                n.extracts, n.participants = len(ids), len(people)
-            return ids, people
-        fill(root)
     return root
 
 
-def render_text_tree(root: MapNode, counts: bool = False, status: bool = True) -> str:
-    """The map as a plain-text tree (box-drawing characters), one node per line."""
+def map_legend(counts: bool = False, coder: str | None = None) -> str:
+    """The one line that says what a map's counts count (text tree, figure, DOT, Mermaid)."""
+    if not counts:
+        return ""
+    who = f"{coder}'s codings" if coder else "every coder's codings"
+    return (f"Counts: passages = distinct coded passages of {who}, overlapping codings counted once "
+            "(the rows of the quote table); a code's (n) = its passages")
+
+
+def render_text_tree(root: MapNode, counts: bool = False, status: bool = True, coder: str | None = None) -> str:
+    """The map as a plain-text tree (box-drawing characters), one node per line; with counts, the
+    same numbers as the figure and a last line saying what they count."""
     lines = [root.label]
 
     def label(n: MapNode) -> str:
@@ -264,6 +270,8 @@ def render_text_tree(root: MapNode, counts: bool = False, status: bool = True) -
             walk(child, prefix + ("    " if last else "│   "))
 
     walk(root, "")
+    if counts:
+        lines += ["", map_legend(counts, coder)]
     return "\n".join(lines) + "\n"
 
 
@@ -272,20 +280,21 @@ def ungathered_codes(study: "Study", *, coder: str | None = None,
     """The codes no theme gathers yet, in codebook order: what phase 3 still has to place.
 
     A code gathered only by discarded themes counts as not gathered (unless
-    ``include_discarded``). Each row: ``code`` (path), ``id``, ``colour``, ``codings`` and
-    ``participants`` (of one coder with ``coder``, else of every coder).
+    ``include_discarded``). Each row: ``code`` (path), ``id``, ``colour``, ``passages`` (the map's
+    unit), ``codings`` and ``participants`` (of one coder with ``coder``, else of every coder).
     """
+    from qualcode.evidence import code_counts
+
     gathered = {cid for t in themes_of(study).list(include_discarded=include_discarded) for cid in t.code_ids}
-    counts = study.codes.counts()
+    counts = code_counts(study, coder=coder)
     out = []
     for code in study.codes.list():
         if code.id in gathered:
             continue
         numbers = counts.get(code.id, {})
-        if coder is not None:
-            numbers = numbers.get("by_coder", {}).get(coder, {})
         out.append({"code": code.path, "id": code.id, "colour": code.colour,
-                    "codings": numbers.get("codings", 0), "participants": numbers.get("participants", 0)})
+                    "passages": numbers.get("passages", 0), "codings": numbers.get("codings", 0),
+                    "participants": numbers.get("participants", 0)})
     return out
 
 
@@ -453,5 +462,5 @@ def _plural(group: str, n: int) -> str:
     return plural(group, n)
 
 
-__all__ = ["MapNode", "PHASE_ARTEFACTS", "PROMPTS", "map_tree", "methods_summary", "phase_status",
+__all__ = ["MapNode", "PHASE_ARTEFACTS", "PROMPTS", "map_legend", "map_tree", "methods_summary", "phase_status",
            "render_text_tree", "set_phase", "ungathered_codes"]

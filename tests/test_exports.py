@@ -86,7 +86,15 @@ def test_golden_text_exports(themed, out, name, call):
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
+def _repeats(row) -> bool:
+    trpr = row._tr.trPr
+    flag = trpr.find(f"{W}tblHeader") if trpr is not None else None
+    return flag is not None and flag.get(f"{W}val") in ("true", "1", None)
+
+
 def test_docx_quote_table_reads_back(themed, out):
+    """One table per theme; its header rows (the theme's name across the table, then the column
+    headings) repeat on every page it runs onto, so a continued theme is named at its top."""
     import docx
 
     from exporters.quotes import export_quotes
@@ -96,21 +104,29 @@ def test_docx_quote_table_reads_back(themed, out):
         export_quotes(s, path, template="[Participant {number}, {role}, {experience_band}]")
     doc = docx.Document(str(path))
     assert doc.paragraphs[0].text == "Illustrative quotes"
-    [table] = doc.tables
-    header = table.rows[0]
-    assert [c.text for c in header.cells] == ["Theme", "Subtheme", "Quote"]
-    flag = header._tr.trPr.find(f"{W}tblHeader")
-    assert flag is not None and flag.get(f"{W}val") in ("true", "1", None)
-    rows = table.rows[1:]
-    assert len(rows) == 7
-    assert rows[0].cells[0].text == "Falling off a cliff edge" and rows[1].cells[0].text == ""
-    assert rows[3].cells[1].text == "Keeping going"
-    quote_cell = rows[0].cells[2]
+    cliff, understood = doc.tables
+    theme_row, header = cliff.rows[0], cliff.rows[1]
+    assert {c.text for c in theme_row.cells} == {"Falling off a cliff edge"}     # one cell across the table
+    assert theme_row.cells[0].paragraphs[0].runs[0].bold
+    assert [c.text for c in header.cells] == ["Subtheme", "Quote", "No."]
+    assert _repeats(theme_row) and _repeats(header) and not _repeats(cliff.rows[2])
+    assert understood.rows[0].cells[0].text == "Being understood"
+    rows = cliff.rows[2:]
+    assert len(rows) == 5 and len(understood.rows) == 4
+    assert rows[0].cells[0].text == "" and rows[3].cells[0].text == "Keeping going" and rows[4].cells[0].text == ""
+    assert [r.cells[2].text for r in rows] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
+    quote_cell = rows[0].cells[1]
     runs = quote_cell.paragraphs[0].runs
     assert runs[0].italic and runs[0].text == "\u201cit was like falling off a cliff edge. The group was my lifeline\u201d"
     assert not runs[1].italic and runs[1].text == " [Participant 1, Patient]"
-    staff = [r for r in rows if "Senior Health Connector" in r.cells[2].text]
-    assert staff and staff[0].cells[2].text.endswith("[Participant 1, Senior Health Connector, highly experienced]")
+    staff = [r for r in rows if "Senior Health Connector" in r.cells[1].text]
+    assert staff and staff[0].cells[1].text.endswith("[Participant 1, Senior Health Connector, highly experienced]")
+    # tight cells: the "Table Text" style (no space before, at most 2 pt after, single spacing); rows never split
+    para = quote_cell.paragraphs[0]
+    assert para.style.name == "Table Text"
+    fmt = para.style.paragraph_format
+    assert fmt.space_before.pt == 0 and fmt.space_after.pt <= 2 and fmt.line_spacing == 1.0
+    assert rows[0]._tr.trPr.find(f"{W}cantSplit") is not None
     assert doc.core_properties.author == "qualcode"
 
 
@@ -125,9 +141,9 @@ def test_xlsx_quote_table_reads_back(themed, out):
     wb = openpyxl.load_workbook(path)
     ws = wb["Quotes"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][:4] == ("theme", "subtheme", "quote", "attribution")
-    assert rows[1][0] == "Falling off a cliff edge" and rows[1][3] == "(P1)" and rows[1][12] == "yes"
-    assert ws["A1"].font.bold and ws["C2"].font.italic and ws.freeze_panes == "A2"
+    assert rows[0][:5] == ("ref", "theme", "subtheme", "quote", "attribution")
+    assert rows[1][:2] == ("Q1", "Falling off a cliff edge") and rows[1][4] == "(P1)" and rows[1][13] == "yes"
+    assert ws["A1"].font.bold and ws["D2"].font.italic and ws.freeze_panes == "A2"
     assert ws.print_title_rows == "$1:$1"
 
 
@@ -142,16 +158,16 @@ def test_formula_injection_is_neutralised(themed, out):
         export_quotes(s, out / "all.xlsx", include_discarded=True)
     text = (out / "all.csv").read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    quotes = [r[2] for r in rows[1:]]
+    quotes = [r[3] for r in rows[1:]]
     assert "'=SUM(A1) is how I count my good days" in quotes
     assert not any(q.startswith(("=", "+", "-", "@")) for q in quotes)
     # XLSX: a string cell (inline string), never a formula, and no visible apostrophe
     ws = openpyxl.load_workbook(out / "all.xlsx")["Quotes"]
-    cells = [c for c in ws["C"] if isinstance(c.value, str) and "SUM" in c.value]
+    cells = [c for c in ws["D"] if isinstance(c.value, str) and "SUM" in c.value]
     assert cells and cells[0].value == "=SUM(A1) is how I count my good days" and cells[0].data_type == "s"
     with zipfile.ZipFile(out / "all.xlsx") as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
-    assert '<c r="C' in sheet and "<f>" not in sheet and 't="inlineStr"><is><t>=SUM(A1) is how' in sheet
+    assert "<f>" not in sheet and 't="inlineStr"><is><t>=SUM(A1) is how' in sheet
     from datetime import datetime, timezone
 
     from exporters.tables import Sheet, xlsx_bytes
@@ -196,7 +212,7 @@ def test_unattributed_extracts_sort_last_in_every_format(unattributed, out):
     assert row["attribution"] == "[unattributed]" and row["participant"] == ""
     assert "*\u201cWhat does your role involve?\u201d* [unattributed]" in (out / "q.md").read_text()
     ws = openpyxl.load_workbook(out / "q.xlsx")["Quotes"]
-    assert [r[3] for r in ws.iter_rows(values_only=True) if r[2] == "What does your role involve?"] == ["[unattributed]"]
+    assert [r[4] for r in ws.iter_rows(values_only=True) if r[3] == "What does your role involve?"] == ["[unattributed]"]
     cells = [c for t in docx.Document(str(out / "q.docx")).tables for r in t.rows for c in r.cells]
     assert any(c.text == "\u201cWhat does your role involve?\u201d [unattributed]" for c in cells)
 
@@ -229,7 +245,7 @@ def test_a_large_docx_quote_table_is_built_fast_enough_to_be_practical(tmp_path)
              for i in range(5000)]
     data = docx_bytes(to_docx(rows, "Quotes", EPOCH), EPOCH)
     doc = docx.Document(io.BytesIO(data))
-    assert len(doc.tables[0].rows) == 5001
+    assert len(doc.tables) == 10 and sum(len(t.rows) - 2 for t in doc.tables) == 5000
 
 
 # -- maps --------------------------------------------------------------------------------------
@@ -256,7 +272,7 @@ def test_map_figures_are_produced(themed, out, suffix):
         assert text.lstrip().startswith("<?xml") and "<svg" in text
         labels = re.findall(r"<text[^>]*>(.*?)</text>", text, flags=re.S)
         joined = " ".join(labels)
-        for label in ("Falling off a cliff", "Keeping going", "Being understood", "Cliff edge (4)", "Pacing (2)",
+        for label in ("Falling off a cliff", "Keeping going", "Being understood", "Cliff edge (3)", "Pacing (2)",
                       "Peer support (2)"):
             assert label in joined, label
         assert "Numbers" not in joined
@@ -390,6 +406,8 @@ def check_mermaid(text: str) -> dict[str, str]:
             edges.append(m.groups())
         elif m := MERMAID_STYLE.match(line):
             styled.add(m.group(1))
+        elif line.startswith("%% "):         # a comment line (the legend)
+            continue
         else:
             pytest.fail(f"not Mermaid flowchart syntax: {line!r}")
     assert all(a in nodes and b in nodes for a, b in edges) and styled <= set(nodes)
@@ -456,7 +474,7 @@ def test_matrix_xlsx_and_docx(themed, out):
     assert rows[0] == ("group", "participant", "age", "Falling off a cliff edge", "Being understood")
     p1 = [r for r in rows if r[1] == "P1"][0]
     assert p1[0] == "patient" and p1[2] == "52"
-    assert "– pacing as a skill" in p1[3] and "Quotes: #1*" in p1[3]
+    assert "– pacing as a skill" in p1[3] and "Quotes: Q1*, Q4" in p1[3]      # the quote table's numbers
     doc = docx.Document(str(out / "m.docx"))
     table = doc.tables[0]
     assert [c.text for c in table.rows[0].cells] == ["Participant", "Falling off a cliff edge",
@@ -502,7 +520,7 @@ def test_codebook_docx(themed, out):
     texts = [r.cells[0].text.strip() for r in table.rows[1:]]
     assert texts[:2] == ["Counting", "Peer support"] and "Cliff edge" in texts
     cliff = [r for r in table.rows if r.cells[0].text.strip() == "Cliff edge"][0]
-    assert "Include when: Feeling dropped" in cliff.cells[1].text and cliff.cells[2].text == "4"
+    assert "Include when: Feeling dropped" in cliff.cells[1].text and cliff.cells[2].text == "3"   # passages
     assert cliff.cells[5].text == "Falling off a cliff edge"
 
 
@@ -726,9 +744,10 @@ def test_demo_study_to_map_and_quote_table(tmp_path, qc):
 
     plain = tmp_path / "quotes.docx"
     assert qc("export", "quotes", p, "-o", plain, "--key-only", "--theme", theme, "--allow-leaks").code == 0
-    table = docx.Document(str(plain)).tables[0]
-    assert [c.text for c in table.rows[0].cells] == ["Theme", "Quote"]  # no subtheme has key quotes
-    attributions = [r.cells[-1].paragraphs[0].runs[-1].text.strip() for r in table.rows[1:]]
+    [table] = docx.Document(str(plain)).tables
+    assert table.rows[0].cells[0].text == theme
+    assert [c.text for c in table.rows[1].cells] == ["Quote", "No."]  # no subtheme has key quotes
+    attributions = [r.cells[0].paragraphs[0].runs[-1].text.strip() for r in table.rows[2:]]
     assert attributions == ["(P1)", "(PTV1)", "(S1)"]
 
     styled = tmp_path / "quotes_styled.docx"
@@ -736,12 +755,115 @@ def test_demo_study_to_map_and_quote_table(tmp_path, qc):
     # the demo is not anonymised (its transcripts keep names on purpose): lift the guard here
     r = qc("export", "quotes", p, "-o", styled, "--template", template, "--allow-leaks")
     assert r.code == 0, r.err
-    table = docx.Document(str(styled)).tables[0]
-    assert table.rows[0]._tr.trPr.find(f"{W}tblHeader") is not None
-    cells = [r.cells[-1] for r in table.rows[1:]]
+    tables = docx.Document(str(styled)).tables
+    assert all(_repeats(t.rows[0]) and _repeats(t.rows[1]) for t in tables)
+    cells = [r.cells[-2] for t in tables for r in t.rows[2:]]
     ends = {c.paragraphs[0].runs[-1].text.strip() for c in cells}
     assert "[Participant 1, Senior Health Connector, highly experienced]" in ends
     assert "[Participant 1, Patient Tutor Volunteer, experienced]" in ends
     assert "[Participant 1, Patient]" in ends
     assert all(c.paragraphs[0].runs[0].italic for c in cells)
     assert qc("report", "methods", p).code == 0
+
+
+# -- one counting unit everywhere ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_study(tmp_path_factory):
+    """The demo study (two coders whose codings overlap) plus a discarded subtheme."""
+    import sample_transcripts
+    from qualcode.cli.demo import build
+
+    path = tmp_path_factory.mktemp("demo") / "demo.qc"
+    build(sample_transcripts.FOLDER, path).close()
+    with Study.open(path) as s:
+        t = themes_of(s)
+        t.add("Dropped idea", parent="Being believed", status="discarded", codes=["Peer support/Remote groups"])
+    return path
+
+
+def test_every_export_counts_passages_the_way_the_quote_table_does(demo_study, tmp_path, qc):
+    """Map, text tree, evidence, themes list, overview, codebook and quote table agree: counts are
+    passages (overlapping codings by any coder once), a theme's are its quote-table rows, and
+    discarded subthemes are left out unless asked for."""
+    from exporters.codebook import export_codebook
+    from qualcode.evidence import codebook_rows, evidence
+    from qualcode.themes import map_tree
+
+    p = str(demo_study)
+    with open_study(demo_study) as s:
+        rows = quote_rows(s)
+        per_theme: dict[str, int] = {}
+        for r in rows:
+            per_theme[r.theme] = per_theme.get(r.theme, 0) + 1
+        per_node: dict[str, int] = {}
+        for r in rows:
+            per_node[r.theme_path] = per_node.get(r.theme_path, 0) + 1
+        root = map_tree(s, counts=True)
+        listed = {r["path"]: r for r in qc("themes", "list", p, "--json").json()}
+        overview = {r["theme"]: r for r in qc("evidence", p, "--json").json()["themes"]}
+        for theme in root.children:
+            ev = evidence(s, theme=theme.label)
+            assert theme.passages == ev.passages == per_theme[theme.label], theme.label
+            assert listed[theme.label]["passages"] == overview[theme.label]["passages"] == ev.passages
+            assert theme.participants == len(ev.participant_labels) == listed[theme.label]["participants"]
+        # a node with one code: the code's count is the node's quote-table rows
+        codebook = {r["path"]: r for r in codebook_rows(s)}
+        cliff = s.themes.get("Falling off the cliff edge")
+        node = next(n for n in root.children if n.label == cliff.name)
+        for code_node in (n for n in node.children if n.kind == "code"):
+            path = next(c for c in cliff.codes if c.endswith(code_node.label))
+            assert code_node.passages == codebook[path]["passages"] == evidence(s, code=path).passages
+        cliff_code = codebook["Programme ending/Cliff edge"]
+        assert cliff_code["passages"] < cliff_code["codings"]          # 2 coders: 12 passages, 19 codings
+        believed = evidence(s, theme="Being believed")
+        assert "Being believed/Dropped idea" not in [x["theme"] for x in believed.subthemes]
+        with_discarded = evidence(s, theme="Being believed", include_discarded=True)
+        assert with_discarded.passages > believed.passages
+        shown = map_tree(s, counts=True, include_discarded=True)
+        assert next(n for n in shown.children if n.label == "Being believed").passages == with_discarded.passages
+        assert listed["Being believed"]["passages"] == believed.passages          # listed, but not counted
+        assert listed["Being believed/Dropped idea"]["status"] == "discarded"
+        export_codebook(s, tmp_path / "c.md")
+    # the unit is named in every output
+    text = qc("export", "map", p, "-o", tmp_path / "m.txt", "--counts").code == 0 and (tmp_path / "m.txt").read_text()
+    assert f"Falling off the cliff edge ({node.participants} participants, {node.passages} passages)" in text
+    assert "Counts: passages = distinct coded passages" in text
+    assert "passages = distinct coded passages" in qc("themes", "list", p).out
+    out = qc("evidence", p, "--code", "Programme ending/Cliff edge").out
+    assert f"Passages: {cliff_code['passages']} ({cliff_code['codings']} codings: Amira " in out
+    assert "Passages:" in (tmp_path / "c.md").read_text()
+
+
+def test_the_matrix_refers_to_quotes_by_the_quote_tables_numbers(demo_study, tmp_path):
+    from exporters.matrix import export_matrix
+    from exporters.quotes import export_quotes
+    from qualcode.anonymise.guard import allowing_leaks
+    from qualcode.evidence import framework_matrix
+
+    with open_study(demo_study) as s, allowing_leaks():
+        rows = quote_rows(s)
+        refs = [r.ref for r in rows]
+        assert refs == [f"Q{i}" for i in range(1, len(rows) + 1)]            # the full table reads Q1, Q2 ...
+        by_ref = {r.ref: r for r in rows}
+        matrix = framework_matrix(s)
+        cited = {ref.rstrip("*") for row in matrix.rows for cell in row.cells for ref in cell.refs}
+        assert cited and cited <= set(refs)
+        for row in matrix.rows:
+            for title, cell in zip(matrix.columns, row.cells):
+                for ref in cell.refs:
+                    quote = by_ref[ref.rstrip("*")]
+                    assert quote.theme == title and quote.participant == row.participant
+                    assert not ref.endswith("*") or quote.key
+        # cut-down tables keep the numbers
+        for cut in (quote_rows(s, ["Being believed"]), quote_rows(s, key_only=True), quote_rows(s, coder="Ben")):
+            for r in cut:
+                base = r.ref.rstrip("abcdefghijklmnopqrstuvwxyz")
+                full = by_ref[base]
+                assert (full.theme_path, full.document) == (r.theme_path, r.document)
+                assert full.start <= r.start and r.end <= full.end
+        export_quotes(s, tmp_path / "q.csv")
+        export_matrix(s, tmp_path / "m.csv")
+    table = {r["ref"] for r in csv.DictReader(io.StringIO((tmp_path / "q.csv").read_text("utf-8-sig")))}
+    matrix_text = (tmp_path / "m.csv").read_text("utf-8-sig")
+    assert set(re.findall(r"\bQ\d+", matrix_text)) <= table

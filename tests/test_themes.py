@@ -364,7 +364,9 @@ def test_evidence_for_a_theme(themed):
         assert sum(e.key for e in ev.extracts) == 1
         density = {d.document: d for d in ev.density}
         assert set(density) == {"P1_interview", "P2_interview", "P3_interview", "S1_interview"}
-        assert density["P3_interview"].extracts == 0 and density["P3_interview"].share == 0
+        assert density["P3_interview"].passages == 0 and density["P3_interview"].share == 0
+        # counts are passages: P1's two coders' cliff-edge codings are one (5 = 3 + 2 quote-table rows)
+        assert ev.passages == 5 and ev.by_coder == {"Amira": 3, "Ben": 3} and ev.unit == "passages"
         # P1's two cliff-edge codings overlap: the coded characters are their union
         text = INTERVIEW
         a = text.index("it was like falling off a cliff edge")
@@ -372,12 +374,14 @@ def test_evidence_for_a_theme(themed):
             "falling off a cliff edge. The group was my lifeline")
         pacing = len("Pacing. Learning to pace myself")
         assert density["P1_interview"].coded_characters == (b_end - a) + pacing
-        assert density["P1_interview"].extracts == 3
+        assert (density["P1_interview"].passages, density["P1_interview"].codings) == (2, 3)
         people = {p.participant: p for p in ev.participants}
-        assert (people["P1"].extracts, people["P1"].key_quotes, people["P1"].quoted_overall) == (3, 1, 1)
-        assert (people["S1"].extracts, people["S1"].key_quotes) == (2, 0)
+        assert (people["P1"].passages, people["P1"].codings, people["P1"].key_quotes,
+                people["P1"].quoted_overall) == (2, 3, 1, 1)
+        assert (people["S1"].passages, people["S1"].key_quotes) == (2, 0)
         assert [x["theme"] for x in ev.subthemes] == ["Falling off a cliff edge/Keeping going"]
         assert ev.subthemes[0]["coverage"] == "1 of 3 patients: P1; 1 of 1 staff: S1"
+        assert ev.subthemes[0]["passages"] == 2
         json.dumps(ev.as_dict())
 
 
@@ -488,7 +492,11 @@ def test_map_tree_and_text_tree(themed):
         assert [c.label for c in root.children] == ["Falling off a cliff edge", "Being understood"]
         cliff = root.children[0]
         assert [c.kind for c in cliff.children] == ["code", "subtheme"]
-        assert cliff.children[0].extracts == 4 and cliff.participants == 3 and cliff.extracts == 6
+        # passages: P1's two coders' overlapping cliff-edge codings count once (4 codings, 3 passages)
+        assert cliff.children[0].passages == 3 and cliff.participants == 3 and cliff.passages == 5
+        assert cliff.count_label() == "Falling off a cliff edge (3 participants, 5 passages)"
+        assert cliff.children[0].count_label() == "Cliff edge (3)"
+        assert map_tree(s, counts=True, coder="Ben").children[0].children[0].passages == 2
         assert render_text_tree(map_tree(s, include_discarded=True)).splitlines() == [
             "Pain study",
             "├── Falling off a cliff edge",

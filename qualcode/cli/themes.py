@@ -11,7 +11,7 @@ import click
 from qualcode.cli.common import CODER, JSON, STUDY, emit, opened, read_text, say, table
 from qualcode.errors import InvalidInput
 from qualcode.evidence import evidence as evidence_of
-from qualcode.evidence import overview, shorten
+from qualcode.evidence import overview, shorten, theme_counts
 from qualcode.store.themes import STATUSES, themes_of
 from qualcode.themes import phase_status, set_phase
 
@@ -50,42 +50,56 @@ def themes_add(study, name, parent, codes, concept, definition, status, colour, 
          + (f" gathering {', '.join(t.codes)}" if t.codes else ""))
 
 
+COUNTS_NOTE = ("passages = distinct coded passages (overlapping codings by any coder count once, as rows of "
+               "the quote table)")
+
+
 def _render_list(rows):
     if not rows:
         return "No themes yet (qualcode themes add STUDY.qc NAME --code CODE)."
-    return table([("  " * r["depth"] + r["name"], r["status"], len(r["codes"]), r["key_quotes"],
-                   r["participants"], r["extracts"]) for r in rows],
-                 ["theme", "status", "codes", "key quotes", "participants", "extracts"], max_width=60)
+    out = table([("  " * r["depth"] + r["name"], r["status"], len(r["codes"]), r["key_quotes"],
+                  r["participants"], r["passages"]) for r in rows],
+                ["theme", "status", "codes", "key quotes", "participants", "passages"], max_width=60)
+    note = COUNTS_NOTE
+    if any(r["status"] == "discarded" and r["depth"] for r in rows):
+        note += "; a theme's counts leave out its discarded subthemes"
+    return out + "\n" + note + "."
 
 
 @themes.command("list")
 @STUDY
 @click.option("--discarded/--no-discarded", "discarded", default=True, show_default=True,
-              help="Include discarded themes.")
+              help="List discarded themes (their passages never count in a live parent theme).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only themes with this status.")
 @JSON
 def themes_list(study, discarded, status, as_json):
-    """The theme tree with status, codes, key quotes and coverage."""
+    """The theme tree with status, codes, key quotes and coverage.
+
+    Counts are passages, as in the map and the quote table: overlapping codings by any coder
+    count once; a theme counts its own codes' passages and its (not discarded) subthemes'."""
     with opened(study) as s:
         store = _store(s)
         listed = store.list(include_discarded=discarded, status=status)
-        cover = {r["theme"]: r for r in overview(s, include_discarded=True)["themes"]}
-    rows = [{**t.as_dict(), "participants": cover.get(t.path, {}).get("participants", 0),
-             "extracts": cover.get(t.path, {}).get("extracts", 0),
-             "coverage": cover.get(t.path, {}).get("coverage", "")} for t in listed]
+        counts = theme_counts(s)
+    rows = []
+    for t in listed:
+        n = counts[t.id]
+        rows.append({**t.as_dict(), "participants": len(n.participants), "passages": n.passages,
+                     "codings": n.codings, "coverage": n.coverage})
     emit(rows, as_json, _render_list)
 
 
 @themes.command("show")
 @STUDY
 @click.argument("theme")
+@click.option("--discarded", is_flag=True, help="Count its discarded subthemes too (as export map --discarded).")
 @JSON
-def themes_show(study, theme, as_json):
+def themes_show(study, theme, discarded, as_json):
     """One theme: definition, concept, codes, subthemes, key quotes, memos, coverage and history."""
     with opened(study) as s:
         store = _store(s)
         t = store.get(theme)
-        ev = evidence_of(s, theme=t.path)
+        ev = evidence_of(s, theme=t.path, include_discarded=discarded)
         quotes = []
         for q in store.key_quotes(t.path, include_missing=True):
             entry = {**q.as_dict(), "text": None, "participant": None}
@@ -93,7 +107,8 @@ def themes_show(study, theme, as_json):
                 c = s.codings.get(q.coding_id)
                 entry.update(text=c.text, participant=c.participant, document=c.document)
             quotes.append(entry)
-        data = {**t.as_dict(), "coverage": ev.summary, "extracts": len(ev.extracts),
+        data = {**t.as_dict(), "coverage": ev.summary, "passages": ev.passages, "codings": len(ev.extracts),
+                "codings_by_coder": ev.by_coder,
                 "subtheme_coverage": ev.subthemes, "key_quote_list": quotes,
                 "memo_list": [m.as_dict() for m in store.memos(t.path)], "history": store.history(t.path)}
     emit(data, as_json, _render_show)
@@ -108,9 +123,11 @@ def _render_show(d):
     lines.append("Codes: " + (", ".join(d["codes"]) or "none"))
     if d["children"]:
         lines.append("Subthemes: " + ", ".join(d["children"]))
-    lines.append(f"Extracts: {d['extracts']}   Participants: {d['coverage']}")
+    lines.append(f"Passages: {_codings_line(d['passages'], d['codings_by_coder'])}")
+    lines.append(f"Participants: {d['coverage']}")
     for sub in d["subtheme_coverage"]:
-        lines.append(f"  {sub['theme']}: {sub['extracts']} extracts; {sub['coverage']}")
+        lines.append(f"  {sub['theme']}: {_n(sub['passages'], 'passage')}; {sub['coverage']}"
+                     + (f" [{sub['status']}]" if sub["status"] != "active" else ""))
     if d["key_quote_list"]:
         lines.append("Key quotes:")
         for q in d["key_quote_list"]:
@@ -349,23 +366,36 @@ def phase(study, phase, journal, coder, as_json):
 
 # -- evidence ----------------------------------------------------------------------------------
 
+def _n(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _codings_line(passages, by_coder):
+    """``12 (19 codings: Amira 10, Ben 9)``: the count, and the codings behind it per coder."""
+    total = sum(by_coder.values())
+    who = ", ".join(f"{name} {n}" for name, n in by_coder.items())
+    return f"{passages} ({_n(total, 'coding')}" + (f": {who}" if len(by_coder) > 1 else "") + ")"
+
+
 def _render_evidence(ev, limit):
     lines = [f"{ev.kind.capitalize()}: {ev.name}", f"Codes: {', '.join(ev.codes) or 'none'}",
-             f"Extracts: {len(ev.extracts)}" + (f" ({ev.unattributed} without a participant)" if ev.unattributed else ""),
+             f"Passages: {_codings_line(ev.passages, ev.by_coder)}"
+             + (f"; {ev.unattributed} without a participant" if ev.unattributed else ""),
              f"Participants: {ev.summary}"]
     for sub in ev.subthemes:
-        lines.append(f"  {sub['theme']}: {sub['extracts']} extracts; {sub['coverage']}")
+        lines.append(f"  {sub['theme']}: {_n(sub['passages'], 'passage')}; {sub['coverage']}")
     lines += ["", "Coding density per transcript:",
-              table([(d.document, ", ".join(d.participants), d.words, d.extracts, f"{d.share:.1%}",
+              table([(d.document, ", ".join(d.participants), d.words, d.passages, f"{d.share:.1%}",
                       f"{d.per_1000_words:.1f}") for d in ev.density],
-                    ["document", "participants", "words", "extracts", "coded", "per 1000 words"])]
+                    ["document", "participants", "words", "passages", "coded", "per 1000 words"])]
     if ev.participants:
-        lines += ["", "Participants (extracts here; key quotes here; key quotes in all themes):",
-                  table([(p.participant, p.group, p.extracts, p.key_quotes, p.quoted_overall) for p in ev.participants],
-                        ["participant", "group", "extracts", "key quotes", "quoted overall"])]
+        lines += ["", "Participants (passages here; key quotes here; key quotes in all themes):",
+                  table([(p.participant, p.group, p.passages, p.key_quotes, p.quoted_overall) for p in ev.participants],
+                        ["participant", "group", "passages", "key quotes", "quoted overall"])]
+    lines += ["", COUNTS_NOTE + "."]
     shown = ev.extracts[:limit] if limit else ev.extracts
     if shown:
-        lines += ["", "Extracts (#coding id, * = key quote):"]
+        lines += ["", "Codings (every coder's; #coding id for qualcode themes quote, * = key quote):"]
         for e in shown:
             lines.append(f"  #{e.coding_id}{'*' if e.key else ''} {e.participant or '?'} {e.document} "
                          f"{e.start}:{e.end} [{e.code}; {e.coder}] \u201c{shorten(e.text, 110)}\u201d")
@@ -376,14 +406,15 @@ def _render_evidence(ev, limit):
 
 def _render_overview(d):
     lines = ["Themes:", table([("  " * (r["theme"].count("/")) + r["theme"].rsplit("/", 1)[-1], r["status"],
-                                 r["extracts"], r["key_quotes"], r["coverage"]) for r in d["themes"]],
-                                ["theme", "status", "extracts", "key", "participants"], max_width=70)]
-    lines += ["", "Theme-coded text per transcript:",
-              table([(x["document"], x["extracts"], f"{x['share']:.1%}") for x in d["density"]],
-                    ["document", "extracts", "coded"])]
-    lines += ["", "Participants:", table([(p["participant"], p["group"], p["extracts"], p["quoted"])
+                                 r["passages"], r["key_quotes"], r["coverage"]) for r in d["themes"]],
+                                ["theme", "status", "passages", "key", "participants"], max_width=70)]
+    lines += ["", "Theme-coded text per transcript (a passage in several themes counts once):",
+              table([(x["document"], x["passages"], f"{x['share']:.1%}") for x in d["density"]],
+                    ["document", "passages", "coded"])]
+    lines += ["", "Participants:", table([(p["participant"], p["group"], p["passages"], p["quoted"])
                                           for p in d["participants"]],
-                                         ["participant", "group", "extracts", "key quotes"])]
+                                         ["participant", "group", "passages", "key quotes"])]
+    lines += ["", d["unit_note"] + "."]
     return "\n".join(lines)
 
 
@@ -392,30 +423,35 @@ def _render_overview(d):
 @click.option("--theme", metavar="THEME", help="Evidence for THEME and its subthemes.")
 @click.option("--code", metavar="CODE", help="Evidence for CODE.")
 @click.option("--children", is_flag=True, help="With --code: include its child codes.")
-@click.option("--coder", metavar="NAME", help="Only this coder's codings (default: every coder).")
+@click.option("--coder", metavar="NAME", help="Only this coder's codings (default: every coder, passages merged).")
+@click.option("--discarded", is_flag=True, help="Count discarded (sub)themes too (as export map --discarded).")
 @click.option("--limit", type=click.IntRange(0), default=30, show_default=True,
-              help="How many extracts to print (0: all; --json always has all).")
+              help="How many codings to print (0: all; --json always has all).")
 @JSON
-def evidence(study, theme, code, children, coder, limit, as_json):
-    """Extracts, participants by group, density per transcript and quotes per participant.
+def evidence(study, theme, code, children, coder, discarded, limit, as_json):
+    """Passages, participants by group, density per transcript and quotes per participant.
 
     For a theme (--theme, with its subthemes) or a code (--code); without either, an overview of
     every theme. "8 of 16 patients: P3, P10, ..." lines show which participants a theme draws on.
+    Counts are passages, as in the map and the quote table: overlapping codings by any coder
+    count once (with --coder, that coder's codings only); discarded subthemes are left out
+    unless --discarded. The codings behind them are listed with their ids (for key quotes).
     """
     if theme and code:
         raise InvalidInput("give --theme or --code, not both")
     with opened(study) as s:
         if not theme and not code:
-            data = overview(s, coder=coder)
+            data = overview(s, coder=coder, include_discarded=discarded)
             emit(data, as_json, _render_overview)
             return
-        ev = evidence_of(s, theme=theme, code=code, coder=coder, include_code_children=children)
+        ev = evidence_of(s, theme=theme, code=code, coder=coder, include_code_children=children,
+                         include_discarded=discarded)
     if as_json:
         emit(ev.as_dict(), True)
     else:
         click.echo(_render_evidence(ev, limit))
         if ev.unattributed:
-            say(f"note: {ev.unattributed} extract(s) have no participant (interviewer or unmapped speaker; "
+            say(f"note: {_n(ev.unattributed, 'passage')} without a participant (interviewer or unmapped speaker; "
                 "see qualcode speakers)")
 
 

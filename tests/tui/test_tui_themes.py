@@ -344,14 +344,15 @@ async def test_coverage_is_the_evidence_figure_for_the_coders_in_view(demo):
         text = info_text(screen)
         for g in own.groups:
             assert g.text in text
-        assert f"{len(own.extracts)} extracts" in text
+        assert f"{own.passages} passages ({len(own.extracts)} codings" in text
         assert screen.query_one("#theme-extracts", OptionList).option_count == len(own.extracts)
         await pilot.press("o")  # every coder's codings
         await settle(pilot)
         text = info_text(screen)
         for g in every.groups:
             assert g.text in text
-        assert f"{len(every.extracts)} extracts" in text
+        assert f"{every.passages} passages ({len(every.extracts)} codings" in text
+        assert every.passages < len(every.extracts)     # two coders' overlapping codings: one passage
         assert screen.query_one("#theme-extracts", OptionList).option_count == len(every.extracts)
 
 

@@ -2,9 +2,10 @@
 evidence in view.
 
 Left: the thematic map as a tree — themes -> subthemes -> codes, each theme with its status and
-counts — and below it the codes no theme gathers yet. Right: for the highlighted theme or code, its
-definition, participant coverage by group ("3 of 7 patients: P1, P2, P5") and its extracts with
-participant labels; ``k`` marks an extract as a key quote of the theme.
+counts in passages, as in the map and the quote table — and below it the codes no theme gathers
+yet. Right: for the highlighted theme or code, its definition, participant coverage by group ("3
+of 7 patients: P1, P2, P5") and its codings with participant labels; ``k`` marks one as a key
+quote of the theme.
 
 Every change is one call to the same core function the CLI's ``qualcode themes ...`` makes, through
 ``session.perform`` so that undo and redo work. Loading runs in workers with their own study
@@ -208,14 +209,14 @@ class ThemesScreen(WorkScreen):
             for cid, path in zip(t.code_ids, t.codes):
                 code_pick = Pick("code", t.id, path)
                 counted = board.counts.get(f"t{t.id}c{cid}")
-                nodes[code_pick] = node.add_leaf(self._code_label(path, counted.extracts if counted else None),
+                nodes[code_pick] = node.add_leaf(self._code_label(path, counted.passages if counted else None),
                                                  data=code_pick)
         free_root = tree.root.add(Text(f"Codes in no theme ({len(board.free)})", style="bold"),
                                   data=Pick("free-root"), expand=True)
         nodes[Pick("free-root")] = free_root
         for row in board.free:
             pick = Pick("free", None, row["code"])
-            nodes[pick] = free_root.add_leaf(self._code_label(row["code"], row["codings"]), data=pick)
+            nodes[pick] = free_root.add_leaf(self._code_label(row["code"], row["passages"]), data=pick)
         tree.loading = False
         target = self._best_node(nodes)
         self.call_after_refresh(self._place_cursor, target)
@@ -252,19 +253,17 @@ class ThemesScreen(WorkScreen):
                               (f"  {t.status}", STATUS_STYLE.get(t.status, "")))
         if not t.codes and not t.children:
             label.append("  no codes yet", style="dim")
-        elif counted is not None and counted.extracts is not None:
-            people = counted.participants
-            label.append(f"  {counted.extracts} extracts · {people} participant{'s' if people != 1 else ''}",
-                         style="dim")
+        elif counted is not None and counted.passages is not None:
+            label.append(f"  {counted.counts_text()}", style="dim")
         if t.key_quotes:
             label.append(f"  ★{t.key_quotes}", style="yellow")
         return label
 
-    def _code_label(self, path: str, codings: int | None) -> Text:
+    def _code_label(self, path: str, passages: int | None) -> Text:
         colour = self.board.colours.get(path, "#888888") if self.board else "#888888"
         label = Text.assemble(("✓ " if path in self.marked else "", "bold green"), ("■ ", colour), path)
-        if codings is not None:
-            label.append(f"  ({codings})", style="dim" if codings else "dim italic")
+        if passages is not None:   # passages, as in the map and the quote table
+            label.append(f"  ({passages})", style="dim" if passages else "dim italic")
         return label
 
     def _show_title(self) -> None:
@@ -400,9 +399,9 @@ class ThemesScreen(WorkScreen):
                 text.append(code.description + "\n")
             text.append("In themes: ", style="bold")
             text.append((", ".join(detail.serves) or "none yet") + "\n")
-        text.append(f"{len(ev.extracts)} extracts", style="bold")
-        if ev.unattributed:
-            text.append(f" ({ev.unattributed} without a participant)")
+        text.append(f"{ev.passages} passage{'s' if ev.passages != 1 else ''}", style="bold")
+        text.append(f" ({len(ev.extracts)} coding{'s' if len(ev.extracts) != 1 else ''}"
+                    + (f"; {ev.unattributed} without a participant" if ev.unattributed else "") + ")")
         who = self._coder_filter()
         text.append(f" · {'only ' + who + chr(39) + 's codings (o shows every coder)' if who else 'every coder'}\n",
                     style="dim")
@@ -414,7 +413,7 @@ class ThemesScreen(WorkScreen):
         else:
             text.append("none yet\n")
         for sub in ev.subthemes:
-            text.append(f"  └ {sub['theme'].rsplit('/', 1)[-1]}: {sub['extracts']} extracts; {sub['coverage']}\n",
+            text.append(f"  └ {sub['theme'].rsplit('/', 1)[-1]}: {sub['passages']} passages; {sub['coverage']}\n",
                         style="dim")
         info.update(text)
         self._fill_extracts(keep)
@@ -442,7 +441,7 @@ class ThemesScreen(WorkScreen):
             extracts.highlighted = index if index is not None else 0
         more = f" (first {MAX_EXTRACTS} of {len(ev.extracts)})" if len(ev.extracts) > MAX_EXTRACTS else ""
         self.query_one("#theme-extracts-title", Label).update(
-            f"Extracts{more} — ★ key quote (k) · Enter opens")
+            f"Codings{more} (every coder's) — ★ key quote (k) · Enter opens")
 
     def _highlighted_coding(self) -> int | None:
         extracts = self.query_one("#theme-extracts", OptionList)
@@ -658,13 +657,13 @@ class ThemesScreen(WorkScreen):
         if self.board is None:
             return None
         if pick.kind == "free":
-            return next((r["codings"] for r in self.board.free if r["code"] == pick.code), None)
+            return next((r["passages"] for r in self.board.free if r["code"] == pick.code), None)
         theme = self.by_id.get(pick.theme)
         if theme is None:
             return None
         cid = dict(zip(theme.codes, theme.code_ids)).get(pick.code)
         counted = self.board.counts.get(f"t{theme.id}c{cid}")
-        return counted.extracts if counted else None
+        return counted.passages if counted else None
 
     def action_assign_code(self) -> None:
         pick = self.current_pick()
