@@ -291,7 +291,7 @@ def _labelled(items: list[_Item], warnings: list[str], meta: dict[str, Any],
             if item.label:
                 forced.add(item.label)
     pseudo = "\n".join(lines).replace("\r", "\n")
-    result = parse_verbatim(pseudo, markdown=True, forced_labels=forced, mapped=mapped)
+    result = parse_verbatim(pseudo, markdown=True, forced_labels=forced, mapped=mapped, title_line=False)
     warnings.extend(w for w in result.warnings if not w.startswith("line "))  # pseudo-text lines
     paragraph_of = [k for k, line in enumerate(lines, 1) for _ in range(line.replace("\r", "\n").count("\n") + 1)]
     for line_no, label in result.speech_labels:

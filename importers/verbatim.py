@@ -19,8 +19,12 @@ Which colon prefixes are labels is decided for the whole document (``labels.choo
 known role/diariser ids, mapped in the study (``mapped``), or name-like once the document has a
 label set. A one-off ``Honestly:`` / ``Monday:`` (a common word, see ``labels``) is speech: the
 line stays in the previous turn and a warning names it (``speech_labels``). Lines before the first
-label (title, date, tool header) are preamble, not turns; a first block made only of
-``Date: ...`` / ``Mode: ...`` lines goes to ``metadata``. A turn's span starts at the first
+label are the preamble: a first block made only of ``Date: ...`` / ``Mode: ...`` lines goes to
+``metadata``, and so does a title (a first paragraph of one short line, or a heading); tool lines
+(``Transcribed with noScribe``, ``Audio file: ...``), bracketed marks (``(12 seconds pause)``)
+and Markdown headings are not speech. Every other preamble paragraph ("So I was saying before you
+switched it on ...") is a turn without a speaker, so that it can be searched and coded
+(``_preamble_turns``; Word passes ``title_line=False``: its titles are styled, not guessed). A turn's span starts at the first
 character of speech after the label (and after a stamp that follows it) and runs to the end of
 its last continuation paragraph, trailing whitespace excluded; ``Transcribed by https://otter.ai``
 footers (and, in Markdown, headings and rules) end a turn without being part of it. Non-speech
@@ -263,10 +267,61 @@ def _paragraph_turns(lines: list[str], first_line: int, stop_lines: set[int]) ->
     return turns
 
 
+_TOOL_LINE = re.compile(r"[ \t]*(?:Transcribed (?:with|by) .*|\(.*\)|\[.*\]|\{.*\})[ \t]*")
+_TITLE_WORDS = 12
+
+
+def _not_speech(paragraph: list[str]) -> bool:
+    """Preamble lines that are header, not speech: ``Key: value``, tool lines, bracketed marks."""
+    return all(_META_KEY.fullmatch(line) or _TOOL_LINE.fullmatch(line) for line in paragraph)
+
+
+def _preamble_turns(text: str, lines: list[str], first: int, stop: int, stop_lines: set[int],
+                    title_line: bool, by_line: bool) -> tuple[list[ParsedTurn], str | None]:
+    """Speakerless turns for the speech before the first label, and the title if one was seen.
+
+    Paragraphs are blank-line separated (single lines when ``by_line``); headings and rules
+    (``stop_lines``) separate them too and are never turns."""
+    paragraphs: list[list[int]] = []
+    current: list[int] = []
+    for no in range(first, stop):
+        if not lines[no].strip() or no in stop_lines:
+            if current:
+                paragraphs.append(current)
+            current = []
+            if no in stop_lines and not paragraphs and title_line:
+                title_line = False  # a heading came first: that is the title
+            continue
+        current.append(no)
+        if by_line:
+            paragraphs.append(current)
+            current = []
+    if current:
+        paragraphs.append(current)
+    offsets = [0]
+    for line in lines[:stop]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    turns: list[ParsedTurn] = []
+    title = None
+    for k, para in enumerate(paragraphs):
+        body = [lines[no] for no in para]
+        if _not_speech(body):
+            continue
+        if k == 0 and title_line and len(para) == 1 and len(body[0].split()) <= _TITLE_WORDS:
+            title = body[0].strip()
+            continue
+        start = offsets[para[0]] + len(body[0]) - len(body[0].lstrip())
+        end = offsets[para[-1]] + len(body[-1].rstrip())
+        turns.append(ParsedTurn(start, end))
+    return turns, title
+
+
 def parse_verbatim(
-    text: str, *, markdown: bool = False, forced_labels: Iterable[str] = (), mapped: Iterable[str] = ()
+    text: str, *, markdown: bool = False, forced_labels: Iterable[str] = (), mapped: Iterable[str] = (),
+    title_line: bool = True,
 ) -> VerbatimResult:
-    """Find the turns of canonical ``text`` in place (``mapped``: labels the study maps)."""
+    """Find the turns of canonical ``text`` in place (``mapped``: labels the study maps;
+    ``title_line``: a first short preamble line is a title, not speech)."""
     lines = text.split("\n")
     header_end, meta = _header_block(lines)
     cands: list[_Cand] = []
@@ -301,8 +356,13 @@ def parse_verbatim(
     for cand in as_speech:
         result.speech_labels.append((cand.line_no, cand.label))
         result.warnings.append(labels.speech_warning(f"line {cand.line_no + 1}", cand.label))
+    filled = [no for no, line in enumerate(lines) if line.strip()]
+    by_line = not title_line or (bool(filled) and len(filled) == filled[-1] - filled[0] + 1)
+    turns, _ = _preamble_turns(
+        text, lines, header_end, accepted[0].line_no, stop_lines, title_line and header_end == 0, by_line)
+    lead = _NONSPACE.search(text, header_offset)
+    speech_first = bool(turns) and lead is not None and turns[0].start == lead.start()
     speaker: str | None = None
-    turns: list[ParsedTurn] = []
     for i, cand in enumerate(accepted):
         limit = accepted[i + 1].line_start if i + 1 < len(accepted) else len(text)
         k = bisect_left(stops, cand.line_start + 1)
@@ -324,7 +384,7 @@ def parse_verbatim(
             if following.start_ms >= turn.start_ms:
                 turn.end_ms = following.start_ms
     result.turns = turns
-    title = _first_line(result.preamble)
+    title = None if speech_first else _first_line(result.preamble)
     if title and "title" not in result.metadata:
         result.metadata["title"] = title
     return result

@@ -37,6 +37,7 @@ def test_generic_word_transcript():
     assert result.format == "docx"
     assert result.metadata == {"title": "Interview P9 – Grace", "date": "2024-04-02", "mode": "face-to-face"}
     assert result.text == (
+        "Recorded in the clinic garden room\n\n"
         "Interviewer: Thanks for coming. Shall we start?\n\n"
         "Grace: Yes. It’s been a long week: three appointments.\nA second paragraph from Grace. 🙂\n\n"
         "Interviewer: Tell me more.\n\n"
@@ -44,13 +45,14 @@ def test_generic_word_transcript():
         "Interviewer: How so?"
     )
     assert spans(result) == [
+        (None, "Recorded in the clinic garden room"),  # text before the first label is kept
         ("Interviewer", "Thanks for coming. Shall we start?"),
         ("Grace", "Yes. It’s been a long week: three appointments.\nA second paragraph from Grace. 🙂"),
         ("Interviewer", "Tell me more."),
         ("Grace", "The physio helped most."),
         ("Interviewer", "How so?"),
     ]
-    assert times(result)[3:] == [(605000, 620000), (620000, None)]
+    assert times(result)[4:] == [(605000, 620000), (620000, None)]
     assert "CONFIDENTIAL" not in result.text and "Page 1" not in result.text
 
 
@@ -137,10 +139,28 @@ def test_bold_names_on_their_own_line():
     ]
 
 
+def test_word_paragraphs_before_the_first_label_are_kept_as_speakerless_turns():
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph("Interview with participant 7, 12 March.")
+    doc.add_paragraph("So I was saying before you switched it on, the pain started after the fall.")
+    for line in ("Interviewer: Hello.", "Mrs Jones: Hello, love.", "Interviewer: Shall we?", "Mrs Jones: Yes."):
+        doc.add_paragraph(line)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    result = parse_docx(buffer.getvalue())
+    assert spans(result)[:3] == [
+        (None, "Interview with participant 7, 12 March."),
+        (None, "So I was saying before you switched it on, the pain started after the fall."),
+        ("Interviewer", "Hello."),
+    ]
+
+
 def test_forcing_a_docx_flavour():
     result = parse_docx(generic_docx(), format="docx-rev")
     assert result.format == "docx-rev"
-    assert [s for s, _ in spans(result)] == ["Interviewer", "Grace", "Interviewer", "Grace", "Interviewer"]
+    assert [s for s, _ in spans(result)] == [None, "Interviewer", "Grace", "Interviewer", "Grace", "Interviewer"]
 
 
 # ------------------------------------------------------------------------------ safety
@@ -340,4 +360,4 @@ def test_main_part_found_through_the_package_relationships():
             else:
                 zout.writestr(info, zin.read(info))
     result = parse_docx(out.getvalue())
-    assert [s for s, _ in spans(result)][:2] == ["Interviewer", "Grace"]
+    assert [s for s, _ in spans(result)][:3] == [None, "Interviewer", "Grace"]

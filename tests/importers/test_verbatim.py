@@ -84,11 +84,38 @@ def test_markdown_bold_labels_preamble_mid_turn_marker_and_trailing_section():
     assert result.format == "markdown"
     assert result.metadata["title"] == "Episode 12"
     assert spans(result) == [
+        (None, "Some notes before the transcript."),  # preamble text: searchable, no speaker
         ("Jonas Roland", "hi everyone. And welcome to the show."),
         ("Ben Walker", "Hey, my name is Ben. [00:00:45] I work on open source.\n\nStill Ben, a second paragraph."),
         ("Jonas Roland", "Awesome. And I'm Jonas."),  # the "## Links" section is not speech
     ]
-    assert times(result) == [(0, None), (None, None), (60000, None)]
+    assert times(result) == [(None, None), (0, None), (None, None), (60000, None)]
+
+
+def test_speech_before_the_first_label_is_a_turn_without_a_speaker():
+    text = (
+        "Interview with participant 7, 12 March.\n\n"
+        "So I was saying before you switched it on, the pain started after the fall, and nobody believed me.\n\n"
+        "Interviewer: Hello.\n\nMrs Jones: Hello, love.\n\nInterviewer: Shall we?\n"
+    )
+    result = parse_text(text)
+    assert spans(result) == [
+        (None, "So I was saying before you switched it on, the pain started after the fall, and nobody believed me."),
+        ("Interviewer", "Hello."),
+        ("Mrs Jones", "Hello, love."),
+        ("Interviewer", "Shall we?"),
+    ]
+    assert result.metadata["title"] == "Interview with participant 7, 12 March."  # a short first line
+    speech = "So I was saying before you switched it on, the pain started after the fall, honestly."
+    lines = parse_text(f"{speech}\nInterviewer: Hello.\nMrs Jones: Hi.\nInterviewer: Ok.\n")  # no blank lines
+    assert spans(lines)[0] == (None, speech) and "title" not in lines.metadata
+
+
+def test_preamble_tool_lines_marks_and_metadata_are_not_turns():
+    result = parse_fixture("noscribe.txt")
+    assert all(t.speaker is not None for t in result.turns)
+    result = parse_fixture("verbatim_interview.txt")
+    assert result.turns[0].speaker == "Interviewer"
 
 
 def test_markdown_bold_with_colon_outside():
@@ -227,7 +254,11 @@ def test_otter_txt_headers_footer_and_hour_stamps():
 def test_otter_pasted_into_markdown_with_preamble():
     result = parse_fixture("otter_pasted.md")
     assert result.format == "otter"
-    assert spans(result) == [("Emma", "Hello and welcome."), ("Kelly", "Thanks, Emma.")]
+    assert spans(result) == [
+        (None, "Recorded in the community hall."),  # under "## Details": kept as a speakerless turn
+        ("Emma", "Hello and welcome."),
+        ("Kelly", "Thanks, Emma."),
+    ]
     assert result.metadata["title"] == "Transcript: Allotment hour, episode 4"
 
 
