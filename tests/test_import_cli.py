@@ -290,3 +290,22 @@ def test_a_folder_of_only_unsupported_files_fails_with_the_reasons(qc, study_pat
     reasons = {Path(f["file"]).name: f["error"] for f in r.json()["failed"]}
     assert set(reasons) == {"a.doc", "b.docm", "c.rtf", "d.odt"}
     assert reasons["a.doc"] == "not imported: an old binary Word file; save it as .docx"
+
+
+def test_search_points_at_the_word_when_diacritics_differ(tmp_path):
+    import qualcode
+    from importers.batch import import_file
+
+    text = ("Interviewer: I love the café on Main St, the CAFE\u0301 too.\n\n"
+            "Janet: The cafe is nice. Naïve of me, 😀 maybe; Ærø café.\n\n"
+            "Interviewer: Ok.\n\nJanet: Yes.\n")
+    path = write(tmp_path / "accents.txt", text)
+    with qualcode.Study.create(tmp_path / "s.qc", coder="Amira") as study:
+        import_file(study, path)
+        for query in ("cafe", "café", "CAFÉ"):
+            total, hits = study.search(query)
+            assert total == 2
+            assert [text[h.start:h.end] for h in hits] == ["café", "CAFE\u0301", "cafe", "café"], query
+            assert all(h.match == text[h.start:h.end] for h in hits)
+        hits = study.search("naive")[1]
+        assert [(h.start, text[h.start:h.end]) for h in hits] == [(text.index("Naïve"), "Naïve")]

@@ -4,12 +4,16 @@ The index is contentless (rowid = turn id): the text is stored once, in ``docume
 words, "quoted phrases", ``prefix*`` and ``OR``; every other character is treated as a separator,
 so quotes, parentheses, ``NEAR``, ``-`` or ``:`` can never produce an FTS syntax error.
 Keyword-in-context positions are found again in Python, in the turn's text, so every hit is
-reported as code-point offsets into the canonical text.
+reported as code-point offsets into the canonical text. The index folds diacritics
+(``remove_diacritics 2``: ``cafe`` finds ``café``), so the Python search does too: it runs on a
+diacritic-free copy of the turn (``fold``) that remembers where each character came from, and the
+hit is reported on the original characters (combining marks that follow included).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +36,7 @@ class Term:
         return phrase + ("*" if self.prefix else "")
 
     def pattern(self) -> str:
-        body = r"\W+".join(re.escape(w) for w in self.words)
+        body = r"\W+".join(re.escape(fold(w)[0]) for w in self.words)
         return r"(?<!\w)" + body + (r"\w*" if self.prefix else r"(?!\w)")
 
 
@@ -65,6 +69,41 @@ def fts_expression(groups: list[list[Term]]) -> str:
 def highlight_pattern(groups: list[list[Term]]) -> re.Pattern[str]:
     terms = {t for g in groups for t in g}
     return re.compile("|".join(t.pattern() for t in sorted(terms, key=lambda t: -len(t.words))), re.I)
+
+
+def fold(text: str, start: int = 0, end: int | None = None) -> tuple[str, list[int]]:
+    """``text[start:end]`` without diacritics (``café`` -> ``cafe``), and for each character of
+    the result the offset in ``text`` of the character it comes from."""
+    end = len(text) if end is None else end
+    out: list[str] = []
+    where: list[int] = []
+    for i in range(start, end):
+        c = text[i]
+        if c < "\x80":
+            out.append(c)
+            where.append(i)
+            continue
+        for d in unicodedata.normalize("NFD", c):
+            if not unicodedata.combining(d):
+                out.append(d)
+                where.append(i)
+    return "".join(out), where
+
+
+def locate(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of ``pattern`` in ``text[start:end]``, diacritics ignored, as offsets into ``text``."""
+    if text[start:end].isascii():
+        return [m.span() for m in pattern.finditer(text, start, end)]
+    folded, where = fold(text, start, end)
+    spans = []
+    for m in pattern.finditer(folded):
+        if m.end() == m.start():
+            continue
+        s, e = where[m.start()], where[m.end() - 1] + 1
+        while e < end and unicodedata.combining(text[e]):
+            e += 1  # "cafe\u0301": the accent belongs to the word
+        spans.append((s, e))
+    return spans
 
 
 def index_turns(db: Database, rows: list[tuple[int, str]]) -> None:
@@ -125,9 +164,8 @@ def search(study, query: str, document: str | None = None, limit: int | None = 5
         if doc_id not in texts:
             texts[doc_id] = study.documents.text(doc_id)
         text = texts[doc_id]
-        found = list(pattern.finditer(text, start, end)) or [None]
-        for m in found:
-            s, e = (m.start(), m.end()) if m else (start, min(end, start + 1))
+        found = locate(pattern, text, start, end) or [(start, min(end, start + 1))]
+        for s, e in found:
             left, match, right = context(text, s, e, width)
             hits.append(SearchHit(doc_id, doc_name, turn_id, speaker, label, s, e, left, match, right))
     return total, hits
