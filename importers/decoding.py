@@ -2,8 +2,12 @@
 
 Order: byte-order mark (UTF-8, UTF-16 LE/BE) -> strict UTF-8 -> strict Windows-1252. Never a
 silent latin-1: cp1252 maps 0x80-0x9F to ``€ ‚ „ … ’ “ ”`` and leaves five bytes undefined, so
-bytes that are neither UTF-8 nor cp1252 are refused. BOM-less UTF-16 (every other byte NUL) is
-recognised too. Binary data is refused: NUL bytes, undecodable bytes, or many control characters.
+bytes that are neither UTF-8 nor cp1252 are refused. BOM-less UTF-16 is recognised when NULs sit
+regularly on one side of the byte pairs (the high byte of ASCII characters): at least 30% of the
+pairs there, and on the other side no more than a tenth as many (``😀`` and ``一`` put a NUL in
+the low byte, so a few are allowed). A BOM-less UTF-16 file of mostly non-Latin text (CJK) has
+too few NULs to be told from binary and is refused: save it with a BOM or as UTF-8. Binary data
+is refused: NUL bytes, undecodable bytes, or many control characters.
 """
 
 from __future__ import annotations
@@ -39,14 +43,15 @@ def check_size(data: bytes, max_bytes: int) -> None:
 
 
 def _bomless_utf16(data: bytes) -> str | None:
-    """``"utf-16-le"``/``"utf-16-be"`` when NULs sit regularly on one side of each pair."""
+    """``"utf-16-le"``/``"utf-16-be"`` when NULs sit regularly on one side of each pair (see the
+    module docstring); the strict decode and the NUL-character check that follow do the rest."""
     if len(data) < 4 or len(data) % 2:
         return None
-    even, odd = data[0::2], data[1::2]
+    even, odd = data[0::2].count(0), data[1::2].count(0)
     half = len(data) // 2
-    if odd.count(0) >= 0.4 * half and even.count(0) == 0:
+    if odd >= 0.3 * half and even * 10 <= odd:
         return "utf-16-le"
-    if even.count(0) >= 0.4 * half and odd.count(0) == 0:
+    if even >= 0.3 * half and odd * 10 <= even:
         return "utf-16-be"
     return None
 

@@ -37,6 +37,16 @@ def test_unicode_encodings_decode_to_the_same_canonical_text(data, encoding):
     ]
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_bomless_utf16_with_characters_that_have_a_nul_byte(codec):
+    """😀 is D83D DE00 and 一 is 4E00: a NUL on the 'wrong' side of a pair must not mean binary."""
+    text = "Interviewer: 😀 一 — 中文 ok?\nP1: Fine 😀, thanks.\nInterviewer: Good.\n"
+    decoded, found = decode(text.encode(codec))
+    assert (decoded, found) == (text, codec)
+    with pytest.raises(InvalidInput, match="binary"):  # a real NUL character still is binary
+        decode(("Interviewer: a\x00b\n" * 5).encode(codec))
+
+
 def test_cp1252_fallback_maps_0x92_to_right_single_quote():
     data = b"Interviewer: It\x92s \x93quoted\x94 \x96 \x80 5 caf\xe9\r\nR: Ok\x85\r\n"
     result = importers.parse(data, "x.txt")
