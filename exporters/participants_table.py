@@ -1,9 +1,11 @@
 """Participant characteristics table (COREQ item 16) as DOCX, CSV or Markdown.
 
 Columns are the participant groups and the total; rows are counts, numeric summaries (mean,
-median, range) and categorical counts n (%), with small-cell suppression
-(:func:`qualcode.evidence.participant_table`). DOCX and Markdown add the suppression note under
-the table; CSV holds the table only.
+median, range) and categorical counts n (%), with small-cell suppression — counts below the
+threshold as ``<k``, complementary suppression (``*``) so that none can be worked out by
+subtraction from a total, summaries of too few values as ``–``
+(:func:`qualcode.evidence.participant_table`). DOCX and Markdown add the note saying which rules
+were applied under the table; CSV holds the table only.
 """
 
 from __future__ import annotations
@@ -48,14 +50,18 @@ def export_participants(study: "Study", path: str | Path, *, attributes: Sequenc
     return write_export(study, path, content, kind="participants", fmt=fmt, text=text, items=len(table.rows))
 
 
+def _md(text: str) -> str:
+    return md_escape(text).replace("*", "\\*")     # the complementary-suppression mark, not emphasis
+
+
 def to_markdown(table: CharacteristicsTable, title: str) -> str:
     rows = [[("&nbsp;&nbsp;" + md_escape(r[0].strip())) if r[0].startswith("  ") else
-             (f"**{md_escape(r[0])}**" if kind == "heading" else md_escape(r[0])), *(md_escape(c) for c in r[1:])]
+             (f"**{md_escape(r[0])}**" if kind == "heading" else md_escape(r[0])), *(_md(c) for c in r[1:])]
             for r, kind in zip(table.rows, table.kinds)]
     out = f"# {title}\n\n" if title else ""
     out += markdown_table(table.headers, rows, raw=True)
     for note in table.notes:
-        out += f"\n{md_escape(note)}\n"
+        out += f"\n{_md(note)}\n"
     return out
 
 

@@ -984,14 +984,52 @@ def _num(x: float) -> str:
     return f"{x:.1f}" if x != int(x) else f"{int(x)}"
 
 
+SECONDARY = "*"    # a count suppressed so that a small one cannot be worked out by subtraction
+
+
+def _complementary(lines: Sequence[Sequence[tuple[int, int]]], values: dict[tuple[int, int], int],
+                   suppressed: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Secondary suppression: while a line (a row across the groups and the total, or a column of
+    one characteristic whose total is shown) holds exactly one suppressed count — which its total
+    minus the others would give away — suppress its smallest other count too. Returns the cells
+    suppressed this way."""
+    added: set[tuple[int, int]] = set()
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            hidden = [c for c in line if c in suppressed]
+            if len(hidden) != 1:
+                continue
+            others = [c for c in line if c not in suppressed]
+            if not others:
+                continue
+            pick = min(others, key=lambda c: (values[c], c[1], c[0]))
+            suppressed.add(pick)
+            added.add(pick)
+            changed = True
+    return added
+
+
 def participant_table(study: "Study", attributes: Sequence[str] | None = None, *,
                       suppress_below: int = 5, groups: Sequence[str] | None = None) -> CharacteristicsTable:
     """COREQ item 16: participants by group (columns) and in total.
 
     Numeric attributes (integer, float) give mean, median and range; others give n (%) per value,
-    plus "not recorded". Small-cell suppression: a count from 1 to ``suppress_below - 1`` is shown
-    as ``<k`` (without a percentage), and a numeric summary over fewer than ``k`` values as ``–``.
-    ``suppress_below=0`` shows every number. Group sizes are always shown (COREQ item 12).
+    plus "not recorded". Group sizes are always shown (COREQ item 12). Small-cell suppression
+    with threshold ``k = suppress_below`` (``0`` shows every number):
+
+    - a count from 1 to k - 1 is shown as ``<k`` (without a percentage);
+    - complementary suppression: a row (groups and total) or a characteristic's column (whose
+      total, the group size, is shown) with exactly one suppressed count would give it away by
+      subtraction, so its next smallest count is suppressed too (shown as ``*``), repeated until
+      no row or column holds a single suppressed count;
+    - mean, median and range of fewer than k values are suppressed (``–``); and while the groups
+      suppressed so hold fewer than k values between them, the next smallest group's summaries
+      (finally the total's) are suppressed too, so that neither subtraction from the total's mean
+      nor the total's range gives away a small group's values.
+
+    The table's note says which of these rules were applied.
     """
     if suppress_below < 0:
         raise InvalidInput("the suppression threshold must be 0 (off) or more")
@@ -1008,18 +1046,23 @@ def participant_table(study: "Study", attributes: Sequence[str] | None = None, *
             raise InvalidInput(f"unknown group(s) {', '.join(missing)}; groups: {', '.join(names)}")
         names = [lower[g.casefold()] for g in groups]
     columns = [[p for p in people if p.group == g] for g in names] + [people]
+    total_col = len(columns) - 1
     headers = ["Characteristic"] + [f"{plural(g).capitalize()} (n = {len(c)})" for g, c in zip(names, columns)] \
         + [f"Total (n = {len(people)})"]
     rows: list[list[str]] = [["Participants, n"] + [str(len(c)) for c in columns]]
     kinds = ["count"]
-    suppressed = False
+    counts: dict[tuple[int, int], int] = {}          # (row, column) -> count, for the count cells
+    lines: list[list[tuple[int, int]]] = []          # rows and characteristic columns that add up
+    summaries: list[tuple[int, list[list[float]]]] = []   # (first summary row, values per column)
 
-    def count_cell(n: int, total: int) -> str:
-        nonlocal suppressed
-        if 0 < n < k:
-            suppressed = True
-            return f"<{k}"
-        return f"{n} ({100 * n / total:.0f} %)" if total and n else str(n)
+    def count_row(label: str, per_column: list[int]) -> int:
+        i = len(rows)
+        rows.append([label] + [""] * len(columns))
+        kinds.append("value")
+        for j, n in enumerate(per_column):
+            counts[(i, j)] = n
+        lines.append([(i, j) for j in range(len(columns))])
+        return i
 
     for attr in attributes:
         type_ = variables.get(attr, {}).get("type", "text")
@@ -1028,43 +1071,77 @@ def participant_table(study: "Study", attributes: Sequence[str] | None = None, *
         if type_ in ("integer", "float"):
             rows.append([f"{label}"] + [""] * len(columns))
             kinds.append("heading")
+            nums = [[float(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+                    for vals in values]
+            summaries.append((len(rows), nums))
             for stat in ("mean", "median", "range"):
-                row = [f"  {stat}"]
-                for vals in values:
-                    nums = [float(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-                    if not nums:
-                        row.append("")
-                    elif len(nums) < k:
-                        suppressed = True
-                        row.append("–")
-                    elif stat == "mean":
-                        row.append(f"{statistics.fmean(nums):.1f}")
-                    elif stat == "median":
-                        row.append(_num(statistics.median(nums)))
-                    else:
-                        row.append(f"{_num(min(nums))}–{_num(max(nums))}")
-                rows.append(row)
+                rows.append([f"  {stat}"] + [""] * len(columns))
                 kinds.append("summary")
             missing = [sum(1 for v in vals if v is None) for vals in values]
             if any(missing):
-                rows.append(["  not recorded, n (%)"] + [count_cell(m, len(vals)) for m, vals in zip(missing, values)])
-                kinds.append("value")
+                count_row("  not recorded, n (%)", missing)
         else:
             rows.append([f"{label}, n (%)"] + [""] * len(columns))
             kinds.append("heading")
             seen = sorted({format_value(v) for vals in values for v in vals if v is not None}, key=str.casefold)
+            block = []
             for value in seen:
-                rows.append([f"  {value}"] + [count_cell(sum(1 for v in vals if v is not None and format_value(v) == value),
-                                                         len(vals)) for vals in values])
-                kinds.append("value")
+                block.append(count_row(f"  {value}", [sum(1 for v in vals if v is not None and format_value(v) == value)
+                                                      for vals in values]))
             missing = [sum(1 for v in vals if v is None) for vals in values]
             if any(missing):
-                rows.append(["  not recorded"] + [count_cell(m, len(vals)) for m, vals in zip(missing, values)])
-                kinds.append("value")
+                block.append(count_row("  not recorded", missing))
+            for j in range(len(columns)):      # the group size (shown) is the column's total
+                lines.append([(i, j) for i in block])
+    primary = {c for c, n in counts.items() if k and 0 < n < k}
+    suppressed = set(primary)
+    secondary = _complementary(lines, counts, suppressed) if k else set()
+    for (i, j), n in counts.items():
+        total = len(columns[j])
+        if (i, j) in primary:
+            rows[i][j + 1] = f"<{k}"
+        elif (i, j) in secondary:
+            rows[i][j + 1] = SECONDARY
+        else:
+            rows[i][j + 1] = f"{n} ({100 * n / total:.0f} %)" if total and n else str(n)
+    summary_suppressed = secondary_summaries = False
+    for first, nums in summaries:
+        hidden = {j for j, v in enumerate(nums) if k and 0 < len(v) < k}
+        summary_suppressed |= bool(hidden)
+        if k:
+            while 0 < sum(len(nums[j]) for j in hidden if j != total_col) < k:
+                rest = [j for j in range(total_col) if j not in hidden and nums[j]]
+                pick = min(rest, key=lambda j: (len(nums[j]), j)) if rest else total_col
+                if pick in hidden:
+                    break
+                hidden.add(pick)
+                secondary_summaries = True
+        for s, stat in enumerate(("mean", "median", "range")):
+            row = rows[first + s]
+            for j, v in enumerate(nums):
+                if not v:
+                    row[j + 1] = ""
+                elif j in hidden:
+                    row[j + 1] = "–"
+                elif stat == "mean":
+                    row[j + 1] = f"{statistics.fmean(v):.1f}"
+                elif stat == "median":
+                    row[j + 1] = _num(statistics.median(v))
+                else:
+                    row[j + 1] = f"{_num(min(v))}–{_num(max(v))}"
     notes = []
-    if k and suppressed:
-        notes.append(f"Counts from 1 to {k - 1} are shown as <{k}; summaries of fewer than {k} values "
-                     "are suppressed (–) so that no individual can be recognised.")
+    if k and (primary or summary_suppressed):
+        note = f"Small cells are suppressed so that no individual can be recognised: counts from 1 to {k - 1} are shown as <{k}"
+        if secondary:
+            note += (f"; so that such a count cannot be worked out from a total by subtraction, one more count "
+                     f"({SECONDARY}) is suppressed in any row or column that would otherwise hold a single "
+                     "suppressed count")
+        if summary_suppressed:
+            note += f"; means, medians and ranges of fewer than {k} values are not shown (–)"
+            if secondary_summaries:
+                note += (f", nor those of the next smallest group (or the total) while the groups not shown "
+                         f"hold fewer than {k} values between them")
+        notes.append(note + ".")
     return CharacteristicsTable(headers=headers, rows=rows, kinds=kinds, notes=notes, suppress_below=k)
 
 

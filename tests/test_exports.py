@@ -496,6 +496,8 @@ def test_participant_table_suppression(themed, out):
         rows = {r[0].strip(): r[1:] for r in table.rows}
         assert rows["Participants, n"] == ["3", "1", "4"]
         assert rows["mean"] == ["–", "–", "–"] and rows["F"] == ["<5", "<5", "<5"]
+        # staff: F is <5 and M is 0; with the group size shown, M = 0 would give F away: M is suppressed too
+        assert rows["M"] == ["<5", "*", "<5"]
         open_table = participant_table(s, ["age", "gender"], suppress_below=0)
         rows = {r[0].strip(): r[1:] for r in open_table.rows}
         assert rows["mean"] == ["60.0", "41.0", "55.2"] and rows["median"] == ["61", "41", "56.5"]
@@ -507,6 +509,53 @@ def test_participant_table_suppression(themed, out):
     doc = docx.Document(str(out / "p.docx"))
     assert doc.tables[0].rows[0].cells[0].text == "Characteristic"
     assert any("<5" in p.text for p in doc.paragraphs)          # the suppression note
+
+
+def _people(path, groups):
+    """A study with participants only: groups = {group: [(age, gender), ...]}."""
+    s = Study.create(path, coder="A")
+    for prefix, people in groups.items():
+        for i, (age, gender) in enumerate(people, start=1):
+            attributes = {"gender": gender}
+            if age is not None:
+                attributes["age"] = str(age)
+            s.participants.add(f"{prefix[0].upper()}{i}", group=prefix, attributes=attributes)
+    return s
+
+
+def test_suppressed_cells_cannot_be_recovered_by_subtraction(tmp_path, out):
+    from exporters.participants_table import export_participants
+    from qualcode.evidence import participant_table
+
+    s = _people(tmp_path / "p.qc", {
+        "patient": [(30 + i, "F" if i < 6 else "M") for i in range(10)],     # 6 F, 4 M
+        "staff": [(50, "F"), (51, "F"), (52, "F"), (53, "F"), (54, "F"), (60, "M")],   # 5 F, 1 M
+        "volunteer": [(25, "F"), (70, "M")],                              # 2: too few for any summary
+    })
+    table = participant_table(s, ["age", "gender"])
+    rows = {r[0].strip(): r[1:] for r in table.rows}
+    assert table.headers[1:] == ["Patients (n = 10)", "Staff (n = 6)", "Volunteers (n = 2)", "Total (n = 18)"]
+    # every column and row holds no suppressed count alone: none is total minus the others
+    for i, r in enumerate(table.rows):
+        if table.kinds[i] == "value":
+            assert sum(c in ("<5", "*") for c in r[1:]) != 1, r
+    for j in range(3):
+        column = [rows["F"][j], rows["M"][j]]
+        assert sum(c in ("<5", "*") for c in column) != 1, column
+    assert rows["M"][:3] == ["<5", "<5", "<5"] and rows["F"][1] == "*" and rows["F"][2] == "<5"
+    # ages: the volunteers' 2 values are hidden, and so is the next smallest group's (staff, 6),
+    # or the total's mean minus the others' would give the volunteers' mean and the total's
+    # range their ages (25 and 70)
+    assert rows["mean"][2] == "–" and rows["mean"][1] == "–" and rows["range"][1] == "–"
+    assert rows["mean"][0] == "34.5" and rows["range"][0] == "30–39"
+    assert rows["range"][3] == "25–70"                     # from 18 people: no group of fewer than 5 exposed
+    assert "worked out from a total by subtraction" in table.notes[0] and "next smallest group" in table.notes[0]
+    export_participants(s, out / "p.md", attributes=["age", "gender"])
+    text = (out / "p.md").read_text()
+    assert "| \\* |" in text and "by subtraction" in text
+    open_table = participant_table(s, ["gender"], suppress_below=0)
+    assert {r[0].strip(): r[1:] for r in open_table.rows}["M"] == ["4 (40 %)", "1 (17 %)", "1 (50 %)", "6 (33 %)"]
+    s.close()
 
 
 def test_codebook_docx(themed, out):
