@@ -325,3 +325,31 @@ def test_vocabulary_from_tokens_equals_the_whole_text_search(pieces):
         assert vocab == set(re.findall(r"(?<![\w'\u2019])[a-z]+(?![\w])", text))
     else:
         assert vocab == set()
+
+
+def test_unmapped_speakers_are_registered_then_follow_their_role(tmp_path):
+    from tests.conftest import add_interview
+
+    from qualcode.anonymise.scan import open_key, scan, unmapped_person_labels
+    from qualcode.study import Study
+
+    s = Study.create(tmp_path / "s.qc", coder="Ben")
+    s.participants.add("P1", group="patient")
+    add_interview(s, "P1_interview", "Ruth Adeyemi: Hello.\n\nP1: Hi Ruth.\n\nRuth: Bye.\n")
+    s.speakers.map("P1", "P1")
+    assert unmapped_person_labels(s.db) == ["Ruth", "Ruth Adeyemi"]
+    with open_key(s, tmp_path / "k.key", create=True) as key:
+        result = scan(s, key, use_ner=False)
+        assert any("2 speaker label(s)" in n for n in result.notes)
+        (entry,) = [e for e in key.entries() if e.source == "speaker"]
+        assert entry.name == "Ruth Adeyemi" and entry.replacement == "[name]"
+        assert {v.term for v in entry.variants} >= {"Ruth", "Adeyemi"}
+        assert [c.original for c in key.candidates() if c.rule == "register"] == ["Ruth Adeyemi", "Ruth", "Ruth"]
+        s.speakers.map("Ruth Adeyemi", "interviewer")
+        s.speakers.map("Ruth", "interviewer")
+        scan(s, key, use_ner=False)
+        assert key.entry(entry.id).replacement == "[interviewer]"
+        # The labels become Interviewer at apply: their candidates are stale now, the name in speech is not.
+        assert [(c.original, c.stale) for c in key.candidates(status="open")] == [
+            ("Ruth Adeyemi", True), ("Ruth", False), ("Ruth", True)]
+    s.close()

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import struct
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -149,6 +150,7 @@ def raw_leaks(path: Path, terms, db=None, coders: Iterable[str] = ()) -> list[di
     wal = wal_path.read_bytes() if wal_path.exists() else b""
     wal_size, frames = _wal_frames(wal)
     superseded = {pgno for _off, pgno, current in frames if current}
+    frame_starts = [off for off, _pgno, _current in frames]
     current_hits: dict[tuple[str, str], int] = {}  # (owner table, term) -> count
 
     def place(pgno: int) -> str | None:
@@ -173,7 +175,8 @@ def raw_leaks(path: Path, terms, db=None, coders: Iterable[str] = ()) -> list[di
                         continue
                     where = "free page"
             elif p == wal_path:
-                frame = next(((off, pgno, cur) for off, pgno, cur in frames if off <= m.start() < off + wal_size), None)
+                i = bisect_right(frame_starts, m.start()) - 1
+                frame = frames[i] if i >= 0 and m.start() < frames[i][0] + wal_size else None
                 if frame is not None and frame[2]:
                     owner = place(frame[1])
                     if owner is not None:

@@ -167,10 +167,24 @@ def sync_participants(study, key: KeyFile) -> int:
                 terms.append((parts[1], "last", True, "auto"))  # "Dr Okafor" -> Okafor
             terms += [(t, "speaker", True, "auto") for t in {label.strip()} if t != name]
             existing = key.find_entry(name=name)
-            replacement = None if existing is not None else (
-                INTERVIEWER_REPLACEMENT if role == "interviewer" else SPEAKER_REPLACEMENT)
+            wanted = INTERVIEWER_REPLACEMENT if role == "interviewer" else SPEAKER_REPLACEMENT
+            replacement = wanted
+            if existing is not None:
+                entry = key.entry(existing)
+                # Only an entry this sync made follows the speaker's role (mapped to interviewer
+                # since); a replacement someone chose stays.
+                # [name] becomes [interviewer], never the other way round.
+                replacement = wanted if (entry.source == "speaker" and entry.replacement == SPEAKER_REPLACEMENT
+                                         and wanted == INTERVIEWER_REPLACEMENT) else None
             key.add_entry(name, replacement, "person", "speaker", variants=terms)
     return key.register_version() - version
+
+
+def unmapped_person_labels(db) -> list[str]:
+    """Speaker labels that name a person but belong to no participant and have no role."""
+    participants_ = {p["label"].lower() for p in store.participants(db)}
+    return sorted({label for label, role in store.non_participant_speakers(db)
+                   if role is None and label.strip().lower() not in participants_ and person_label(label)})
 
 
 _TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev", "nurse", "sister"}
@@ -258,6 +272,7 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
          batch_size: int = 16, progress: Callable[[int, int], None] | None = None) -> ScanResult:
     db = study.db
     sync_participants(study, key)
+    unmapped = unmapped_person_labels(db)
     docs = store.documents(db, documents)
     if documents is not None:
         missing = {d.lower() for d in documents} - {d["name"].lower() for d in docs}
@@ -289,6 +304,11 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
             notes.append(choice.note)
     else:
         notes.append("NER is off: scanning with the register and rules only")
+    if unmapped:
+        shown = ", ".join(unmapped[:5]) + (f" and {len(unmapped) - 5} more" if len(unmapped) > 5 else "")
+        notes.append(f"{len(unmapped)} speaker label(s) that name someone are mapped to no participant or role "
+                     f"({shown}): they are in the register as [name], so apply replaces them in the text too. "
+                     "Map them first (`qualcode speakers map STUDY LABEL P3|interviewer`) to keep them apart")
 
     replacements = {t.replacement for t in matcher.terms} | {r[0] for r in key.conn.execute(
         "SELECT DISTINCT replacement FROM log UNION SELECT DISTINCT replacement FROM candidates")}
