@@ -759,3 +759,16 @@ def test_a_name_ner_found_in_one_document_is_searched_in_others(study_path, tmp_
         scan(s, key, documents=["P1_second"], use_ner=False)
         second = [c for c in key.candidates(document="P1_second") if c.original == "Peter"]
     assert second and second[0].rule == "ner-PERSON-repeat" and second[0].replacement == "[name]"
+
+
+def test_the_export_guard_catches_lower_case_names_and_lets_coders_be_named(applied):
+    with Study.open(applied["path"]) as s:
+        assert [lk.text for lk in guard.check(s, "and sarah rang me, said steve")] == ["sarah", "steve"]
+        # Coders are the research team: an agreement report naming Amira is not a leak, though
+        # Amira is also the interviewer registered from the speaker labels.
+        assert guard.check(s, "Coders: Amira and Ben") == []
+        with open_key(s, applied["key"]) as key:
+            assert guard.check(s, "Coders: Amira and Ben", key) == []
+            from qualcode.anonymise.check import check_study
+
+            assert check_study(s, key)["ok"]
