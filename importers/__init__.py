@@ -12,8 +12,10 @@ names); a label seen once in a file is believed when it is one of them (see ``la
 
 Every problem with the bytes raises ``qualcode.errors.InvalidInput`` with a one-line reason (the
 CLI prefixes the file name): empty file, over the size limit, binary or undecodable bytes,
-encrypted / truncated / zip-bomb DOCX, malformed caption timestamps (``line 12: malformed
-timestamp '00:0x:01,000'``), an unknown format name, a file without any transcript text.
+encrypted / truncated / zip-bomb DOCX (sizes are checked as decompressed, not as claimed),
+malformed caption timestamps (``line 12: malformed timestamp '00:0x:01,000'``) or timing lines
+(``line 6: malformed timing line '00:00:05,000 -> 00:00:06,000' ...``), an unknown format name, a
+file without any transcript text.
 
 Canonical text and offsets
 --------------------------
@@ -24,8 +26,9 @@ edges); turns are in order and never overlap. Two ways to get there:
 
 * **Kept in place** — ``text``, ``markdown``, ``otter``, ``rev``, ``noscribe``: the canonical text
   is the decoded file; turns are found where they are (``verbatim``). Title/date header lines,
-  noScribe options, a Markdown preamble and the ``Transcribed by https://otter.ai`` footer are not
-  turns; non-speech marks (``[inaudible 00:12:03]``, ``{Applause}``, ``(12 seconds pause)``) stay
+  noScribe options, headings and the ``Transcribed by https://otter.ai`` footer are not turns;
+  other text before the first label is, without a speaker; a one-off ``Honestly:`` is speech
+  (``labels``); non-speech marks (``[inaudible 00:12:03]``, ``{Applause}``, ``(12 seconds pause)``) stay
   inside turns. ``end_ms`` is the next turn's start where both are stamped. A file without any
   speaker label gives one turn per paragraph with speaker ``None``.
 * **Constructed** — ``vtt*``, ``srt``, ``whisper``, ``docx*``: the source's structure is rebuilt
