@@ -399,3 +399,32 @@ def test_coding_progress_counts_participant_turns_per_coder(study_path):
         counts = s.codes.counts()
         pacing = s.codes.get("Pacing").id
         assert counts[pacing]["by_coder"]["Ben"] == {"codings": 1, "documents": 1, "participants": 1}
+
+
+def test_a_second_connection_in_the_process_never_costs_the_first_its_locks(study_path):
+    # The TUI keeps one connection open while its workers open and close others. Closing a
+    # file descriptor of the study drops every POSIX lock the process holds on it, so opening
+    # must never read the file with open()/close() of its own: if it did, a CLI command in
+    # another process would take itself for the last user, checkpoint and delete the WAL under
+    # the TUI, and the TUI's later writes would be lost (or the file corrupted).
+    import subprocess
+    import sys
+
+    tui = Study.open(study_path)
+    tui.actor = "Ben"
+    with Study.open(study_path):  # a worker's connection, opened and closed
+        pass
+    cli = ("import sys\nfrom qualcode.study import Study\n"
+           "with Study.open(sys.argv[1]) as s:\n"
+           "    s.codes.add('CLI code'); s.codings.add('P1_interview', 'CLI code', 'Amira', 30, 40)\n")
+    assert subprocess.run([sys.executable, "-c", cli, str(study_path)], capture_output=True).returncode == 0
+    tui.codes.add("TUI code")
+    tui.codings.add("P1_interview", "TUI code", "Ben", 10, 20)
+    seen = subprocess.run([sys.executable, "-c", "import sys\nfrom qualcode.study import Study\n"
+                           "with Study.open(sys.argv[1]) as s: print(sorted(c.code for c in s.codings.list()))",
+                           str(study_path)], capture_output=True, text=True)
+    assert "TUI code" in seen.stdout and "CLI code" in seen.stdout, seen
+    tui.close()
+    with Study.open(study_path) as s:
+        assert s.integrity_check() == "ok"
+        assert {c.code for c in s.codings.list()} >= {"TUI code", "CLI code"}

@@ -57,14 +57,27 @@ def open_existing(path: str | Path) -> StudyDatabase:
         raise StudyFileError(f"{path} does not exist (create a study with `qualcode init {path}`)")
     if path.is_dir():
         raise StudyFileError(f"{path} is a folder, not a study file")
-    with path.open("rb") as fh:
-        header = fh.read(100)
-    if not header.startswith(b"SQLite format 3\x00"):
-        raise StudyFileError(f"{path} is not a qualcode study (not an SQLite database)")
-    if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
-        raise StudyFileError(f"{path} is an SQLite database but not a qualcode study")
+    if path.stat().st_size == 0:
+        raise StudyFileError(f"{path} is empty, not a qualcode study")
+    # The header is read through SQLite, never with open()/close() of our own: closing any
+    # descriptor of the file drops every POSIX lock this process holds on it, including the
+    # locks of a connection already open here (the TUI keeps one while its workers open more).
+    # Another process would then take itself for the last user and delete the WAL under us.
     try:
         conn = _connect(path, "rw")
+    except sqlite3.DatabaseError as exc:
+        raise StudyFileError(f"{path} cannot be opened: {exc}") from None
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "not a database" in str(exc):
+            raise StudyFileError(f"{path} is not a qualcode study (not an SQLite database)") from None
+        raise StudyFileError(f"{path} cannot be read: {exc}") from None
+    if app_id != APPLICATION_ID:
+        conn.close()
+        raise StudyFileError(f"{path} is an SQLite database but not a qualcode study")
+    try:
         db = StudyDatabase(conn)
         known = {m.name for m in migrations._migrations}
         newer = [m.name for m in migrations.applied(db) if m.name not in known]
@@ -75,7 +88,11 @@ def open_existing(path: str | Path) -> StudyDatabase:
             migrations.apply(db)
         _tune(conn)
     except sqlite3.DatabaseError as exc:
+        conn.close()
         raise StudyFileError(f"{path} cannot be read: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
     return db
 
 

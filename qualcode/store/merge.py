@@ -113,9 +113,19 @@ def _check_study_file(path: Path) -> None:
         raise StudyFileError(f"{path} does not exist")
     if path.is_dir():
         raise StudyFileError(f"{path} is a folder, not a study file")
-    with path.open("rb") as fh:
-        header = fh.read(100)
-    if not header.startswith(b"SQLite format 3\x00") or int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+    # Through SQLite, not open()/close(): closing a descriptor of a study this process has open
+    # would drop that connection's locks (see ``connection.open_existing``).
+    if path.stat().st_size == 0:
+        raise StudyFileError(f"{path} is not a qualcode study")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        app_id = None
+    if app_id != APPLICATION_ID:
         raise StudyFileError(f"{path} is not a qualcode study")
 
 
