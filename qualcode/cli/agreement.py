@@ -15,7 +15,7 @@ from qualcode.agreement.report import fmt_value, text_report
 from qualcode.agreement.units import (OVERLAPS, SENTENCIZERS, UNITS, agreement as compute_agreement,
                                       plural)
 from qualcode.cli import DefaultGroup
-from qualcode.cli.common import JSON, STUDY, emit, opened, parse_span, say, table
+from qualcode.cli.common import ALLOW_LEAKS, JSON, STUDY, emit, leaks_allowed, opened, parse_span, say, table
 from qualcode.errors import InvalidInput
 
 MULTI = {"--coders", "--codes", "--code", "--documents", "--document", "--span"}
@@ -173,11 +173,12 @@ def agreement():
               help="Statistic of the heatmap (default: the headline kappa).")
 @click.option("--save-round", is_flag=True, help="Keep these figures as the next agreement round.")
 @click.option("--by", metavar="NAME", help="Who saves the round (for the audit log; default $QUALCODE_CODER).")
+@ALLOW_LEAKS
 @JSON
 def agreement_compute(study, coders, unit, codes, documents, all_documents, threshold, overlap,
                       min_overlap, sentencizer, exclude_uncoded, nvivo_compat, bootstrap, seed,
                       cells, csv_file, md_file, docx_file, png_file, heatmap_stat, save_round,
-                      by, as_json):
+                      by, allow_leaks, as_json):
     """Agreement per code, per document and pooled, with N units, prevalence and the methods
     sentence. Only documents coded by every named coder count as double-coded; at least two
     different coders are needed. Warnings (too few documents to resample, rare codes, nothing
@@ -198,14 +199,9 @@ def agreement_compute(study, coders, unit, codes, documents, all_documents, thre
         if csv_file or md_file or docx_file or png_file:
             from exporters import agreement as export
 
-            if csv_file:
-                files["csv"] = str(export.write_csv(s, report, csv_file))
-            if md_file:
-                files["markdown"] = str(export.write_markdown(s, report, md_file, cells=cells))
-            if docx_file:
-                files["docx"] = str(export.write_docx(s, report, docx_file, cells=cells))
-            if png_file:
-                files["heatmap"] = str(export.write_heatmap(s, report, png_file, heatmap_stat))
+            with leaks_allowed(allow_leaks):
+                files = _write_files(export, s, report, csv_file, md_file, docx_file, png_file,
+                                     heatmap_stat, cells)
         saved = rec.save_round(s, report, by) if save_round else None
     if as_json:
         data = report.as_dict(cells=True)
@@ -218,6 +214,20 @@ def agreement_compute(study, coders, unit, codes, documents, all_documents, thre
         say(f"Wrote {kind}: {name}")
     if saved:
         say(f"Saved as agreement round {saved['round']}.")
+
+
+def _write_files(export, s, report, csv_file, md_file, docx_file, png_file, heatmap_stat, cells) -> dict:
+    """Each requested file, through the export door (and its leak guard)."""
+    files = {}
+    if csv_file:
+        files["csv"] = str(export.write_csv(s, report, csv_file))
+    if md_file:
+        files["markdown"] = str(export.write_markdown(s, report, md_file, cells=cells))
+    if docx_file:
+        files["docx"] = str(export.write_docx(s, report, docx_file, cells=cells))
+    if png_file:
+        files["heatmap"] = str(export.write_heatmap(s, report, png_file, heatmap_stat))
+    return files
 
 
 @agreement.command("rounds")
