@@ -41,10 +41,6 @@ def _run(*args) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def _agreement_has_allow_leaks() -> bool:
-    return "--allow-leaks" in _run("agreement", "compute", "--help")[1]
-
-
 @pytest.fixture(scope="module")
 def leaky(tmp_path_factory) -> Path:
     """The sample study anonymised, then with the planted leak."""
@@ -119,9 +115,6 @@ def test_agreement_reports_refuse_the_planted_leak(leaky, tmp_path, monkeypatch,
     assert code == 0 and out.exists(), err
 
 
-@pytest.mark.xfail(not _agreement_has_allow_leaks(), strict=True,
-                   reason="`qualcode agreement compute` has no --allow-leaks yet, though its refusal suggests it "
-                          "(qualcode/cli/agreement.py): expected to pass once the option exists")
 @pytest.mark.parametrize("option,suffix", AGREEMENT, ids=[s for _o, s in AGREEMENT])
 def test_agreement_reports_write_with_allow_leaks(leaky, tmp_path, monkeypatch, option, suffix):
     monkeypatch.delenv("QUALCODE_ALLOW_LEAKS", raising=False)
