@@ -353,3 +353,21 @@ def test_unmapped_speakers_are_registered_then_follow_their_role(tmp_path):
         assert [(c.original, c.stale) for c in key.candidates(status="open")] == [
             ("Ruth Adeyemi", True), ("Ruth", False), ("Ruth", True)]
     s.close()
+
+
+def test_a_first_name_two_participants_share_is_nobody_in_particular(tmp_path):
+    from tests.conftest import add_interview
+
+    from qualcode.anonymise.scan import open_key, scan
+    from qualcode.study import Study
+
+    s = Study.create(tmp_path / "s.qc", coder="Ben")
+    s.participants.add("P1", group="patient", name="Sarah Whitfield")
+    s.participants.add("P2", group="patient", name="Sarah Quinn")
+    add_interview(s, "P1_interview", "Interviewer: Who?\n\nP1: Sarah Quinn, and Sarah, and Srah, and Whitfield.\n")
+    with open_key(s, tmp_path / "k.key", create=True) as key:
+        scan(s, key, use_ner=False)
+        got = [(c.original, c.replacement) for c in key.candidates()]
+    assert got == [("Sarah Quinn", "[name of P2]"), ("Sarah", "[name]"), ("Srah", "[name]"),
+                   ("Whitfield", "[name of P1]")]
+    s.close()

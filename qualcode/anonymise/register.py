@@ -282,6 +282,12 @@ class Matcher:
         self.terms = list(terms)
         self.threshold = threshold
         self._by_key: dict[tuple[str, str], Term] = {}
+        # Terms that two entries share with different replacements (two participants called
+        # Sarah): a match cannot say whose name it is.
+        replacements: dict[str, set[str]] = {}
+        for t in self.terms:
+            replacements.setdefault(_normal(t.text), set()).add(t.replacement)
+        self.ambiguous = {k for k, r in replacements.items() if len(r) > 1}
         ci, cs = [], []
         for t in sorted(self.terms, key=lambda t: (t.entry_id, t.text)):
             key = _normal(t.text)
@@ -391,6 +397,13 @@ class Matcher:
         if found is None or low[0] != found[0][0]:
             return None
         return low, found[0], found[1]
+
+    def is_ambiguous(self, match: NameMatch, text: str) -> bool:
+        """Does the matched text (or, for a misspelling, the term it is close to) belong to two
+        register entries with different replacements?"""
+        if not self.ambiguous:
+            return False
+        return _normal(text[match.start:match.end]) in self.ambiguous or _normal(match.term.text) in self.ambiguous
 
     def find(self, text: str, lower_vocab: set[str] | None = None) -> list[NameMatch]:
         exact = self.exact(text)

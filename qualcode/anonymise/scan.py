@@ -358,15 +358,17 @@ def scan(study, key: KeyFile, *, documents: list[str] | None = None, model: str 
         name_matches = matcher.find(text, lower)
         for m in name_matches:
             rule = "register" if m.how == "exact" else "register-fuzzy"
-            if m.generic:  # close to a registered name, but more likely somebody else
+            if m.generic or matcher.is_ambiguous(m, text):  # somebody else, or whose name is unclear
                 items.append(Found(m.start, m.end, text[m.start:m.end], "[name]", rule, "name", m.score, None,
                                    PRIORITY[rule]))
             else:
                 items.append(Found(m.start, m.end, text[m.start:m.end], m.term.replacement, rule, m.term.kind,
                                    m.score, m.term.entry_id, PRIORITY[rule]))
         for m in matcher.lowercase(text, [(m.start, m.end) for m in name_matches]):
-            items.append(Found(m.start, m.end, text[m.start:m.end], m.term.replacement, "register-lowercase",
-                               m.term.kind, m.score, m.term.entry_id, PRIORITY["register-lowercase"]))
+            shared = matcher.is_ambiguous(m, text)
+            items.append(Found(m.start, m.end, text[m.start:m.end], "[name]" if shared else m.term.replacement,
+                               "register-lowercase", m.term.kind, m.score, None if shared else m.term.entry_id,
+                               PRIORITY["register-lowercase"]))
         for h in scan_rules(text):
             items.append(Found(h.start, h.end, text[h.start:h.end], h.replacement, h.rule, h.kind, None, None,
                                PRIORITY["rule"]))
