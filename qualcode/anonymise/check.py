@@ -39,6 +39,7 @@ from typing import Any, Iterable
 
 from qualcode.anonymise.guard import Guard, Leak
 from qualcode.store import anonymise as store
+from qualcode.store.connection import read_raw
 
 CODER_COLUMNS = ("coders.name", "changes.coder")
 
@@ -138,7 +139,7 @@ def raw_leaks(path: Path, terms, db=None, coders: Iterable[str] = ()) -> list[di
     raw: dict[tuple[str, str, str], int] = {}  # (file, where, term) -> count
     if db is None:
         for p in files:
-            for m in pattern.finditer(p.read_bytes()):
+            for m in pattern.finditer(read_raw(p)):
                 key = (p.name, "", _term_of(forms, m.group(0)))
                 raw[key] = raw.get(key, 0) + 1
         return [{"file": f, "where": w, "term": t, "count": n} for (f, w, t), n in sorted(raw.items())]
@@ -147,7 +148,7 @@ def raw_leaks(path: Path, terms, db=None, coders: Iterable[str] = ()) -> list[di
     tables = store.object_tables(db)
     size = store.page_size(db)
     wal_path = Path(f"{path}-wal")
-    wal = wal_path.read_bytes() if wal_path.exists() else b""
+    wal = read_raw(wal_path) if wal_path.exists() else b""
     wal_size, frames = _wal_frames(wal)
     superseded = {pgno for _off, pgno, current in frames if current}
     frame_starts = [off for off, _pgno, _current in frames]
@@ -161,7 +162,7 @@ def raw_leaks(path: Path, terms, db=None, coders: Iterable[str] = ()) -> list[di
         return None if name is None else tables.get(name, name)
 
     for p in files:
-        data = wal if p == wal_path else p.read_bytes()
+        data = wal if p == wal_path else read_raw(p)
         for m in pattern.finditer(data):
             term = _term_of(forms, m.group(0))
             if p == path:

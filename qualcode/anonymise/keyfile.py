@@ -214,13 +214,18 @@ def check_key_path(key_path: Path, study_path: Path | None) -> None:
     if key_path.exists():
         if key_path.is_dir():
             raise InvalidInput(f"the key file {key_path} is a folder")
-        with key_path.open("rb") as fh:
-            header = fh.read(100)
-        if not header:
+        if key_path.stat().st_size == 0:
             return  # an empty file (e.g. made by mktemp) becomes a new key
-        if not header.startswith(b"SQLite format 3\x00"):
-            raise InvalidInput(f"{key_path} is not a qualcode key file (not an SQLite database)")
-        app_id = int.from_bytes(header[68:72], "big")
+        # Through SQLite, never open()/close() of our own: closing a descriptor of a key this
+        # process has open (the TUI's review screen) would drop its connection's locks.
+        try:
+            probe = sqlite3.connect(f"{key_path.resolve().as_uri()}?mode=rw", uri=True)
+            try:
+                app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError:
+            raise InvalidInput(f"{key_path} is not a qualcode key file (not an SQLite database)") from None
         if app_id == STUDY_APPLICATION_ID:
             raise InvalidInput(f"{key_path} is a qualcode study, not a key file")
         if app_id != KEY_APPLICATION_ID:

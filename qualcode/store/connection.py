@@ -101,3 +101,21 @@ def _tune(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -32000")
     conn.execute("PRAGMA temp_store = MEMORY")
+
+
+_READ_RAW = "import shutil, sys\nwith open(sys.argv[1], 'rb') as fh:\n    shutil.copyfileobj(fh, sys.stdout.buffer)\n"
+
+
+def read_raw(path: str | Path) -> bytes:
+    """The bytes of a study file (or its -wal / -shm) while this process may have it open.
+
+    Read in a child process: closing a descriptor of the file here would drop every POSIX lock
+    this process's connections hold on it (SQLite's WAL locks live on the -shm file and the
+    database file), and another process could then delete the WAL under them. A file that is
+    gone gives ``b""``.
+    """
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _READ_RAW, str(path)], capture_output=True, check=False)
+    return result.stdout if result.returncode == 0 else b""
