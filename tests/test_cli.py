@@ -296,3 +296,16 @@ def test_every_command_and_option_is_documented():
         for param in command.params:
             if isinstance(param, click.Option) and param.name != "help":
                 assert (param.help or "").strip(), f"qualcode {' '.join(path)} {param.opts[0]} has no help"
+
+
+def test_documents_set_records_date_duration_mode_and_any_field(qc, study_path):
+    r = qc("documents", "set", study_path, "P1_interview", "--date", "2024-03-12", "--duration", "37 min",
+           "--mode", "telephone", "interviewer=Amira", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["metadata"] == {"date": "2024-03-12", "duration": "37 min", "mode": "telephone",
+                                    "interviewer": "Amira"}
+    r = qc("documents", "set", study_path, "P1_interview", "interviewer=", "--json")
+    assert "interviewer" not in r.json()["metadata"] and r.json()["metadata"]["mode"] == "telephone"
+    before = study_path.read_bytes()
+    bad = qc("documents", "set", study_path, "P1_interview", "--date", "12/03/2024")
+    assert bad.code == 2 and bad.err.count("\n") == 1 and study_path.read_bytes() == before

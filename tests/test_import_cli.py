@@ -309,3 +309,27 @@ def test_search_points_at_the_word_when_diacritics_differ(tmp_path):
             assert all(h.match == text[h.start:h.end] for h in hits)
         hits = study.search("naive")[1]
         assert [(h.start, text[h.start:h.end]) for h in hits] == [(text.index("Naïve"), "Naïve")]
+
+
+def test_a_damaged_study_is_refused_before_any_transcript_is_written(qc, study_path, tmp_path):
+    # SQLite meets a damaged page only when a write reaches it, and a batch commits each file
+    # on its own: without a check first, some files would import and the command then fail.
+    import sqlite3
+
+    with Study.open(study_path) as s:
+        s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn = sqlite3.connect(study_path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'turns_fts_idx'").fetchone()[0]
+    conn.close()
+    data = bytearray(study_path.read_bytes())
+    data[(root - 1) * page_size:(root - 1) * page_size + 64] = b"\xff" * 64   # the search index's b-tree page
+    study_path.write_bytes(bytes(data))
+    before = study_path.read_bytes()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"T{i}.txt").write_text(f"Interviewer: question {i}\n\nR: answer {i}\n", encoding="utf-8")
+    r = qc("import", study_path, folder)
+    assert study_path.read_bytes() == before
+    assert r.code == 2 and "damaged" in r.err and len(r.err.strip().splitlines()) == 1, r.err

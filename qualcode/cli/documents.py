@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
 from qualcode.cli.common import JSON, STUDY, emit, opened, parse_assignments, say, table
-from qualcode.errors import InvalidInput, QualcodeError
+from qualcode.errors import InvalidInput, QualcodeError, StudyFileError
 
 @click.command("import")
 @STUDY
@@ -42,6 +43,15 @@ def import_(study, files, fmt, replace, max_size, speaker_map, as_json):
         raise InvalidInput("no transcript files found in the given folders")
     results, failures = [], [{"file": str(path), "error": reason} for path, reason in unsupported]
     with opened(study) as s:
+        # A damaged page is only met when a write reaches it: with files committed one by one,
+        # the batch would stop half way. So a batch checks the file first (~1 s per 150 MB).
+        try:
+            health = s.db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            health = str(exc)
+        if health != "ok":
+            raise StudyFileError(f"{study} is damaged ({health}); nothing was imported. Restore a backup, "
+                                 "or see `qualcode info STUDY --check`")
         show_bar = sys.stderr.isatty() and not as_json and len(paths) > 1
         with click.progressbar(paths, label="Importing", file=sys.stderr) if show_bar else _plain(paths) as bar:
             for path in bar:
@@ -154,6 +164,34 @@ def documents_rename(study, document, new_name, as_json):
     with opened(study) as s:
         doc = s.documents.rename(document, new_name)
     emit(doc, as_json, lambda d: f"Renamed to {d.name}")
+
+
+@documents.command("set")
+@STUDY
+@click.argument("document")
+@click.argument("values", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--date", "interview_date", metavar="YYYY-MM-DD", help="When the interview took place.")
+@click.option("--duration", help="How long it lasted, e.g. 37 min or 0:37:12.")
+@click.option("--mode", help="How it was held, e.g. telephone, video, face-to-face.")
+@JSON
+def documents_set(study, document, values, interview_date, duration, mode, as_json):
+    """Set a document's metadata (date, duration, mode and any KEY=VALUE; KEY= removes one)."""
+    from datetime import date
+
+    meta = parse_assignments(values)
+    if interview_date is not None:
+        try:
+            meta["date"] = date.fromisoformat(interview_date).isoformat() if interview_date else ""
+        except ValueError:
+            raise InvalidInput(f"--date must be YYYY-MM-DD, not {interview_date!r}") from None
+    for key, value in (("duration", duration), ("mode", mode)):
+        if value is not None:
+            meta[key] = value.strip()
+    if not meta:
+        raise InvalidInput("give --date, --duration, --mode or KEY=VALUE to set")
+    with opened(study) as s:
+        doc = s.documents.set_metadata(document, meta)
+    emit(doc, as_json, lambda d: f"{d.name}: " + ", ".join(f"{k}: {v}" for k, v in sorted(d.metadata.items())))
 
 
 @click.command()
