@@ -229,6 +229,49 @@ class Study:
                     ch.insert("project", {"key": key, "value": json.dumps(value)})
         return self.settings()
 
+    def set_by(self, key: str) -> dict[str, Any] | None:
+        """Who last changed setting ``key`` and when (``{"coder", "created"}``), from the audit log;
+        None if it was never changed since the study was created (or the change was undone)."""
+        row = self.db.execute(
+            "SELECT coder, created FROM changes WHERE command = 'configure' AND undone_by IS NULL "
+            "AND (summary LIKE ? OR summary LIKE ?) ORDER BY id DESC LIMIT 1",
+            [f"set {key}=%", f"%, {key}=%"]).fetchone()
+        return {"coder": row[0], "created": row[1]} if row else None
+
+    # -- coding complete (blind double coding) ------------------------------------------------
+    def completion(self) -> dict[str, str]:
+        """The coders who marked their coding of this study complete: name -> when (UTC, ISO).
+
+        Kept in the ``coding_complete`` setting by coder id (a renamed coder keeps their mark)."""
+        marks = self.setting("coding_complete", {}) or {}
+        names = {str(c.id): c.name for c in self.coders.list()}
+        return {names[k]: v for k, v in sorted(marks.items(), key=lambda kv: kv[1]) if k in names}
+
+    def mark_complete(self, coder: str, reopen: bool = False) -> dict[str, Any]:
+        """Mark ``coder``'s coding complete (or, with ``reopen``, take the mark back): one audited,
+        undoable change made as that coder. Marking twice (or reopening an open coding) changes
+        nothing. Returns ``{"coder", "complete", "since", "changed"}``."""
+        who = self.coders.get(coder)
+        if who.kind != "coder":
+            raise InvalidInput(f"{who.name!r} holds reconciled codings; only a coder marks coding complete")
+        marks = dict(self.setting("coding_complete", {}) or {})
+        ident = str(who.id)
+        changed = (ident in marks) == reopen
+        if changed:
+            if reopen:
+                del marks[ident]
+                summary = f"reopen the coding of {who.name}"
+            else:
+                marks[ident] = changes.now()
+                summary = f"mark the coding of {who.name} complete"
+            with self.change("coders complete", summary, who.name) as ch:
+                row = self.db.execute("SELECT id FROM project WHERE key = 'coding_complete'").fetchone()
+                if row:
+                    ch.update("project", row[0], {"value": json.dumps(marks)})
+                else:
+                    ch.insert("project", {"key": "coding_complete", "value": json.dumps(marks)})
+        return {"coder": who.name, "complete": ident in marks, "since": marks.get(ident), "changed": changed}
+
     # -- overview ----------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         count = lambda table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731

@@ -67,21 +67,51 @@ def info(study, check, as_json):
 @click.option("--blind/--no-blind", default=None,
               help="Coders see only their own codings by default (double coding).")
 @click.option("--forbid-unblind/--allow-unblind", default=None,
-              help="Forbid showing other coders' codings until coding is marked complete.")
+              help="Forbid showing other coders' codings to a coder until they have marked their coding "
+                   "complete (`qualcode coders complete`); even then only the codings of coders marked "
+                   "complete are shown. Holds on every TUI screen (coding, codebook, memos, themes, "
+                   "agreement).")
+@click.option("--coder", metavar="NAME",
+              help="Who is changing the settings, for the audit trail (default: $QUALCODE_CODER, or the "
+                   "study's only coder); changing --blind or --forbid-unblind needs a known coder.")
 @JSON
-def settings(study, title, approach, phase, blind, forbid_unblind, as_json):
-    """Show or change the study's settings."""
+def settings(study, title, approach, phase, blind, forbid_unblind, coder, as_json):
+    """Show or change the study's settings.
+
+    Shows who last changed the blind settings and which coders marked their coding complete."""
     values = {k: v for k, v in {"title": title, "approach": approach, "phase": phase, "blind": blind,
                                 "forbid_unblind": forbid_unblind}.items() if v is not None}
-    with opened(study) as s:
+    with opened(study, actor=coder) as s:
+        if "blind" in values or "forbid_unblind" in values:
+            s.actor = s.coders.resolve(coder).name  # never an anonymous change of the blind rules
         data = s.configure(**values) if values else s.settings()
-    data = {**data, "phase_name": PHASES.get(data.get("phase"))}
-    emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+        data.pop("coding_complete", None)
+        data["phase_name"] = PHASES.get(data.get("phase"))
+        for key in ("blind", "forbid_unblind"):
+            data[f"{key}_set_by"] = s.set_by(key)
+        data["coding_complete"] = s.completion()
+        people = [c.name for c in s.coders.list() if c.kind == "coder"]
+    open_ = [p for p in people if p not in data["coding_complete"]]
+    if values.get("forbid_unblind") is False and open_ and not as_json:
+        say(f"note: unblinding is now allowed while {', '.join(open_)} "
+            f"{'has' if len(open_) == 1 else 'have'} not marked their coding complete")
+
+    def render(d: dict) -> str:
+        lines = []
+        for k, v in d.items():
+            if k.endswith("_set_by"):
+                v = f"{v['coder']} at {v['created']}" if v else "—"
+            elif k == "coding_complete":
+                v = ", ".join(f"{name} ({when})" for name, when in v.items()) or "nobody yet"
+            lines.append(f"{k}: {v}")
+        return "\n".join(lines)
+
+    emit(data, as_json, render)
 
 
 @click.group()
 def coders():
-    """List, add and rename coders (the people who code)."""
+    """List, add and rename coders (the people who code); mark their coding complete."""
 
 
 @coders.command("add")
@@ -109,6 +139,29 @@ def coders_rename(study, old, new, as_json):
     emit(coder, as_json, lambda c: f"Renamed coder {old} to {c.name} (in the history too)")
 
 
+@coders.command("complete")
+@STUDY
+@click.argument("name")
+@click.option("--reopen", is_flag=True,
+              help="Take the mark back: NAME is coding again (and blind again under --forbid-unblind).")
+@JSON
+def coders_complete(study, name, reopen, as_json):
+    """Mark coder NAME's coding of this study complete (or --reopen it).
+
+    Recorded with the time, as a change by NAME (`history` shows it, `undo` reverts it). Under
+    `settings --forbid-unblind` a coder sees other coders' codings only once they are marked
+    complete themselves, and then only the codings of the coders marked complete too: a pair's
+    agreement figures and disagreements show once both of them are complete."""
+    with opened(study, actor=name) as s:
+        done = s.mark_complete(name, reopen=reopen)
+
+    def render(d: dict) -> str:
+        state = f"complete since {d['since']}" if d["complete"] else "open (not marked complete)"
+        return f"{d['coder']}: coding {state}" + ("" if d["changed"] else " (unchanged)")
+
+    emit(done, as_json, render)
+
+
 @coders.command("list")
 @STUDY
 @JSON
@@ -116,12 +169,15 @@ def coders_list(study, as_json):
     """List coders with their codings and documents."""
     with opened(study) as s:
         rows = []
+        complete = s.completion()
         for c in s.coders.list():
             codings = s.codings.list(coder=c.name)
             rows.append({**c.as_dict(), "codings": len(codings),
-                         "documents": len({x.document_id for x in codings})})
-    emit(rows, as_json, lambda rs: table([(r["name"], r["kind"], r["codings"], r["documents"]) for r in rs],
-                                         ["coder", "kind", "codings", "documents"]))
+                         "documents": len({x.document_id for x in codings}),
+                         "complete": complete.get(c.name)})
+    emit(rows, as_json, lambda rs: table([(r["name"], r["kind"], r["codings"], r["documents"],
+                                           r["complete"] or "—") for r in rs],
+                                         ["coder", "kind", "codings", "documents", "complete"]))
 
 
 @click.command()
