@@ -20,6 +20,7 @@ from qualcode.errors import InvalidInput
 from qualcode.evidence import quote_rows
 from qualcode.store.themes import themes_of
 from qualcode.study import Study
+from exporters.maps import MAX_WIDTH
 from test_themes import build_study, build_themes
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -304,7 +305,7 @@ def test_map_layout_never_overlaps_on_a_big_map(tmp_path):
     from qualcode.themes import map_tree
 
     root = map_tree(s, counts=True)
-    for layout in ("map", "tree"):
+    for layout in ("map", "tree", "auto"):
         lay = layout_map(root, counts=True, layout=layout)
         rects = []
         for b in lay.boxes:
@@ -320,9 +321,115 @@ def test_map_layout_never_overlaps_on_a_big_map(tmp_path):
                 overlap = min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
                 assert not overlap, (a[4], b[4])
     assert len(lay.boxes) == 1 + 15 + 45 + 150
+    assert lay.kind == "tree" and lay.width <= MAX_WIDTH      # auto: too wide as a map
     data = render_figure(root, "png", counts=True)
-    assert png_size(data)[1] > 1000
+    width, height = png_size(data)
+    assert png_dpi(data) == 300 and abs(width - lay.width / 72 * 300) <= 1 and height > 5000   # 300 dpi, big or not
     s.close()
+
+
+def png_dpi(data: bytes) -> int:
+    at = data.index(b"pHYs")
+    per_metre, _y, unit = struct.unpack(">IIB", data[at + 4:at + 13])
+    assert unit == 1
+    return round(per_metre * 0.0254)
+
+
+def test_the_default_map_fits_a_manuscript_column(tmp_path):
+    """The demo's map was a 6:1 strip whose 8.5 pt labels printed at 3.5 pt across 16 cm; the default
+    (auto) layout keeps every label at 6 pt or more there, at an aspect closer to a page."""
+    from PIL import Image
+
+    import sample_transcripts
+    from exporters.maps import COLUMN, LEGEND_SIZE, STYLE, export_map, layout_map
+    from qualcode.cli.demo import build
+    from qualcode.themes import map_tree
+
+    path = tmp_path / "demo.qc"
+    build(sample_transcripts.FOLDER, path).close()
+    with open_study(path) as s:
+        root = map_tree(s, counts=True)
+        lay = layout_map(root, counts=True)
+        smallest = min([LEGEND_SIZE] + [st["size"] for st in STYLE.values()])
+        assert smallest * COLUMN / lay.width >= 6.0
+        assert lay.width / lay.height < 2.0                       # not a strip
+        assert layout_map(root, counts=True, layout="map").width / lay.width > 1.5   # the old default
+        export_map(s, tmp_path / "map.png", counts=True)
+    data = (tmp_path / "map.png").read_bytes()
+    assert png_dpi(data) == 300
+    image = Image.open(tmp_path / "map.png")
+    image.load()
+    assert image.size == png_size(data) and image.mode == "RGB"
+    assert image.getpixel((0, 0)) == (255, 255, 255)
+    colours = {c for _n, c in image.getcolors(1 << 20)}
+    assert (0x33, 0x33, 0x33) in colours                       # the title box
+
+
+def test_text_on_theme_boxes_has_enough_contrast():
+    """White on orange #E69F00 or pink #CC79A7 is about 2:1; the text colour follows luminance."""
+    from exporters.maps import _tint, contrast, text_colour
+    from qualcode.store.themes import PALETTE
+
+    assert text_colour("#E69F00") != "#FFFFFF" and text_colour("#CC79A7") != "#FFFFFF"
+    assert text_colour("#0072B2") == "#FFFFFF" and text_colour("#333333") == "#FFFFFF"
+    for colour in PALETTE:
+        for fill in (colour, _tint(colour, 0.25), _tint(colour, 0.88)):     # theme, candidate, subtheme
+            assert contrast(text_colour(fill), fill) >= 4.5, fill
+
+
+def test_the_map_legend_and_counts_are_the_same_in_every_format(themed, out):
+    """The figure, the text tree, DOT and Mermaid show the same counts and explain the dashes, the
+    grey dots and the unit."""
+    from exporters.maps import export_map
+    from qualcode.themes import map_tree
+
+    with open_study(themed) as s:
+        for suffix in ("svg", "txt", "dot", "mmd"):
+            export_map(s, out / f"m.{suffix}", counts=True, include_discarded=True)
+        root = map_tree(s, counts=True, include_discarded=True)
+    svg = " ".join(re.findall(r"<text[^>]*>(.*?)</text>", (out / "m.svg").read_text(), flags=re.S))
+    svg = re.sub(r"<[^>]+>", " ", svg)
+    tree = (out / "m.txt").read_text()
+    dot = (out / "m.dot").read_text()
+    for n, _depth in root.walk():
+        if n.kind == "root":
+            continue
+        assert n.counts_text() in svg and n.count_label() in tree and n.count_label() in dot, n.label
+    for text in (svg, tree, dot, (out / "m.mmd").read_text()):
+        flat = " ".join(text.split())
+        assert "passages = distinct coded passages" in flat.replace("\\n", " ")
+    for text in (svg, dot, (out / "m.mmd").read_text()):
+        assert "dashed outline: candidate theme" in text and "grey, dotted: discarded theme" in text
+
+
+def test_dot_output_parses_with_pydot(themed, out, tmp_path):
+    """A real DOT parser (pydot, a test dependency) reads the map back: nodes, labels, edges."""
+    import warnings
+
+    with warnings.catch_warnings():       # pydot's parser uses pyparsing's old names
+        warnings.simplefilter("ignore")
+        pydot = pytest.importorskip("pydot")
+        import pydot.dot_parser  # noqa: F401
+    from exporters.maps import export_map
+
+    with open_study(themed) as s:
+        export_map(s, out / "m.dot", counts=True, include_discarded=True)
+    [graph] = pydot.graph_from_dot_data((out / "m.dot").read_text())
+    nodes = {n.get_name(): n for n in graph.get_nodes() if n.get_name() not in ("node", "graph", "edge")}
+    assert nodes["root"].get("label") == '"Pain study"'
+    assert nodes["t1"].get("label") == '"Falling off a cliff edge (3 participants, 5 passages)"'
+    edges = {(e.get_source(), e.get_destination()) for e in graph.get_edges()}
+    assert ("root", "t1") in edges and all(a in nodes and b in nodes for a, b in edges)
+    for path in (GOLDEN / "map.dot", out / "m.dot"):
+        assert pydot.graph_from_dot_data(path.read_text())
+    odd = tmp_path / "odd.qc"
+    s = Study.create(odd, title='A "quoted" study', coder="A")
+    s.codes.add("Back\\slash <b> & #1")
+    themes_of(s).add('"Walking off" a cliff <edge> & #1 | pipe; {braces} [x]', codes=["Back\\slash <b> & #1"])
+    export_map(s, tmp_path / "odd.dot")
+    s.close()
+    [odd_graph] = pydot.graph_from_dot_data((tmp_path / "odd.dot").read_text())
+    assert odd_graph.get_node("t1")[0].get("label") == '"\\"Walking off\\" a cliff <edge> & #1 | pipe; {braces} [x]"'
 
 
 def _dot_tokens(text: str):

@@ -32,13 +32,17 @@ def export():
 @STUDY
 @OUTPUT
 @click.option("--theme", "themes", multiple=True, metavar="THEME", help="Only THEME and its subthemes (repeatable).")
-@click.option("--counts", is_flag=True, help="Show extracts per code and participants per theme.")
-@click.option("--discarded", is_flag=True, help="Include discarded themes (grey, dotted).")
+@click.option("--counts", is_flag=True,
+              help="Show passages per code and participants and passages per theme (passages: overlapping "
+                   "codings by any coder count once, as rows of the quote table).")
+@click.option("--discarded", is_flag=True, help="Include discarded themes (grey, dotted) and count them.")
 @click.option("--no-codes", is_flag=True, help="Themes and subthemes only.")
-@click.option("--layout", type=click.Choice(["map", "tree"]), default="map", show_default=True,
-              help="map: themes fan out left and right of the title; tree: left to right.")
-@click.option("--title", help="The label of the centre node (default: the study title).")
-@click.option("--dpi", type=click.IntRange(50, 1200), help="PNG resolution (default: 300, less for huge maps).")
+@click.option("--layout", type=click.Choice(["auto", "map", "tree"]), default="auto", show_default=True,
+              help="map: themes fan out left and right of the title; tree: the title on top, left to right; "
+                   "auto: the map when it fits a 16 cm column with labels of at least 6 pt, else the tree.")
+@click.option("--title", help="The label of the title node (default: the study title).")
+@click.option("--dpi", type=click.IntRange(50, 1200),
+              help="PNG resolution (default: 300; only a map too big for memory gets less, never under 150).")
 @click.option("--coder", metavar="NAME", help="Count only this coder's codings (with --counts).")
 @ALLOW_LEAKS
 @JSON

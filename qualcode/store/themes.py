@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 STATUSES = ("candidate", "active", "discarded")
 SEP = "/"
-# Okabe-Ito and Tableau hues: distinct for colour-blind readers, dark enough for white text.
+# Okabe-Ito and Tableau hues, distinct for colour-blind readers. Some are light (orange, pink, sky
+# blue): text drawn on them is white or black by WCAG contrast (exporters.maps.text_colour).
 PALETTE = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#6A3D9A",
     "#B8860B", "#1B7837", "#B2182B", "#4D4D4D", "#2166AC", "#762A83", "#A6611A", "#01665E",
