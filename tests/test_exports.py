@@ -1023,3 +1023,17 @@ def test_the_matrix_refers_to_quotes_by_the_quote_tables_numbers(demo_study, tmp
     table = {r["ref"] for r in csv.DictReader(io.StringIO((tmp_path / "q.csv").read_text("utf-8-sig")))}
     matrix_text = (tmp_path / "m.csv").read_text("utf-8-sig")
     assert set(re.findall(r"\bQ\d+", matrix_text)) <= table
+
+
+def test_golden_methods_report_of_the_demo_study(tmp_path, qc):
+    """``report methods`` on the demo study, as text (the Python version normalised)."""
+    import sample_transcripts
+    from qualcode.cli.demo import build
+
+    path = tmp_path / "demo.qc"
+    build(sample_transcripts.FOLDER, path).close()
+    r = qc("report", "methods", str(path), "--agreement", "-o", tmp_path / "methods.txt")
+    assert r.code == 0, r.err
+    text = re.sub(r"\(Python [\d.]+\w*\)", "(Python X.Y.Z)", (tmp_path / "methods.txt").read_text())
+    (tmp_path / "methods_demo.txt").write_text(text)
+    golden("methods_demo.txt", tmp_path / "methods_demo.txt")
