@@ -179,8 +179,9 @@ def themes_move(study, theme, parent, top, position, coder, as_json):
             raise InvalidInput("say where: PARENT, --top or --position N")
         t = store.move(theme, target, position)
     same = (t.parent_id, t.position) == (current.parent_id, current.position)
+    verb = "Reordered" if t.parent_id == current.parent_id else "Moved"
     emit(t, as_json, lambda t: f"{t.path} is already there (position {t.position}); nothing changed" if same
-         else f"Moved: {t.path} (position {t.position})")
+         else f"{verb}: {t.path} (position {t.position})")
 
 
 @themes.command("assign")
