@@ -30,7 +30,7 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
 from tui.highlight import CodingIndex, Span
-from tui.textmap import OffsetMap, display_text
+from tui.textmap import OffsetMap, ceil_boundary, display_text, floor_boundary, next_boundary, previous_boundary
 
 # Navigation and selection keys of TextArea; editing keys (undo, cut, paste, delete ...) are left
 # out so that they reach the app (ctrl+z is the study's undo here).
@@ -173,8 +173,49 @@ class TranscriptView(TextArea, inherit_bindings=False):
 
     @property
     def selection_span(self) -> tuple[int, int]:
+        """The selection as code-point offsets, widened to whole grapheme clusters (a selection
+        made by any means never splits 👍🏽 or a ZWJ sequence)."""
         start, end = self.selection
-        return self.omap.span(start, end)
+        s, e = self.omap.span(start, end)
+        if s == e:
+            return s, e
+        return self._snap(s, floor_boundary), self._snap(e, ceil_boundary)
+
+    def _snap(self, offset: int, how) -> int:
+        row, col = self.omap.to_location(offset)
+        line = self.document.get_line(row) if row < self.document.line_count else ""
+        return offset - col + how(line, col)
+
+    # -- cursor moves by grapheme cluster (offsets stay code points) ----------------------------
+    def _cluster_location(self, location: tuple[int, int], how=floor_boundary) -> tuple[int, int]:
+        row, col = location
+        if row >= self.document.line_count:
+            return location
+        return row, how(self.document.get_line(row), col)
+
+    def get_cursor_left_location(self) -> tuple[int, int]:
+        row, col = self.cursor_location
+        if col == 0 or row >= self.document.line_count:
+            return super().get_cursor_left_location()
+        return row, previous_boundary(self.document.get_line(row), col)
+
+    def get_cursor_right_location(self) -> tuple[int, int]:
+        row, col = self.cursor_location
+        if row >= self.document.line_count:
+            return super().get_cursor_right_location()
+        line = self.document.get_line(row)
+        if col >= len(line):
+            return super().get_cursor_right_location()
+        return row, next_boundary(line, col)
+
+    def get_cursor_up_location(self) -> tuple[int, int]:
+        return self._cluster_location(super().get_cursor_up_location())
+
+    def get_cursor_down_location(self) -> tuple[int, int]:
+        return self._cluster_location(super().get_cursor_down_location())
+
+    def get_target_document_location(self, event) -> tuple[int, int]:
+        return self._cluster_location(super().get_target_document_location(event))
 
     def select_span(self, start: int, end: int, scroll: bool = True) -> None:
         self.selection = Selection(self.omap.to_location(start), self.omap.to_location(end))
