@@ -26,7 +26,7 @@ from tui.screens.base import WorkScreen
 from tui.screens.codebook import CodebookScreen
 from tui.screens.coder import CoderScreen
 from tui.screens.coding import CodingScreen
-from tui.screens.dialogs import CodePicker, DefinitionScreen, TextEditScreen
+from tui.screens.dialogs import CodePicker, ConfirmScreen, DefinitionScreen, TextEditScreen
 from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.memos import MemosScreen
@@ -49,6 +49,8 @@ class QualcodeApp(App):
              "memos": MemosScreen, "search": SearchScreen, "reconcile": ReconcileScreen,
              "themes": ThemesScreen, "anonymise": AnonymiseScreen, "export": ExportScreen}
     DEFAULT_MODE = "home"
+    # How often the study is checked for commits by other processes (the CLI): one PRAGMA.
+    POLL_SECONDS = 2.0
     # Classes whose bindings are listed in help and the palette, and may be remapped.
     SCREENS_WITH_KEYS = (WorkScreen, HomeScreen, CodingScreen, CodebookScreen, MemosScreen, SearchScreen,
                          ReconcileScreen, ThemesScreen, AnonymiseScreen, ExportScreen,
@@ -69,6 +71,8 @@ class QualcodeApp(App):
             self.notify(problem, severity="warning", timeout=8)
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
+        if self.POLL_SECONDS:
+            self.set_interval(self.POLL_SECONDS, self.check_external_changes, name="external-changes")
         if not self.session.coder:
             remembered = self.session.remembered_coder()
             if remembered:
@@ -101,6 +105,55 @@ class QualcodeApp(App):
         screen = self.screen
         if isinstance(screen, WorkScreen):
             screen.refresh_data()
+
+    # -- changes made outside the app, completion, blind mode ---------------------------------
+    def check_external_changes(self) -> bool:
+        """Did another process commit to the study? Then every screen is stale, and the one shown
+        reloads at once if it can keep the reader's place (else when it is next shown)."""
+        if not self.session.external_change():
+            return False
+        screen = self.screen
+        if isinstance(screen, WorkScreen):
+            screen.external_change()
+        return True
+
+    def action_mark_complete(self) -> None:
+        """Mark the current coder's coding complete, or reopen it (after a confirmation)."""
+        session = self.session
+        if not session.coder:
+            self.ask_coder(required=True)
+            return
+        reopen = session.complete
+        if reopen:
+            question = (f"Reopen the coding of {session.coder}? You are marked complete since "
+                        f"{session.policy().complete[session.coder]}.")
+            if session.forbid_unblind:
+                question += " Other coders' codings will be hidden from you again."
+        else:
+            question = f"Mark the coding of {session.coder} complete for this study?"
+            if session.forbid_unblind:
+                question += (" You may then see the codings of the other coders who are complete"
+                             " (o), and agreement figures with them.")
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            done = self.attempt(session.mark_complete, reopen=reopen)
+            if done is None:
+                return
+            if reopen and not session.may_unblind():
+                session.show_others = False
+            self.notify(f"Coding of {done['coder']} " +
+                        (f"marked complete ({done['since']}); ctrl+z undoes it" if done["complete"]
+                         else "reopened"), timeout=4)
+            self._after_change()
+
+        self.push_screen(ConfirmScreen(question), confirmed)
+
+    def action_toggle_others(self) -> None:
+        screen = next((s for s in reversed(self.screen_stack) if isinstance(s, WorkScreen)), None)
+        if screen is not None:
+            screen.action_toggle_others()
 
     # -- errors -------------------------------------------------------------------------------
     def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -176,6 +229,14 @@ class QualcodeApp(App):
                 yield SystemCommand(b.description, f"key: {self.key_for(b)}",
                                     partial(target.run_action, b.action))
         yield SystemCommand("Switch coder", "Choose who is coding", self.ask_coder)
+        if "toggle_others" not in {b.action for b in getattr(type(target), "BINDINGS", [])}:
+            yield SystemCommand("Show other coders", "Show/hide other coders' codings (blind coding)",
+                                self.action_toggle_others)
+        if not any(b.action == "mark_complete" for cls in type(target).__mro__
+                   for b in cls.__dict__.get("BINDINGS", [])):
+            yield SystemCommand("Mark my coding complete", "Or reopen it (the study's record of who has "
+                                "finished; with forbid_unblind, who may see others' codings)",
+                                self.action_mark_complete)
 
 
 def run_app(path: str | Path, coder: str | None = None) -> None:

@@ -33,6 +33,9 @@ def demo_file(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("demo")
     assert main(["demo", "--headless", "--dir", str(folder)]) == 0
+    with Study.open(folder / "demo.qc") as s:  # double coding done: blind coding has done its work
+        for name in PAIR:
+            s.mark_complete(name)
     return folder / "demo.qc"
 
 
@@ -151,6 +154,7 @@ async def test_three_coders_show_the_pairwise_matrix(demo):
         s.coders.add("Cy")
         for c in s.codings.list(document="P1_interview", coder="Ben")[:5]:
             s.codings.add(c.document, c.code, "Cy", c.start, c.end)
+        s.mark_complete("Cy")
     app = QualcodeApp(demo, coder="Amira")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_screen(pilot)
@@ -291,6 +295,10 @@ async def test_a_third_coder_adjudicates(demo):
     app = QualcodeApp(demo, coder="Cy")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_screen(pilot)
+        # Cy codes nothing and is not complete: blind until Cy shows other coders' codings (v)
+        assert screen.items == [] and "v shows other coders" in str(screen.query_one("#dis-summary").render())
+        await pilot.press("v")
+        await settle(pilot)
         await to_walker(pilot, screen)
         assert "Cy, adjudicating" in str(screen.query_one("#dis-decision").render())
         item = screen.current_item()
@@ -416,6 +424,9 @@ async def test_accepting_the_agreed_places_copies_them_to_the_consensus_coder(de
 
 
 async def test_a_study_without_double_coding_shows_undefined_figures_not_a_crash(study_path):
+    with Study.open(study_path) as s:
+        for name in PAIR:
+            s.mark_complete(name)
     app = QualcodeApp(study_path, coder="Amira")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_screen(pilot)

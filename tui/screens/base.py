@@ -74,8 +74,31 @@ class WorkScreen(Screen):
     def refresh_data(self) -> None:
         """Reload what this screen shows from the study (after undo, redo or other screens' work)."""
 
+    def external_change(self) -> None:
+        """Another process (the CLI, another window) changed the study while this screen is shown.
+        By default nothing happens now (the screen reloads when it is next shown); screens that can
+        reload without losing the reader's place do it at once."""
+
+    def others_toggled(self) -> None:
+        """Other coders' codings were shown or hidden (``o``): show this screen's data again."""
+        self.refresh_data()
+
+    def action_toggle_others(self) -> None:
+        shown = self.attempt(self.session.toggle_others)
+        if shown is None:
+            return
+        self.session.generation += 1  # every screen shows other coders' work anew
+        self.others_toggled()
+        if shown:
+            visible = self.session.visible_coders()
+            what = ("every coder's codings" if visible is None else
+                    "the codings of " + ", ".join(sorted(c for c in visible if c)) + " (marked complete)")
+            self.notify(f"Showing {what}", timeout=3)
+        else:
+            self.notify("Blind: only your own codings", timeout=2)
+        self.query_one(StatusBar).update(self.status_text())
+
     def status_text(self) -> str:
         s = self.session
         coder = s.coder or "(no coder)"
-        blind = "all coders (o)" if s.visible_coders() is None else "blind: own only (o)"
-        return f"Coder: {coder} │ {blind}"
+        return f"Coder: {coder} │ {s.blind_state()}"

@@ -14,9 +14,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.widgets.text_area import Selection
 
 from qualcode.errors import QualcodeError
 from qualcode.study import Study
@@ -24,9 +26,21 @@ from tui.highlight import Span
 from tui.keymap import key
 from tui.screens.base import StatusBar, WorkScreen
 from tui.screens.dialogs import ChoiceScreen, CodePicker, TextEditScreen
+from tui.textmap import is_boundary
 from tui.widgets.transcript import TranscriptView, format_ms
 
 _TRIM = " \t\n\"'“”‘’.,;:!?-—–()[]…"
+
+
+def quote_excerpt(text: str, limit: int = 40) -> str:
+    """The selected text on one line for the status bar: “first words…”."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        cut = limit - 1
+        while cut > 0 and not is_boundary(flat, cut):  # never half an emoji
+            cut -= 1
+        flat = flat[:cut].rstrip() + "…"
+    return f"“{flat}”"
 
 
 def in_vivo_name(text: str, limit: int = 80) -> str:
@@ -62,15 +76,17 @@ class CodingScreen(WorkScreen):
         key("coding", "m", "memo", "Memo"),
         key("coding", "l", "list_codings", "Codings here", show=False),
         key("coding", "o", "toggle_others", "Show/hide other coders", show=False),
+        key("coding", "r", "reload", "Reload from the study", show=False),
         key("coding", "ctrl+o", "open_document", "Open document…", show=False),
         key("coding", "escape", "clear_or_leave", "Clear selection / back", show=False),
     ]
 
     class DocumentLoaded(Message):
-        def __init__(self, data: Loaded, select: tuple[int, int] | None) -> None:
+        def __init__(self, data: Loaded, select: tuple[int, int] | None, keep: bool = False) -> None:
             super().__init__()
             self.data = data
             self.select = select
+            self.keep = keep  # a reload of the open document: keep the selection and the scroll
 
     def __init__(self) -> None:
         super().__init__()
@@ -114,25 +130,43 @@ class CodingScreen(WorkScreen):
         self.view.loading = True
         self._load(name, select)
 
+    def action_reload(self) -> None:
+        """Read the open document, its codings and the codebook again (work done by the CLI or
+        another window), keeping the selection and the scroll position."""
+        if self.document is None:
+            return
+        self.generation = self.session.generation
+        self._load(self.document.id, None, True)
+
+    def external_change(self) -> None:
+        self.action_reload()
+        self._update_status()
+
     @work(thread=True, exclusive=True, group="coding-load")
-    def _load(self, name: str, select: tuple[int, int] | None) -> None:
+    def _load(self, name: str | int, select: tuple[int, int] | None, keep: bool = False) -> None:
         try:
             with Study.open(self.session.path) as study:
                 doc = study.documents.get(name)
                 data = Loaded(doc, study.documents.text(doc.id), study.documents.turns(doc.id),
                               study.codings.list(document=doc.name), study.codes.list())
         except QualcodeError as exc:
-            self.app.call_from_thread(self._load_failed, str(exc))
+            self.app.call_from_thread(self._load_failed, str(exc), keep)
             return
-        self.post_message(self.DocumentLoaded(data, select))
+        self.post_message(self.DocumentLoaded(data, select, keep))
 
-    def _load_failed(self, message: str) -> None:
+    def _load_failed(self, message: str, keep: bool = False) -> None:
         self.view.loading = False
+        if keep:  # the open document was deleted (or renamed away) meanwhile
+            message = f"The open document can no longer be read: {message}"
         self.notify(message, severity="error")
 
     @on(DocumentLoaded)
     def _loaded(self, message: DocumentLoaded) -> None:
         data = message.data
+        if message.keep:
+            if self.document is not None and self.document.id == data.document.id:
+                self._reloaded(data)
+            return
         self.document, self.text, self.turns = data.document, data.text, data.turns
         self.codes = {c.id: c for c in data.codes}
         self.picked = None
@@ -143,27 +177,74 @@ class CodingScreen(WorkScreen):
         view.load_document(data.text, data.turns, [Span.of(c) for c in data.codings],
                            {c.id: c.colour for c in data.codes}, self.session.visible_coders())
         view.loading = False
-        doc = data.document
-        meta = ", ".join(f"{k}: {v}" for k, v in sorted(doc.metadata.items()) if v not in (None, ""))
-        self.query_one("#doc-info", Static).update(
-            f"[b]{doc.name}[/b]\n{', '.join(doc.participants) or 'no participants mapped'}"
-            f" · {doc.word_count:,} words · {len(data.turns)} turns" + (f"\n[dim]{meta}[/dim]" if meta else ""))
+        self._show_info(data)
         view.focus()
         if message.select:
             view.select_span(*message.select)
         self._update_panel()
         self._update_status()
 
+    def _reloaded(self, data: Loaded) -> None:
+        """A reload of the open document arrived: same text and turns -> only the codings and
+        colours change (nothing moves); a rewritten text (anonymised, re-imported) -> the text is
+        loaded again with the selection (clamped) and the scroll position kept."""
+        view = self.view
+        self.document = data.document
+        codes = {c.id: c for c in data.codes}
+        colours = {c.id: c.colour for c in data.codes}
+        if data.text == self.text and data.turns == self.turns:
+            if colours != {cid: c.colour for cid, c in self.codes.items()}:
+                view.colours = colours
+                view._styles.clear()
+            self.codes = codes
+            if view.index.visible_coders != self.session.visible_coders():
+                view.index.set_visible(self.session.visible_coders())
+            view.update_spans([Span.of(c) for c in data.codings])
+            view.repaint()
+        else:
+            s, e = view.selection.start, view.selection.end
+            scroll = view.scroll_offset
+            self.text, self.turns, self.codes = data.text, data.turns, codes
+            view.load_document(data.text, data.turns, [Span.of(c) for c in data.codings], colours,
+                               self.session.visible_coders())
+            last = view.document.line_count - 1
+
+            def clamp(loc: tuple[int, int]) -> tuple[int, int]:
+                row = min(loc[0], last)
+                return row, min(loc[1], len(view.document.get_line(row)))
+
+            view.selection = Selection(clamp(s), clamp(e))
+            view.call_after_refresh(view.scroll_to, scroll.x, scroll.y, animate=False)
+        if self.picked is not None and self.picked not in view.index.spans:
+            self.picked = None
+        self._show_info(data)
+        self._panel_key = None
+        self._on_line_shown = None
+        self._update_panel()
+        self._update_status()
+
+    def _show_info(self, data: Loaded) -> None:
+        doc = data.document
+        meta = ", ".join(f"{k}: {v}" for k, v in sorted(doc.metadata.items()) if v not in (None, ""))
+        self.query_one("#doc-info", Static).update(
+            f"[b]{escape(doc.name)}[/b]\n{escape(', '.join(doc.participants) or 'no participants mapped')}"
+            f" · {doc.word_count:,} words · {len(data.turns)} turns"
+            + (f"\n[dim]{escape(meta)}[/dim]" if meta else ""))
+
     def refresh_data(self) -> None:
-        """Fetch codes and this document's codings again (after undo/redo or codebook edits)."""
+        """Fetch codes and this document's codings again (after undo/redo or codebook edits);
+        the whole document when its record changed (text rewritten, participants mapped)."""
         if self.document is None:
             return
         study = self.session.study
         try:
-            study.documents.get(self.document.id)
+            doc = study.documents.get(self.document.id)
         except QualcodeError:
             self.document = None
             self.notify("The open document no longer exists", severity="warning")
+            return
+        if doc != self.document:
+            self.action_reload()
             return
         self.generation = self.session.generation
         codes = study.codes.list()
@@ -228,7 +309,7 @@ class CodingScreen(WorkScreen):
             return
         if self._panel_key is None or key_[0] != self._panel_key[0]:
             options = []
-            show_coder = self.session.visible_coders() is None
+            show_coder = self.session.visible_coders() != frozenset({self.session.coder})
             for sp in here:
                 label = Text.assemble((" ■ ", self._colour(sp.code_id)), sp.code)
                 if show_coder or sp.coder != self.session.coder:
@@ -242,11 +323,12 @@ class CodingScreen(WorkScreen):
         self._panel_key = key_
         on_line = []
         seen = set()
+        show_coder = self.session.visible_coders() != frozenset({self.session.coder})
         for sp in view.index.on_row(row):
             if (sp.code_id, sp.coder) in seen:
                 continue
             seen.add((sp.code_id, sp.coder))
-            who = f" ({sp.coder})" if self.session.visible_coders() is None else ""
+            who = f" ({sp.coder})" if show_coder else ""
             on_line.append(Text.assemble(("■ ", self._colour(sp.code_id)), sp.code + who))
         shown = Text("\n").join(on_line) if on_line else Text("—", style="dim")
         if shown != self._on_line_shown:  # same codes on the next line: no layout, no repaint
@@ -262,12 +344,15 @@ class CodingScreen(WorkScreen):
         if self.document is not None:
             view = self.view
             s, e = view.selection_span
-            parts.append(self.document.name)
-            parts.append(f"{s}:{e} ({e - s} chars)" if s != e else f"at {s}")
+            parts.append(escape(self.document.name))
+            if s != e:
+                parts.append(f"{s}:{e} ({e - s} chars) {escape(quote_excerpt(self.text[s:e]))}")
+            else:
+                parts.append(f"at {s}")
             i = view.turn_index_at(s)
             if i is not None and self.turns:
                 turn = self.turns[i]
-                who = turn.participant or turn.speaker or "?"
+                who = escape(turn.participant or turn.speaker or "?")
                 stamp = f" {format_ms(turn.start_ms)}" if turn.start_ms is not None else ""
                 parts.append(f"turn {i + 1}/{len(self.turns)} {who}{stamp}")
         self.query_one(StatusBar).update(" │ ".join(parts))
@@ -379,7 +464,8 @@ class CodingScreen(WorkScreen):
 
         def remove(span: Span) -> None:
             study = self.session.study
-            if s == e or (s <= span.start and e >= span.end):
+            whole = s == e or (s <= span.start and e >= span.end)
+            if whole:
                 result = self.attempt(self.session.perform, f"remove {span.code} {span.start}:{span.end}",
                                       study.codings.delete, span.id)
             else:
@@ -389,7 +475,11 @@ class CodingScreen(WorkScreen):
             if result is not None:
                 self.picked = None
                 self._refetch(span.code)
-                self.notify(f"Removed {span.code}" + ("" if s == e else f" from {s}:{e}"), timeout=2)
+                if whole:
+                    self.notify(f"Deleted coding {span.code} {span.start}:{span.end}", timeout=2)
+                else:
+                    self.notify(f"Uncoded {max(s, span.start)}:{min(e, span.end)} of {span.code} "
+                                f"{span.start}:{span.end}", timeout=2)
 
         self._choose_coding(self._own_here(), "Remove which coding?", remove)
 
@@ -482,17 +572,13 @@ class CodingScreen(WorkScreen):
         self.app.push_screen(ChoiceScreen("Codings here (Enter selects)", choices),
                              lambda sp: sp and self._select_coding(sp))
 
-    def action_toggle_others(self) -> None:
-        shown = self.attempt(self.session.toggle_others)
-        if shown is None:
-            return
+    def others_toggled(self) -> None:
+        self.generation = self.session.generation
         if self.document is not None:
             self.view.set_visible_coders(self.session.visible_coders())
             self._panel_key = None
             self._on_line_shown = None
             self._update_panel()
-        self.notify("Showing every coder's codings" if shown else "Blind: only your own codings",
-                    timeout=2)
         self._update_status()
 
     def action_open_document(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from qualcode.study import PHASES, Study
 from tui.keymap import key
@@ -30,10 +30,12 @@ class HomeScreen(WorkScreen):
         key("home", "f", "set_phase", "Set B&C phase"),
         key("home", "w", "switch_coder", "Switch coder"),
         key("home", "r", "reload", "Reload"),
+        key("home", "k", "mark_complete", "Mark my coding complete / reopen"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Static(id="home-title")
+        yield Static(id="home-blind")
         yield DocumentTable(id="documents", cursor_type="row", zebra_stripes=True)
         yield Static("Enter or click: open a document · 1 documents 2 coding 3 codebook 4 memos 5 search 6 agreement 7 themes 8 anonymise 9 export"
                      " · ?: all keys · ctrl+p: commands", id="home-hint")
@@ -42,6 +44,7 @@ class HomeScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.generation = -1
+        self._keep: str | None = None  # the document highlighted before a reload
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
@@ -57,9 +60,42 @@ class HomeScreen(WorkScreen):
             f"[b]{info.get('title')}[/b]  ·  {info.get('approach')}  ·  "
             f"Phase {phase}: {PHASES.get(phase, '?')}  ·  {info.get('documents')} documents, "
             f"{info.get('words'):,} words, {info.get('codings')} codings")
+        self.query_one("#home-blind", Static).update(self._blind_line())
         self.query_one(StatusBar).update(self.status_text())
-        self.query_one(DocumentTable).loading = True
+        table = self.query_one(DocumentTable)
+        if table.row_count:
+            try:
+                self._keep = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            except CellDoesNotExist:
+                pass
+        table.loading = True
         self._load()
+
+    def external_change(self) -> None:
+        self.refresh_data()
+
+    def _blind_line(self) -> str:
+        """Blind double coding at a glance: the rule, who set it, who has finished."""
+        session, study = self.session, self.session.study
+        policy = session.policy()
+        if policy.forbid:
+            rule = "Blind coding: others' codings only after marking yours complete (forbid_unblind)"
+        elif policy.blind:
+            rule = "Blind coding: others' codings hidden unless shown (o); unblinding allowed"
+        else:
+            rule = "Not blind: every coder's codings are shown"
+        who = study.set_by("forbid_unblind") or study.set_by("blind")
+        if who:
+            rule += f", set by {who['coder']} {who['created'][:16].replace('T', ' ')}"
+        done = [f"{name} ✓ {when[:10]}" for name, when in policy.complete.items()]
+        waiting = [name for name in policy.people if name not in policy.complete]
+        parts = [rule]
+        if done:
+            parts.append("complete: " + ", ".join(done))
+        if waiting:
+            parts.append("still coding: " + ", ".join(waiting))
+        mine = "reopen yours" if session.complete else "mark yours complete"
+        return " · ".join(parts) + f" · k: {mine}"
 
     @work(thread=True, exclusive=True, group="home")
     def _load(self) -> None:
@@ -89,6 +125,12 @@ class HomeScreen(WorkScreen):
         for _doc_id, name, cells in rows:
             table.add_row(*cells, *["…" for _ in coders], key=name)
         table.loading = False
+        keep, self._keep = self._keep, None
+        if keep is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(keep), animate=False)
+            except RowDoesNotExist:  # the document has gone
+                pass
         if not rows:
             self.notify("No documents yet: import transcripts with `qualcode import`.")
 
@@ -125,3 +167,6 @@ class HomeScreen(WorkScreen):
 
     def action_switch_coder(self) -> None:
         self.app.ask_coder()
+
+    def action_mark_complete(self) -> None:
+        self.app.action_mark_complete()

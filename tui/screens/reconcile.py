@@ -14,6 +14,13 @@ One choice of coders (A, B and an optional third) and unit drives three tabs:
 * **Rounds** -- ``qualcode agreement rounds`` and the decision log (``qualcode decisions``);
   s recomputes the figures and records them as a new round.
 
+Blind coding holds here as on the coding screen (``Session``'s rule): the figures of a choice of
+coders show once every person among them is marked complete, or when their codings are shown to
+the current coder; the disagreements (their codings, with text and offsets) and reconciling once
+the current coder is complete too, or when their codings are shown (``v`` here, ``o`` on the coding
+screen; refused under ``forbid_unblind`` until the current coder is complete); the decision log
+(consensus codings) likewise.
+
 Computing runs in a worker thread with its own ``Study`` connection and posts its results; writes
 happen on the UI thread through ``Session.perform`` so undo and redo cover them.
 """
@@ -84,6 +91,7 @@ class ReconcileScreen(WorkScreen):
         key("reconcile", "p", "next_open(-1)", "Previous undecided", name="previous_open", show=False),
         key("reconcile", "h", "toggle_decided", "Show/hide decided", show=False),
         key("reconcile", "o", "open_document", "Open in the coding view", show=False),
+        key("reconcile", "v", "toggle_others", "Show/hide other coders (blind coding)", show=False),
         key("reconcile", "A", "accept_agreed", "Accept the agreed places", show=False),
         key("reconcile", "c", "recompute", "Recompute"),
         key("reconcile", "s", "save_round", "Record a new round"),
@@ -116,6 +124,8 @@ class ReconcileScreen(WorkScreen):
         self.log_rows: list[dict[str, Any]] = []
         self.error: str | None = None
         self.coder_names: list[str] = []
+        self.hidden_rounds = 0  # rounds and decisions left out by blind coding
+        self.hidden_decisions = 0
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -233,6 +243,13 @@ class ReconcileScreen(WorkScreen):
             self.pending.discard("report")
             self.pending.discard("items")
             self._show_message("Choose two coders to compare (A and B above).")
+        elif not self.session.figures_allowed(coders):
+            self.pending.discard("report")
+            self.pending.discard("items")
+            self._show_message(self._blind_text(coders, figures=True))
+        elif not self.session.comparison_allowed(coders):
+            self.pending.discard("items")
+            self._show_blind_items(self._blind_text(coders, figures=False))
         for part, ident in (("report", "#agr-table"), ("items", "#dis-table")):
             if part in self.pending:
                 self.query_one(ident, DataTable).loading = True
@@ -277,6 +294,40 @@ class ReconcileScreen(WorkScreen):
         else:
             self._show_items(message.data)
         self._update_status()
+
+    def external_change(self) -> None:
+        self.refresh_data()
+
+    def _blind_text(self, coders: list[str], figures: bool) -> str:
+        """Why the figures (or the disagreements) of ``coders`` are not shown, and what would."""
+        session = self.session
+        policy = session.policy()
+        waiting = [c for c in coders if c in policy.people and c not in policy.complete]
+        if figures:
+            text = (f"Blind coding: the agreement figures of {' and '.join(coders)} show once "
+                    f"{'both have' if len(coders) == 2 else 'each has'} marked their coding complete "
+                    f"(k on the documents screen, or qualcode coders complete; still coding: "
+                    f"{', '.join(waiting) or '—'})")
+            if session.may_unblind():
+                text += ", or when other coders' codings are shown (v)"
+            return text + "."
+        text = (f"Blind coding: the disagreements show the codings of {', '.join(coders)}, which are "
+                f"hidden from you until you and they have marked your coding complete")
+        if not session.complete:
+            waiting = [session.coder, *waiting]
+        text += f" (still coding: {', '.join(dict.fromkeys(waiting)) or '—'})"
+        if not session.may_unblind():
+            return text + "; this study forbids unblinding before that."
+        return text + "; v shows other coders' codings now."
+
+    def _show_blind_items(self, text: str) -> None:
+        """The figures may be shown but the disagreements (other coders' codings) may not."""
+        self.items, self.listed = [], []
+        table = self.query_one("#dis-table", DataTable)
+        table.loading = False
+        table.clear(columns=True)
+        self.query_one("#dis-summary", Static).update(text)
+        self._show_item(None)
 
     def _show_message(self, text: str) -> None:
         """No figures to show (an error or an incomplete choice): say why in both tabs."""
@@ -516,6 +567,9 @@ class ReconcileScreen(WorkScreen):
         if len(coders) < 2:
             self.notify("Choose two coders to compare first", severity="warning")
             return
+        if not self.session.comparison_allowed(coders):
+            self.notify(self._blind_text(list(coders), figures=False), severity="warning", timeout=6)
+            return
         if not self.session.coder:
             self.app.ask_coder()
             return
@@ -549,6 +603,9 @@ class ReconcileScreen(WorkScreen):
         if not self.session.coder:
             self.app.ask_coder()
             return
+        if not self.session.figures_allowed(coders):
+            self.notify(self._blind_text(coders, figures=True), severity="warning", timeout=6)
+            return
         self.load(("report", "rounds"))
         self.save_after = self.token
 
@@ -561,6 +618,14 @@ class ReconcileScreen(WorkScreen):
             self.load(("rounds",))
 
     def _show_rounds(self, rounds: list[dict[str, Any]], log: list[dict[str, Any]]) -> None:
+        shown = [r for r in rounds if self.session.figures_allowed(r["coders"])]
+        self.hidden_rounds = len(rounds) - len(shown)
+        consensus = self.session.policy().others
+        if not (self.session.sees_all(consensus) or self.session.complete):  # consensus codings
+            self.hidden_decisions, log = len(log), []
+        else:
+            self.hidden_decisions = 0
+        rounds = shown
         self.round_rows, self.log_rows = rounds, log
         table = self.query_one("#rounds-table", DataTable)
         table.clear()
@@ -589,12 +654,19 @@ class ReconcileScreen(WorkScreen):
 
     def _show_round_detail(self) -> None:
         detail = self.query_one("#round-detail", Static)
+        hidden = []
+        if self.hidden_rounds:
+            hidden.append(f"{plural(self.hidden_rounds, 'round')} of coders not yet complete")
+        if self.hidden_decisions:
+            hidden.append(f"{plural(self.hidden_decisions, 'decision')} (consensus codings)")
+        note = Text(f"\nHidden by blind coding: {'; '.join(hidden)}." if hidden else "", style="dim")
         if not self.round_rows:
-            detail.update("No agreement rounds saved yet: s records the current figures as round 1.")
+            detail.update(Text("No agreement rounds saved yet: s records the current figures as round 1."
+                               if not self.hidden_rounds else "") + note)
             return
         row = self.query_one("#rounds-table", DataTable).cursor_row or 0
         r = self.round_rows[min(row, len(self.round_rows) - 1)]
-        detail.update(Text.assemble((f"Round {r['round']}: ", "bold"), r["headline"] or ""))
+        detail.update(Text.assemble((f"Round {r['round']}: ", "bold"), r["headline"] or "") + note)
 
     # -- tabs and status --------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
@@ -604,7 +676,7 @@ class ReconcileScreen(WorkScreen):
 
     def status_text(self) -> str:
         coders, unit = self.shown or ((), DEFAULT_UNIT)
-        parts = [f"Coder: {self._decider_label()}"]
+        parts = [f"Coder: {self._decider_label()}", self.session.blind_state()]
         if len(coders) >= 2:
             parts.append(f"{' vs '.join(coders)} · {unit}")
         if self.report is not None:
