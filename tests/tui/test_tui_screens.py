@@ -131,7 +131,7 @@ async def test_codebook_add_rename_move_merge(study_path):
         await pilot.press("enter")
         await settle(pilot)
         assert screen.current().path == "Loss"
-        await pilot.press("r")
+        await pilot.press("n")  # rename (r reloads)
         await pilot.pause()
         app.screen.query_one("Input").value = "Grief"
         await pilot.press("enter")
@@ -188,7 +188,7 @@ async def test_codebook_recolour_define_delete_and_undo(study_path):
         await settle(pilot)
         # a failing operation is shown, not raised: renaming onto an existing sibling
         highlight(screen, "Self-management")
-        await pilot.press("r")
+        await pilot.press("n")  # rename (r reloads)
         await pilot.pause()
         app.screen.query_one("Input").value = "Programme ending"
         await pilot.press("enter")
@@ -366,7 +366,7 @@ async def test_codebook_changes_reach_the_open_document(study_path):
         assert coding.view.colours[c.code_id] != "#123456"
         book = await go(pilot, "codebook")
         highlight(book, "Self-management/Pacing")
-        await pilot.press("r")
+        await pilot.press("n")  # rename (r reloads)
         await pilot.pause()
         app.screen.query_one("Input").value = "Pacing oneself"
         await pilot.press("enter")

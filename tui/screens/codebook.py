@@ -31,7 +31,8 @@ class CodebookScreen(WorkScreen):
     BINDINGS = [
         key("codebook", "a", "add_code", "Add code"),
         key("codebook", "A", "add_child", "Add child code"),
-        key("codebook", "r", "rename_code", "Rename"),
+        key("codebook", "n,f2", "rename_code", "Rename"),
+        key("codebook", "r", "reload", "Reload", show=False),
         key("codebook", "v", "move_code", "Move under…"),
         key("codebook", "g", "merge_code", "Merge into…"),
         key("codebook", "k", "recolour_code", "Recolour"),
@@ -47,6 +48,8 @@ class CodebookScreen(WorkScreen):
         self.generation = -1
         self._want: str | None = None
         self._extracts: list = []
+        self._scroll: tuple[float, float] | None = None  # tree, extracts scroll kept over a reload
+        self._extract_at: tuple[str, int | None] | None = None  # (code, highlighted extract) kept
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="codebook-main"):
@@ -69,11 +72,23 @@ class CodebookScreen(WorkScreen):
         self.query_one(StatusBar).update(self.status_text())
 
     # -- loading -----------------------------------------------------------------------------
+    def action_reload(self) -> None:
+        """Read the codebook and the counts again (work done by the CLI or another window),
+        keeping the highlighted code, the highlighted extract and the scroll."""
+        self.refresh_data()
+
+    def external_change(self) -> None:
+        self.refresh_data()
+
     def refresh_data(self, select: str | None = None) -> None:
         self.generation = self.session.generation
-        if select is None and self.current() is not None:
-            select = self.current().path
+        current = self.current()
+        if select is None and current is not None:
+            select = current.path
         self._want = select
+        if current is not None and select == current.path:
+            self._scroll = (self.query_one(Tree).scroll_y, self.query_one("#extracts", OptionList).scroll_y)
+            self._extract_at = (current.path, self.query_one("#extracts", OptionList).highlighted)
         self.query_one(StatusBar).update(self.status_text())
         self.query_one(Tree).loading = True
         self._load()
@@ -121,9 +136,23 @@ class CodebookScreen(WorkScreen):
             self.query_one("#code-def", Static).update("No codes yet. Press a to add one.")
 
     def _place_cursor(self, node) -> None:
+        tree = self.query_one(Tree)
+        scroll, self._scroll = self._scroll, None
         if node is not None:
-            self.query_one(Tree).move_cursor(node)
+            tree.move_cursor(node)
+            if scroll is not None:  # the same code as before: the same place on screen
+                tree.scroll_to(y=scroll[0], animate=False, immediate=True)
+                if not scroll[0] <= tree.cursor_line < scroll[0] + tree.scrollable_content_region.height:
+                    tree.scroll_to_line(tree.cursor_line, animate=False)
         self._show_detail()
+        keep, self._extract_at = self._extract_at, None
+        code = self.current()
+        extracts = self.query_one("#extracts", OptionList)
+        if keep and code is not None and keep[0] == code.path and keep[1] is not None \
+                and extracts.option_count:
+            extracts.highlighted = min(keep[1], extracts.option_count - 1)
+            if scroll is not None:
+                extracts.scroll_to(y=scroll[1], animate=False, immediate=True)
 
     def current(self):
         node = self.query_one(Tree).cursor_node

@@ -32,6 +32,7 @@ class MemosScreen(WorkScreen):
         key("memos", "o", "open_target", "Open in document", show=False),
         key("memos", "j", "show_tab('journal')", "Journal", name="journal"),
         key("memos", "M", "show_tab('memos')", "Memos", name="memos_tab", show=False),
+        key("memos", "r", "reload", "Reload", show=False),
     ]
 
     def __init__(self) -> None:
@@ -65,9 +66,20 @@ class MemosScreen(WorkScreen):
         self.query_one(StatusBar).update(self.status_text())
 
     # -- data --------------------------------------------------------------------------------
+    def action_reload(self) -> None:
+        """Read memos and journal again (work done by the CLI or another window), keeping the
+        highlighted memo and entry."""
+        self.refresh_data()
+
+    def external_change(self) -> None:
+        self.refresh_data()
+
     def refresh_data(self) -> None:
         self.generation = self.session.generation
         study = self.session.study
+        memo, entry = self._current_memo(), self._current_entry()
+        tables = (self.query_one("#memo-table", DataTable), self.query_one("#journal-table", DataTable))
+        scrolls = [t.scroll_y for t in tables]
         kind = self.query_one("#memo-filter", Select).value
         kind = kind if isinstance(kind, str) else None  # Select.NULL: every memo
         self.memos = [m for m in (self.attempt(study.memos.list, target_type=kind) or [])
@@ -82,6 +94,11 @@ class MemosScreen(WorkScreen):
         journal.clear()
         for j in self.entries:
             journal.add_row(j.entry_date, f"{j.phase}" if j.phase else "—", _one_line(j.body), key=str(j.id))
+        for t, rows, was, y in ((table, self.memos, memo, scrolls[0]), (journal, self.entries, entry, scrolls[1])):
+            row = next((k for k, r in enumerate(rows) if was is not None and r.id == was.id), None)
+            if row is not None:  # the same memo (entry) stays highlighted, at the same height
+                t.move_cursor(row=row, animate=False, scroll=False)
+                self.call_after_refresh(t.scroll_to, y=y, animate=False)
         self._show_bodies()
         self.query_one(StatusBar).update(self.status_text())
 
