@@ -373,6 +373,10 @@ class ExportScreen(WorkScreen):
         self.query_one(StatusBar).update(self.status_text())
 
     # -- data --------------------------------------------------------------------------------
+    def external_change(self) -> None:
+        if not self.busy:
+            self.refresh_data()
+
     def refresh_data(self) -> None:
         """Themes, coders and attribute names offered by the form, from the study."""
         self.generation = self.session.generation
@@ -500,6 +504,7 @@ class ExportScreen(WorkScreen):
             if BY_ID[kind].strict and path.suffix.lower().lstrip(".") not in accepted:
                 raise InvalidInput(f"cannot tell the {BY_ID[kind].label.lower()} format from {path.name!r}: use "
                                    + ", ".join("." + s for s in accepted))
+            self.check_blind(kind, options)
         except QualcodeError as exc:
             self._fail(str(exc))
             return
@@ -511,6 +516,30 @@ class ExportScreen(WorkScreen):
             self.app.push_screen(ConfirmScreen(f"{path} exists. Overwrite it?"), confirmed)
             return
         self._start(kind, path, options, allow=False)
+
+    def check_blind(self, kind: str, o: dict[str, Any]) -> None:
+        """The forbid_unblind setting holds for what the TUI writes too: an export that would hold
+        codings (or their counts, or agreement figures) of coders the current coder may not be
+        shown is refused. (Plain blind coding hides others only until asked, so it exports.)"""
+        session = self.session
+        allowed = session.unblinded_coders()
+        if allowed is None:
+            return
+        hidden = ("this study shows other coders' codings only to a coder marked complete, and only "
+                  "of coders marked complete (forbid_unblind)")
+        if kind in ("quotes", "matrix") or (kind == "map" and o.get("counts")):
+            if not o.get("coder") or o["coder"] not in allowed:
+                raise InvalidInput(f"this export would hold other coders' codings, and {hidden}: "
+                                   "choose yourself as the coder")
+        elif kind == "codebook":
+            raise InvalidInput(f"the codebook export counts every coder's codings, and {hidden}; the "
+                               "REFI-QDA codebook (.qdc) has no counts")
+        elif kind == "qdpx":
+            raise InvalidInput(f"a REFI-QDA project holds every coder's codings, and {hidden}")
+        elif kind == "agreement" and o.get("coder_a") and o.get("coder_b") \
+                and not session.figures_allowed([o["coder_a"], o["coder_b"]]):
+            raise InvalidInput(f"blind coding: the agreement of {o['coder_a']} and {o['coder_b']} can be "
+                               "exported once both have marked their coding complete")
 
     def _start(self, kind: str, path: Path, options: dict[str, Any], allow: bool) -> None:
         self.busy = True
