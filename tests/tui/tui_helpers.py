@@ -62,3 +62,20 @@ async def fill(pilot, value: str, selector: str = "Input") -> None:
     else:
         widget.value = value
     await pilot.pause()
+
+
+def cli(*args) -> "subprocess.CompletedProcess[str]":
+    """Run the real ``qualcode`` command in another process (the console script next to this
+    Python, else ``python -c`` through the same entry point); fail loudly if it fails."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("qualcode")
+    command = [str(script)] if script.exists() else [
+        sys.executable, "-c", "import sys\nfrom qualcode.cli import main\nsys.exit(main(sys.argv[1:]))"]
+    env = {k: v for k, v in os.environ.items() if k != "QUALCODE_CODER"}
+    done = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done
