@@ -421,3 +421,59 @@ async def test_turn_key_on_a_label_selects_the_turn_it_introduces(study_path):
         assert view.selection_span == (first.start, first.end)
         await pilot.press("t")  # again: extends over the next turn
         assert view.selection_span == (first.start, screen.turns[1].end)
+
+
+async def test_triple_click_selects_the_turn(study_path):
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_doc(pilot, "P1_interview")
+        view = screen.view
+        turn = screen.turns[1]  # Sarah's first turn, on row 2
+        row, col = view.omap.to_location(turn.start + 12)
+        await pilot.triple_click(view, offset=(view.gutter_width + col, row))
+        await pilot.pause()
+        assert view.selection_span == (turn.start, turn.end)
+        assert screen.text[turn.start:turn.end].startswith("Honestly, it was like")
+        status = str(screen.query_one("#status").render())
+        assert f"{turn.start}:{turn.end}" in status and "“Honestly, it was like" in status
+
+
+async def test_status_bar_shows_the_selected_text_on_one_line(tmp_path):
+    path = tmp_path / "s.qc"
+    parsed = transcript([("P1", "A [laughs] moment\nover two lines 👍🏽 " + "and more words " * 5, None)])
+    with Study.create(path, coder="Amira") as s:
+        add_parsed(s, parsed, "status")
+    app = QualcodeApp(path, coder="Amira")
+    async with app.run_test(size=(160, 30)) as pilot:
+        screen = await open_doc(pilot, "status")
+        start = parsed.text.index("A [laughs]")
+        screen.view.select_span(start, start + 80)
+        await pilot.pause()
+        shown = str(screen.query_one("#status").render())
+        assert "“A [laughs] moment over two lines 👍🏽 and" in shown  # one line, markup kept as text
+        assert "…”" in shown and "\n" not in shown
+    from tui.screens.coding import quote_excerpt
+
+    assert quote_excerpt("ab 👍🏽", limit=4) == "“ab…”"  # never half a character
+    assert quote_excerpt("short") == "“short”"
+
+
+async def test_removing_a_whole_coding_says_deleted_and_a_part_says_uncoded(study_path):
+    with Study.open(study_path) as s:
+        c = s.codings.add_text("P1_interview", "Programme ending/Cliff edge", "Amira", "falling off a cliff edge")
+    notes: list[str] = []
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        original = app.notify
+        app.notify = lambda message, **kw: (notes.append(str(message)), original(message, **kw))[1]
+        screen = await open_doc(pilot, "P1_interview")
+        screen.view.select_span(c.start, c.start + 7)  # "falling": a part
+        await pilot.press("x")
+        await settle(pilot)
+        assert notes[-1] == f"Uncoded {c.start}:{c.start + 7} of Programme ending/Cliff edge {c.start}:{c.end}"
+        [rest] = fresh_codings(study_path)
+        set_cursor(screen.view, rest.start + 2)
+        await pilot.press("x")
+        await settle(pilot)
+        assert notes[-1] == f"Deleted coding Programme ending/Cliff edge {rest.start}:{rest.end}"
+    assert fresh_codings(study_path) == []

@@ -404,3 +404,69 @@ async def test_switching_coder_changes_what_the_coding_screen_shows(study_path):
         await go(pilot, "coding")
         assert app.session.coder == "Ben"
         assert [s.id for s in coding.view.index.visible()] == [ben.id]
+
+
+# -- the mouse on the codebook, memos and search screens ------------------------------------------
+
+
+async def test_codebook_with_the_mouse(study_path):
+    with Study.open(study_path) as s:
+        c = s.codings.add_text("P1_interview", "Self-management/Pacing", "Amira", "Learning to pace myself")
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await go(pilot, "codebook")
+        tree = screen.query_one(Tree)
+        line = next(n for n in tree._tree_nodes.values() if n.data == "Self-management/Pacing").line
+        await pilot.click(Tree, offset=(6, line))  # a click on a code highlights it
+        await pilot.pause()
+        assert screen.current().path == "Self-management/Pacing"
+        assert "Pacing" in str(screen.query_one("#code-def").render())
+        extracts = screen.query_one("#extracts", OptionList)
+        assert extracts.option_count == 1
+        await pilot.click("#extracts", offset=(4, 0))  # a click on an extract opens it
+        await settle(pilot)
+        assert isinstance(app.screen, CodingScreen)
+        assert app.screen.view.selection_span == (c.start, c.end)
+
+
+async def test_memos_with_the_mouse(study_path):
+    with Study.open(study_path) as s:
+        s.memos.add("On the study", "Amira")
+        text = s.documents.text(s.documents.get("P1_interview").id)
+        start = text.index("cliff edge")
+        s.memos.add("Abrupt end", "Amira", document="P1_interview", span=(start, start + 10))
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await go(pilot, "memos")
+        table = screen.query_one("#memo-table", DataTable)
+        row = next(k for k, m in enumerate(screen.memos) if m.body == "Abrupt end")
+        await pilot.click("#memo-table", offset=(3, row + 1))  # the header is row 0
+        await pilot.pause()
+        assert table.cursor_row == row and "Abrupt end" in str(screen.query_one("#memo-body").render())
+        await pilot.click("#memo-table", offset=(3, row + 1))  # a click on the highlighted row opens it
+        await settle(pilot)
+        assert isinstance(app.screen, CodingScreen)
+        assert app.screen.view.selection_span == (start, start + 10)
+        # the tabs answer the mouse too
+        screen = await go(pilot, "memos")
+        await pilot.click("Tab#--content-tab-journal")
+        await pilot.pause()
+        assert screen._tab() == "journal"
+
+
+async def test_search_with_the_mouse(study_path):
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await go(pilot, "search")
+        await pilot.click("#search-input")
+        await pilot.press(*"pace", "enter")
+        await settle(pilot)
+        assert len(screen.hits) == 2
+        second = screen.hits[1]
+        await pilot.click("#hits", offset=(4, 1))  # each hit is one line
+        await settle(pilot)
+        assert isinstance(app.screen, CodingScreen)
+        assert app.screen.view.selection_span == (second.start, second.end)

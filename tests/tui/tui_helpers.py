@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from qualcode.study import Study
@@ -64,13 +67,9 @@ async def fill(pilot, value: str, selector: str = "Input") -> None:
     await pilot.pause()
 
 
-def cli(*args) -> "subprocess.CompletedProcess[str]":
+def cli(*args) -> subprocess.CompletedProcess[str]:
     """Run the real ``qualcode`` command in another process (the console script next to this
     Python, else ``python -c`` through the same entry point); fail loudly if it fails."""
-    import os
-    import subprocess
-    import sys
-
     script = Path(sys.executable).with_name("qualcode")
     command = [str(script)] if script.exists() else [
         sys.executable, "-c", "import sys\nfrom qualcode.cli import main\nsys.exit(main(sys.argv[1:]))"]
