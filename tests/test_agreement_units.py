@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import INTERVIEW, add_interview
+from conftest import INTERVIEW, add_interview, parsed_interview
 from qualcode.agreement import (cohen_kappa, fleiss_kappa, krippendorff_alpha,
                                 percent_agreement)
 from qualcode.agreement import stats
@@ -221,7 +221,6 @@ def test_overlapping_rows_in_the_store_are_merged_at_agreement_time(study_path):
     other store paths can leave overlapping rows (re-importing a changed text relocates each
     coding on its own; the store keeps touching codings apart). Agreement merges them again:
     "never double counted" must hold for whatever rows the study holds."""
-    from conftest import parsed_interview
 
     old = "Sarah: I pace myself. Later: myself slowly, every day.\n"
     new = "Sarah: I pace myself slowly, every day.\n"
