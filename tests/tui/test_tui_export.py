@@ -125,8 +125,9 @@ async def test_quote_table_docx_equals_the_cli_export(demo, qc):
     assert r.code == 0, r.err
     rows = docx_rows(out)
     assert rows == docx_rows(cli)
-    assert rows[0] == ["Theme", "Subtheme", "Quote"] and len(rows) == 5  # 2 + 2 key quotes
-    assert any(r[-1].endswith("[Participant 1, Patient Tutor Volunteer, experienced]") for r in rows[1:])
+    # the theme as a heading row, then Subtheme | Quote | No. and the 2 + 2 key quotes
+    assert rows[0] == [THEME] * 3 and rows[1] == ["Subtheme", "Quote", "No."] and len(rows) == 6
+    assert any(r[1].endswith("[Participant 1, Patient Tutor Volunteer, experienced]") for r in rows[2:])
     assert sha(out) == sha(cli)
 
 
