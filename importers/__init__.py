@@ -8,7 +8,8 @@ Public API::
     parse(data, filename, format=None, *, max_bytes=DEFAULT_MAX_BYTES, mapped=()) -> ParsedTranscript
 
 ``mapped``: speaker labels the study already maps (speaker mappings, participant labels and
-names); a label seen once in a file is believed when it is one of them (see ``labels``).
+names); a label seen once in a file is believed when it is one of them (see ``labels``). A
+``labels.MappedLabels`` built from a callable reads them only if a file asks.
 
 Every problem with the bytes raises ``qualcode.errors.InvalidInput`` with a one-line reason (the
 CLI prefixes the file name): empty file, over the size limit, binary or undecodable bytes,
@@ -69,7 +70,7 @@ from collections.abc import Iterable
 from qualcode.errors import InvalidInput
 from qualcode.transcript import ParsedTranscript
 
-from . import noscribe, otter, rev, srt, vtt, whisper
+from . import labels, noscribe, otter, rev, srt, vtt, whisper
 from .decoding import check_size, decode
 from .docx_archive import OLE_MAGIC
 from .verbatim import parse_verbatim
@@ -160,10 +161,10 @@ def parse(
     format: str | None = None,  # noqa: A002 - the public name asked for
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    mapped: Iterable[str] = (),
+    mapped: Iterable[str] | labels.MappedLabels = (),
 ) -> ParsedTranscript:
     """Parse ``data`` (auto-detected unless ``format`` is given) into a ``ParsedTranscript``."""
-    mapped = frozenset(mapped)
+    mapped = labels.mapped_labels(mapped)
     if format is not None and format not in FORMATS:
         raise InvalidInput(f"unknown format {format!r}; known formats: {', '.join(FORMATS)}")
     check_size(data, max_bytes)

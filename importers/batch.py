@@ -21,6 +21,7 @@ from typing import Any, Iterable
 from qualcode.errors import InvalidInput
 
 from . import DEFAULT_MAX_BYTES, parse
+from .labels import MappedLabels
 
 MB = 1024 * 1024
 TRANSCRIPT_SUFFIXES = (".docx", ".txt", ".vtt", ".srt", ".md", ".text")
@@ -81,7 +82,8 @@ def import_file(study, path: str | Path, format: str | None = None, replace: boo
     if size > max_bytes:
         raise InvalidInput(f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB import limit")
     data = path.read_bytes()
-    mapped = study.speakers.known_labels() | set(speakers or {})
+    # read from the study only if the file has a one-off label to check (most files do not)
+    mapped = MappedLabels(lambda: study.speakers.known_labels() | set(speakers or {}))
     parsed = parse(data, path.name, format, max_bytes=max_bytes, mapped=mapped)
     digest = hashlib.sha256(data).hexdigest()
     same = study.documents.find_by_hash(digest)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 MAX_LABEL_CHARS = 60
 MAX_LABEL_WORDS = 6
@@ -79,6 +79,38 @@ def _norm(label: str) -> str:
     return " ".join(label.split()).casefold()
 
 
+class MappedLabels:
+    """The study's mapped labels, compared as ``_norm`` does (case and spacing ignored).
+
+    Built from an iterable of labels, or from a zero-argument callable returning one, which is
+    called (and its labels normalised) only when a membership test needs them: most documents
+    never ask, because only a candidate seen once is checked against the mapping. A study has a
+    label and a name per participant, so normalising them for every file and every call (four
+    per document) cost more than parsing the file did.
+    """
+
+    __slots__ = ("_source", "_normed")
+
+    def __init__(self, source: Iterable[str] | Callable[[], Iterable[str]] = ()) -> None:
+        self._source = source
+        self._normed: frozenset[str] | None = None
+
+    def _labels(self) -> frozenset[str]:
+        if self._normed is None:
+            source = self._source() if callable(self._source) else self._source
+            self._normed = frozenset(_norm(m) for m in source)
+            self._source = ()
+        return self._normed
+
+    def __contains__(self, label: object) -> bool:
+        return isinstance(label, str) and _norm(label) in self._labels()
+
+
+def mapped_labels(mapped: Iterable[str] | MappedLabels = ()) -> MappedLabels:
+    """``mapped`` as a ``MappedLabels`` (normalised once however often it is consulted)."""
+    return mapped if isinstance(mapped, MappedLabels) else MappedLabels(mapped)
+
+
 def plausible(label: str) -> bool:
     """Short, no sentence punctuation, no URL, not a bare number."""
     label = label.strip()
@@ -121,10 +153,10 @@ def _shaped(label: str) -> bool:
 
 def single_names(counts: Counter[str], mapped: Iterable[str] = ()) -> set[str]:
     """Candidates seen once that still look like a speaker label (see module docstring)."""
-    mapped = {_norm(m) for m in mapped}
+    mapped = mapped_labels(mapped)
     return {
         label for label, n in counts.items()
-        if n == 1 and plausible(label) and (_norm(label) in mapped or known(label) or name_like(label))
+        if n == 1 and plausible(label) and (known(label) or name_like(label) or label in mapped)
     }
 
 
@@ -153,11 +185,11 @@ def choose(
 ) -> set[str]:
     """The document's label set from candidate counts (see module docstring)."""
     forced = {f.strip() for f in forced}
-    mapped = {_norm(m) for m in mapped}
+    mapped = mapped_labels(mapped)
     accepted = {
         label
         for label, n in counts.items()
-        if plausible(label) and (n >= 2 or known(label) or label in forced or _norm(label) in mapped)
+        if plausible(label) and (n >= 2 or known(label) or label in forced or label in mapped)
     }
     if accepted and allow_single_names:
         accepted |= single_names(counts, mapped)

@@ -197,6 +197,25 @@ def test_a_one_off_label_the_study_maps_is_a_speaker_however_common_the_word():
     assert spans(mapped)[2] == ("May", "And me.") and not mapped.warnings
 
 
+def test_the_study_mapping_is_read_only_when_a_one_off_label_asks():
+    from importers.labels import MappedLabels
+
+    calls = []
+
+    def known():
+        calls.append(1)
+        return ["may"]
+
+    recurring = "Moderator: Who is next?\n\nP1: Me.\n\nModerator: Thanks.\n\nP1: Bye.\n"
+    parse_text(recurring, mapped=MappedLabels(known))
+    assert calls == []  # every label recurs: the mapping is not needed
+    text = "Moderator: Who is next?\n\nP1: Me.\n\nMay: And me.\n\nModerator: Thanks.\n\nP1: Bye.\n"
+    lazy = MappedLabels(known)
+    assert spans(parse_text(text, mapped=lazy))[2] == ("May", "And me.")
+    assert calls == [1]  # read once, however often it is consulted
+    assert "MAY" in lazy and " may " in lazy and "Mayor" not in lazy
+
+
 def test_qualcode_style_stamps_and_caption_arrows():
     text = (
         "{00:34:20} Host: One.\n"
