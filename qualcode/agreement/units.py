@@ -88,7 +88,6 @@ from __future__ import annotations
 import gc
 import itertools
 import math
-import operator
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,6 +98,7 @@ import numpy as np
 from qualcode.agreement import stats
 from qualcode.agreement.stats import Coefficient
 from qualcode.errors import InvalidInput
+from qualcode.store import span_cache
 
 if TYPE_CHECKING:
     from qualcode.study import Study
@@ -270,7 +270,14 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
     else:
         chosen = sorted(doc_names, key=lambda i: doc_names[i].casefold())
     # Without --documents every document is chosen: no need to send 1,000 ids to SQLite.
-    raw = _int_rows(study.codings.spans(coders=coder_ids, documents=chosen if documents else None), 5)
+    given_codes: list[int] = []
+    for ref in codes or ():  # resolved before anything is read (or cached): errors write nothing
+        c = study.codes.get(ref)
+        if c.id not in given_codes:
+            given_codes.append(c.id)
+    # Every coder's codings, from the packed per-document cache (rows of coders not named are
+    # dropped below by the coder lookup); the cache rebuilds what codings changed since.
+    raw = span_cache.coding_spans(study.db, chosen if documents else None)
     id_size = max(chosen, default=-1) + 1
     if len(raw):
         id_size = max(id_size, int(raw[:, 0].max()) + 1)
@@ -299,11 +306,7 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
     raw_doc = doc_pos[raw[:, 0]]
     raw_kept = raw_doc >= 0
     if codes:
-        code_ids = []
-        for ref in codes:
-            c = study.codes.get(ref)
-            if c.id not in code_ids:
-                code_ids.append(c.id)
+        code_ids = given_codes
     else:
         used = np.flatnonzero(np.bincount(raw[raw_kept, 1])).tolist() if len(raw) else []
         code_ids = sorted(used, key=order.__getitem__)
@@ -426,14 +429,10 @@ def unit_spans(study: "Study", sel: Selection, unit: str, sentencizer: str = "re
     if unit == "document":
         n = len(sel.document_ids)
         return np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), sel.lengths.copy()
-    turns = study.documents.turn_spans(sel.document_ids)  # (document, start, end, participant)
-    if isinstance(turns, np.ndarray):
-        arr = turns[:, :3].astype(np.int64)
-    else:
-        arr = np.empty((len(turns), 3), dtype=np.int64)
-        for k in range(3):  # one column at a time is the fastest way to drop the fourth
-            arr[:, k] = np.fromiter(map(operator.itemgetter(k), turns), dtype=np.int64,
-                                    count=len(turns))
+    # (document, start, end) of the turns, from the packed per-document cache; documents not
+    # selected are dropped by the lookup below
+    wanted = sel.document_ids if len(sel.document_ids) <= 500 else None
+    arr = span_cache.turn_spans(study.db, wanted).copy()
     lut = _lookup(sel.document_ids, int(arr[:, 0].max()) + 1 if len(arr) else 0)
     arr[:, 0] = lut[arr[:, 0]]
     arr = arr[(arr[:, 0] >= 0) & (arr[:, 2] > arr[:, 1])]  # an empty turn holds no text to code

@@ -7,6 +7,7 @@ CLI and TUI make by document, code, coder or position is served by an index.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,12 +54,16 @@ class MigrationSet:
         return register
 
     def applied(self, db: Any) -> list[AppliedMigration]:
-        """The migrations of this set recorded in the study, in the order they were applied."""
+        """The migrations of this set recorded in the study: the known ones in registration
+        order (a migration re-applied later still sits at its place), then any unknown (newer)
+        ones in the order they were applied."""
         exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [self.table]).fetchone()
         if exists is None:
             return []
-        return [AppliedMigration(name, applied_at) for name, applied_at in db.execute(
+        rows = [AppliedMigration(name, applied_at) for name, applied_at in db.execute(
             f"SELECT name, applied_at FROM {self.table} WHERE migration_set = ? ORDER BY rowid", [self.name])]
+        place = {m.name: i for i, m in enumerate(self._migrations)}
+        return sorted(rows, key=lambda a: place.get(a.name, len(place)))
 
     def pending(self, db: Any) -> list[Migration]:
         done = {m.name for m in self.applied(db)}
@@ -385,3 +390,68 @@ CREATE INDEX documents_overview ON documents(
 def _indexes(db: Database) -> None:
     for statement in _split(SCHEMA_INDEXES):
         db.execute(statement)
+
+
+# Packed caches of the lean rows the agreement code reads (qualcode.store.span_cache): one row per
+# document holding its codings' (code, coder, start, end) or its turns' (start, end) as int64
+# bytes. A cache row is valid while it exists: every insert, update or delete of a coding or a
+# turn (and any document insert or delete, whose id SQLite may reuse) deletes the row of the
+# document it touches, and the reader rebuilds missing rows from the source tables.
+SCHEMA_SPAN_CACHE = """
+CREATE TABLE span_cache (
+    document_id INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL,
+    spans BLOB NOT NULL
+);
+CREATE TABLE turn_cache (
+    document_id INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL,
+    spans BLOB NOT NULL
+);
+CREATE TRIGGER span_cache_coding_insert AFTER INSERT ON codings BEGIN
+    DELETE FROM span_cache WHERE document_id = NEW.document_id;
+END;
+CREATE TRIGGER span_cache_coding_delete AFTER DELETE ON codings BEGIN
+    DELETE FROM span_cache WHERE document_id = OLD.document_id;
+END;
+CREATE TRIGGER span_cache_coding_update
+AFTER UPDATE OF document_id, code_id, coder_id, start, "end" ON codings BEGIN
+    DELETE FROM span_cache WHERE document_id IN (OLD.document_id, NEW.document_id);
+END;
+CREATE TRIGGER turn_cache_turn_insert AFTER INSERT ON turns BEGIN
+    DELETE FROM turn_cache WHERE document_id = NEW.document_id;
+END;
+CREATE TRIGGER turn_cache_turn_delete AFTER DELETE ON turns BEGIN
+    DELETE FROM turn_cache WHERE document_id = OLD.document_id;
+END;
+CREATE TRIGGER turn_cache_turn_update
+AFTER UPDATE OF document_id, start, "end" ON turns BEGIN
+    DELETE FROM turn_cache WHERE document_id IN (OLD.document_id, NEW.document_id);
+END;
+CREATE TRIGGER span_cache_document_insert AFTER INSERT ON documents BEGIN
+    DELETE FROM span_cache WHERE document_id = NEW.id;
+    DELETE FROM turn_cache WHERE document_id = NEW.id;
+END;
+CREATE TRIGGER span_cache_document_delete AFTER DELETE ON documents BEGIN
+    DELETE FROM span_cache WHERE document_id = OLD.id;
+    DELETE FROM turn_cache WHERE document_id = OLD.id;
+END;
+"""
+
+
+@migrations(name="0006_span_cache")
+def _span_cache(db: Database) -> None:
+    for statement in _split_triggers(SCHEMA_SPAN_CACHE):
+        db.execute(statement)
+
+
+def _split_triggers(script: str) -> list[str]:
+    """Statements of ``script``; a trigger's body (BEGIN ... END;) stays one statement."""
+    out, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        text = "\n".join(current).strip()
+        if sqlite3.complete_statement(text):
+            out.append(text)
+            current = []
+    return out
