@@ -291,10 +291,10 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
     coded[raw_doc[keep], raw_coder[keep]] = True
     n_coded = coded.sum(axis=1)
     kept, excluded = [], []
-    for pos, d_id in enumerate(chosen):
-        if all_documents or n_coded[pos] == m:
+    for pos, (d_id, n_pos) in enumerate(zip(chosen, n_coded.tolist())):
+        if all_documents or n_pos == m:
             kept.append(d_id)
-        elif n_coded[pos]:
+        elif n_pos:
             who = coded[pos]
             excluded.append({"document": doc_names[d_id],
                              "coded_by": [names[i] for i in range(m) if who[i]],

@@ -62,37 +62,38 @@ def _load(db: Any, table: str, documents: list[int] | None, all_documents: list[
     if not _has_cache(conn, table):
         return _source_rows(conn, source, columns, width, documents)
     wanted = all_documents if documents is None else list(documents)
-    cached = _read_cache(conn, table, width, documents)
-    missing = sorted(set(wanted) - set(cached))
+    ids, rows = _read_cache(conn, table, width, documents)
+    missing = sorted(set(wanted) - set(ids))
+    parts = [rows]
     if missing:
-        fresh = _rebuild(conn, table, source, columns, width, missing,
-                         everything=len(missing) == len(all_documents) or len(missing) > 500)
-        cached.update(fresh)
-    parts = [cached[d] for d in wanted if d in cached and len(cached[d])]
-    if not parts:
-        return np.zeros((0, width + 1), dtype=np.int64)
-    return np.concatenate(parts)
+        parts.append(_rebuild(conn, table, source, columns, width, missing,
+                              everything=len(missing) == len(all_documents) or len(missing) > 500))
+    out = np.concatenate(parts) if len(parts) > 1 else rows
+    if documents is not None and len(documents) > 500:  # the cache was read whole
+        out = out[np.isin(out[:, 0], np.asarray(wanted, dtype=np.int64))]
+    return out
 
 
 def _read_cache(conn: sqlite3.Connection, table: str, width: int,
-                documents: list[int] | None) -> dict[int, np.ndarray]:
+                documents: list[int] | None) -> tuple[list[int], np.ndarray]:
+    """(cached document ids, their rows) -- one join of the blobs, one ``np.frombuffer``."""
     sql = f"SELECT document_id, n, spans FROM {table}"
     params: list[Any] = []
     if documents is not None and len(documents) <= 500:
         sql += f" WHERE document_id IN ({', '.join('?' for _ in documents)})" if documents else " WHERE 0"
         params = list(documents)
-    out = {}
-    for d, n, blob in conn.execute(sql, params):
-        body = np.frombuffer(blob, dtype=np.int64).reshape(n, width)
-        arr = np.empty((n, width + 1), dtype=np.int64)
-        arr[:, 0] = d
-        arr[:, 1:] = body
-        out[d] = arr
-    return out
+    found = conn.execute(sql, params).fetchall()
+    ids = [r[0] for r in found]
+    counts = np.fromiter((r[1] for r in found), dtype=np.int64, count=len(found))
+    body = np.frombuffer(b"".join(r[2] for r in found), dtype=np.int64).reshape(-1, width)
+    rows = np.empty((len(body), width + 1), dtype=np.int64)
+    rows[:, 0] = np.repeat(np.asarray(ids, dtype=np.int64), counts)
+    rows[:, 1:] = body
+    return ids, rows
 
 
 def _rebuild(conn: sqlite3.Connection, table: str, source: str, columns: str, width: int,
-             missing: list[int], everything: bool) -> dict[int, np.ndarray]:
+             missing: list[int], everything: bool) -> np.ndarray:
     """Rows of the ``missing`` documents from the source table, written to the cache when the
     write lock is free at once (never waiting for it); not written otherwise."""
     began = False
@@ -122,12 +123,7 @@ def _rebuild(conn: sqlite3.Connection, table: str, source: str, columns: str, wi
     finally:
         if began:
             conn.execute("ROLLBACK")
-    ids = np.asarray(missing, dtype=np.int64)
-    keep = np.isin(rows[:, 0], ids)
-    rows = rows[keep]
-    lo = np.searchsorted(rows[:, 0], ids, side="left")
-    hi = np.searchsorted(rows[:, 0], ids, side="right")
-    return {d: rows[l:h] for d, l, h in zip(ids.tolist(), lo.tolist(), hi.tolist())}
+    return rows[np.isin(rows[:, 0], np.asarray(missing, dtype=np.int64))]
 
 
 def _document_ids(db: Any) -> list[int]:
