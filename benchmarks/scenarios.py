@@ -240,14 +240,26 @@ def w_alpha_krippendorff(ctx: dict) -> dict:
     return {"times": times, "check": {"alpha": value}}
 
 
-def _agreement(unit: str) -> Callable[[dict], dict]:
+def _agreement(unit: str, cold: bool = False) -> Callable[[dict], dict]:
+    """``agreement(study, ["A", "B"], unit=...)`` timed. Warm (default): the study's packed span
+    and turn caches (``qualcode.store.span_cache``) hold every document after the first run, as
+    they do after any earlier agreement on an unchanged study. ``cold=True``: both caches are
+    emptied before every run (not timed), so each run reads the codings and turns tables and
+    writes the caches again, as the first agreement after coding does."""
     def worker(ctx: dict) -> dict:
         from qualcode.agreement.units import agreement
         from qualcode.study import Study
 
         times = []
         with Study.open(ctx["study"]) as study:
+            from qualcode.store import span_cache
+
+            if not cold:  # fill the caches (not timed): the warm path
+                span_cache.coding_spans(study.db)
+                span_cache.turn_spans(study.db)
             for _ in range(ctx["repeat"]):
+                if cold:
+                    span_cache.invalidate(study.db)
                 t0, c0 = perf(), time.process_time()
                 report = agreement(study, ["A", "B"], unit=unit)
                 times.append(perf() - t0)
@@ -715,6 +727,16 @@ SCENARIOS: list[Scenario] = [
              [Target("agreement >= 20x faster than the per-character baseline", "min_speedup", 20)],
              probe=needs("qualcode.agreement.units"),
              check_keys=("both", "a_only", "b_only", "neither", "cohen"), size_text=_study_size),
+    Scenario("agreement-character-cold", "Character-level agreement, 2 coders, span cache emptied before each run",
+             _agreement("character", cold=True), _naive("character"), "naive per-character boolean arrays (numpy)",
+             probe=needs("qualcode.store.span_cache"),
+             check_keys=("both", "a_only", "b_only", "neither", "cohen"), size_text=_study_size,
+             note="cold path: every run rebuilds the packed span and turn caches (no target)"),
+    Scenario("agreement-turn-cold", "Turn-level agreement, 2 coders, span cache emptied before each run",
+             _agreement("turn", cold=True), _naive("turn"), "naive per-character boolean arrays (numpy), any-overlap per turn",
+             probe=needs("qualcode.store.span_cache"),
+             check_keys=("both", "a_only", "b_only", "neither", "cohen"), size_text=_study_size,
+             note="cold path: every run rebuilds the packed span and turn caches (no target)"),
     Scenario("agreement-segment", "Segment-level (MAXQDA) agreement, 2 coders, whole study",
              _agreement("segment"), probe=needs("qualcode.agreement.units"), size_text=_study_size),
     Scenario("tui-start", "TUI: start until the home screen lists every document (headless)", _tui("start"),
