@@ -19,10 +19,23 @@ def to_json(data: Any) -> str:
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], max_width: int = 60) -> str:
     """Left-aligned columns; numbers right-aligned; long cells cut with an ellipsis."""
-    def cell(v: Any) -> str:
-        s = "" if v is None else str(v)
+    # A long text (a coding's quote) is tidied from a prefix only: tidying a prefix gives a
+    # prefix of the tidied whole, so once that is already too long the cut cell is the same.
+    prefix = 4 * max_width + 8
+
+    def tidy(s: str) -> str:
         lead = s[: len(s) - len(s.lstrip(" "))]
-        s = lead + " ".join(s.split())
+        return lead + " ".join(s.split())
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        s = v if type(v) is str else str(v)
+        if len(s) > prefix:
+            head = tidy(s[:prefix])
+            s = head if len(head) > max_width else tidy(s)
+        else:
+            s = tidy(s)
         return s if len(s) <= max_width else s[: max_width - 1] + "…"
 
     body = [[cell(v) for v in row] for row in rows]
