@@ -67,7 +67,7 @@ def study(tmp_path):
     s.close()
 
 
-def random_codings(s: Study, rng: random.Random, n: int) -> None:
+def random_codings(s: Study, rng: random.Random, n: int, coders=("Amira", "Ben")) -> None:
     docs = [d for d, _ in s.documents.names()]
     names = dict(s.documents.names())
     for _ in range(n):
@@ -77,7 +77,7 @@ def random_codings(s: Study, rng: random.Random, n: int) -> None:
         b = rng.randrange(a + 1, min(len(text), a + 80) + 1)
         if not text[a:b].strip():
             continue
-        s.codings.add(names[d], rng.choice(["Pain", "Pacing", "Support"]), rng.choice(["Amira", "Ben"]), a, b)
+        s.codings.add(names[d], rng.choice(["Pain", "Pacing", "Support"]), rng.choice(list(coders)), a, b)
 
 
 def test_the_cache_follows_add_adjust_delete_and_undo(study):
@@ -239,3 +239,35 @@ def test_an_agreement_inside_an_open_transaction_does_not_commit_it(study):
         assert s.db.conn.in_transaction
     assert reports(s, "character") == before
     assert isinstance(span_cache.coding_spans(s.db), np.ndarray)
+
+
+def test_merging_a_study_into_another_and_merging_codes(tmp_path):
+    from qualcode.store.merge import merge_files
+
+    paths = []
+    for k, who in enumerate(("Amira", "Ben")):
+        path = tmp_path / f"{who}.qc"
+        with Study.create(path, coder=who) as s:
+            for name in ("Pain", "Pacing", "Support"):
+                s.codes.add(name)
+            add_interview(s)
+            random_codings(s, random.Random(10 + k), 12, coders=(who,))
+            check(s)  # the base study's cache is full before the merge
+        paths.append(path)
+    merge_files(paths[0], paths[1])
+    with Study.open(paths[0]) as s:
+        check(s)
+        s.codes.merge("Pacing", "Pain")
+        check(s)
+
+
+def test_a_refi_round_trip_study_reads_the_same(study, tmp_path):
+    exporters = pytest.importorskip("exporters.refi_qda")
+    importers = pytest.importorskip("importers.refi_qda")
+    s = study
+    random_codings(s, random.Random(12), 25)
+    exporters.export_qdpx(s, tmp_path / "x.qdpx")
+    importers.import_qdpx(tmp_path / "x.qdpx", tmp_path / "back.qc")
+    with Study.open(tmp_path / "back.qc") as b:
+        check(b)
+        assert len(truth_codings(b)) == len(truth_codings(s))
