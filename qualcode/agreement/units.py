@@ -312,7 +312,9 @@ def select(study: "Study", coders: Sequence[str], codes: Sequence[str] | None = 
         code_ids = sorted(used, key=order.__getitem__)
     if len(raw):
         code_pos = _lookup(code_ids, int(raw[:, 1].max()) + 1)
-        mapped = np.column_stack([raw_doc, code_pos[raw[:, 1]], raw_coder, raw[:, 3], raw[:, 4]])
+        mapped = np.empty((len(raw), 5), dtype=np.int64)
+        mapped[:, 0], mapped[:, 1], mapped[:, 2] = raw_doc, code_pos[raw[:, 1]], raw_coder
+        mapped[:, 3:] = raw[:, 3:5]
         wanted = raw_kept & (mapped[:, 1] >= 0) & (raw_coder >= 0)
         if not wanted.all():
             mapped = mapped[wanted]
