@@ -54,11 +54,22 @@ class CodingStore(EntityStore):
         if not rows:
             return []
         paths = self.study.codes._paths()
-        # Each document's text is read once, all in one query: slicing in Python is cheaper than
-        # SQLite's substr, which would load a document's whole text again for every coding.
-        texts = self.study.documents.texts(r["document_id"] for r in rows)
-        return [Coding(**r, code=paths[r["code_id"]], text=texts[r["document_id"]][r["start"]:r["end"]])
-                for r in rows]
+        # Each document's text is read once and sliced in Python: SQLite's substr would load a
+        # document's whole text again for every coding. The texts are streamed, one document
+        # at a time, so a listing of thousands of codings never holds every text at once.
+        by_doc: dict[int, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_doc.setdefault(r["document_id"], []).append(i)
+        quotes: list[str] = [""] * len(rows)
+        ids = sorted(by_doc)
+        for n in range(0, len(ids), 500):
+            chunk = ids[n:n + 500]
+            cursor = self.db.execute(
+                f"SELECT id, text FROM documents WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
+            for doc_id, text in cursor:
+                for i in by_doc[doc_id]:
+                    quotes[i] = text[rows[i]["start"]:rows[i]["end"]]
+        return [Coding(**r, code=paths[r["code_id"]], text=quotes[i]) for i, r in enumerate(rows)]
 
     def list(self, document: str | None = None, code: str | None = None, coder: str | None = None,
              include_children: bool = False, limit: int | None = None) -> list[Coding]:
