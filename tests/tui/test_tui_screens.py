@@ -28,6 +28,27 @@ from tui.screens.search import SearchScreen
 SIZE = (110, 34)
 
 
+async def test_home_shows_names_as_written_in_columns_that_fit(study_path, tmp_path):
+    """Cells are plain text, never Rich markup: a file called ``Focus group [pilot]`` keeps its
+    brackets, and the fixed-width columns (see tui/widgets/cells.py) fit the longest value."""
+    from importers.batch import import_file
+
+    source = tmp_path / "Focus group [pilot] with a long name.txt"
+    source.write_text("Interviewer: How is it?\n\nP9: [laughs] Better, [b]honestly[/b].\n", encoding="utf-8")
+    with Study.open(study_path) as s:
+        import_file(s, source)
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=(160, 34)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert "Focus group [pilot] with a long name" in names
+        first = table.ordered_columns[0]
+        assert first.get_render_width(table) >= len("Focus group [pilot] with a long name")
+        rendered = "\n".join(strip.text for strip in table.render_lines(table.region.reset_offset))
+        assert "Focus group [pilot] with a long name" in rendered
+
+
 async def test_coder_is_asked_for_then_remembered_per_study(study_path, config_dir):
     app = QualcodeApp(study_path)
     async with app.run_test(size=SIZE) as pilot:

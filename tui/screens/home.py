@@ -12,6 +12,7 @@ from qualcode.study import PHASES, Study
 from tui.keymap import key
 from tui.screens.base import StatusBar, WorkScreen
 from tui.screens.dialogs import ChoiceScreen
+from tui.widgets.cells import PlainCell, plain_columns
 
 
 class DocumentTable(DataTable):
@@ -119,11 +120,13 @@ class HomeScreen(WorkScreen):
     def _fill(self, coders: list[str], rows: list[tuple[int, str, list[str]]]) -> None:
         table = self.query_one(DocumentTable)
         table.clear(columns=True)
-        table.add_columns("Document", "Participants", "Group", "Format", "Words")
-        for coder in coders:
-            table.add_column(self._coder_column(coder), key=f"coder:{coder}")
+        headers = [("Document", None), ("Participants", None), ("Group", None), ("Format", None), ("Words", None)]
+        headers += [(self._coder_column(coder), f"coder:{coder}") for coder in coders]
+        plain_columns(table, headers, [cells for _doc_id, _name, cells in rows],
+                      min_widths=[0] * 5 + [len("100%")] * len(coders))
+        pending = [PlainCell("…") for _ in coders]
         for _doc_id, name, cells in rows:
-            table.add_row(*cells, *["…" for _ in coders], key=name)
+            table.add_row(*map(PlainCell, cells), *pending, key=name)
         table.loading = False
         keep, self._keep = self._keep, None
         if keep is not None:
@@ -141,7 +144,7 @@ class HomeScreen(WorkScreen):
             shares = progress.get(doc_id, {})
             for coder in coders:
                 try:
-                    table.update_cell(name, f"coder:{coder}", f"{round(100 * shares.get(coder, 0.0))}%")
+                    table.update_cell(name, f"coder:{coder}", PlainCell(f"{round(100 * shares.get(coder, 0.0))}%"))
                 except CellDoesNotExist:  # the table was refilled meanwhile
                     return
 
