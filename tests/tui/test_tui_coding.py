@@ -477,3 +477,25 @@ async def test_removing_a_whole_coding_says_deleted_and_a_part_says_uncoded(stud
         await settle(pilot)
         assert notes[-1] == f"Deleted coding Programme ending/Cliff edge {rest.start}:{rest.end}"
     assert fresh_codings(study_path) == []
+
+
+async def test_status_and_side_panel_follow_the_selection_in_the_same_frame(study_path):
+    """A cursor move updates the status bar and the 'on this line' panel as the selection
+    changes (a watcher), not when a message is handled after the transcript's repaint: one
+    frame per key, and the panel's new text needs no layout of the screen."""
+    with Study.open(study_path) as s:
+        s.codings.add_text("P1_interview", "Self-management/Pacing", "Amira", "Pacing")
+    app = QualcodeApp(study_path, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await open_doc(pilot, "P1_interview")
+        view = screen.view
+        status = screen.query_one("#status")
+        on_line = screen.query_one("#on-line")
+        coded = screen.text.index("Pacing")
+        set_cursor(view, 0)
+        await settle(pilot)
+        assert "at 0" in status._shown and "Pacing" not in str(on_line.render())
+        set_cursor(view, coded + 2)  # no pause: nothing has been handled since
+        assert f"at {coded + 2}" in status._shown
+        assert "Pacing" in str(on_line.render())

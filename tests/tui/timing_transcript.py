@@ -126,7 +126,7 @@ async def app_timing():
         for i in range(60):
             t0 = time.perf_counter()
             view.action_cursor_right(select=True) if i % 3 else view.action_cursor_down()
-            screen._selection_changed(None)  # what the SelectionChanged message runs
+            screen._selection_changed()  # what the selection watcher runs
             view.render_lines(view.region.reset_offset)
             for w in (screen.query_one("#status"), screen.query_one("#on-line")):
                 w.render_lines(w.region.reset_offset)

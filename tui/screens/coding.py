@@ -116,6 +116,10 @@ class CodingScreen(WorkScreen):
         return self.query_one(TranscriptView)
 
     def on_mount(self) -> None:
+        # The side panel and status bar follow the selection in the same frame as the transcript:
+        # a watcher runs as the selection changes, where the SelectionChanged message would be
+        # handled after the transcript's repaint and cost a second frame for every key.
+        self.watch(self.view, "selection", self._selection_changed, init=False)
         self._update_status()
 
     def on_screen_resume(self) -> None:
@@ -278,8 +282,7 @@ class CodingScreen(WorkScreen):
         self._update_status()
 
     # -- panel and status -------------------------------------------------------------------
-    @on(TranscriptView.SelectionChanged)
-    def _selection_changed(self, event) -> None:
+    def _selection_changed(self, _selection=None) -> None:
         if self.picked is not None:
             span = self.view.index.spans.get(self.picked)
             s, e = self.view.selection_span
@@ -333,7 +336,8 @@ class CodingScreen(WorkScreen):
         shown = Text("\n").join(on_line) if on_line else Text("—", style="dim")
         if shown != self._on_line_shown:  # same codes on the next line: no layout, no repaint
             self._on_line_shown = shown
-            self.query_one("#on-line", Static).update(shown)
+            # #on-line fills the rest of the side panel (1fr): new text repaints it, no layout.
+            self.query_one("#on-line", Static).update(shown, layout=False)
 
     def _colour(self, code_id: int) -> str:
         code = self.codes.get(code_id)
