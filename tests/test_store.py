@@ -296,6 +296,27 @@ def test_search_is_safe_and_reports_code_point_positions(study_path):
         assert hits and hits[0].participant == "P1"
 
 
+def test_a_common_word_walks_the_documents_and_finds_the_same_hits_as_the_sort(study_path, monkeypatch):
+    """Above a number of matching turns the search walks documents by name instead of sorting
+    every hit; both plans must give the same hits in the same order, whatever the limit."""
+    from qualcode.store import search as search_module
+
+    with Study.open(study_path) as s:
+        # Imported out of name order, so that walking by name is not the same as by id.
+        add_interview(s, "Z9_interview", INTERVIEW.replace("Pacing", "Pacing pain"))
+        add_interview(s, "A0_interview", INTERVIEW.replace("Honestly", "Pain, honestly"))
+        add_interview(s, "M5_interview", INTERVIEW + "\nInterviewer: And the pain now?\n")
+        for query in ["pain", "pace OR pain", "pain*", '"cliff edge"', "nothing"]:
+            for limit in [1, 2, 3, 50, None]:
+                monkeypatch.setattr(search_module, "_WALK_FROM", 10**9)
+                sorted_plan = s.search(query, limit=limit)
+                monkeypatch.setattr(search_module, "_WALK_FROM", 0)
+                walked = s.search(query, limit=limit)
+                assert walked == sorted_plan, (query, limit)
+        total, hits = s.search("pain", limit=3)
+        assert total == 7 and [h.document for h in hits] == ["A0_interview", "A0_interview", "M5_interview"]
+
+
 def test_settings_validate(study_path):
     with Study.open(study_path) as s:
         assert s.configure(phase=3)["phase"] == 3

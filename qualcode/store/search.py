@@ -132,6 +132,10 @@ def rebuild(db: Database) -> None:
         index_turns(db, [(tid, text[s:e]) for tid, s, e in turns.fetchall()])
 
 
+# Matching turns from which a limited study-wide search walks the documents instead of sorting.
+_WALK_FROM = 2000
+
+
 def search(study, query: str, document: str | None = None, limit: int | None = 50,
            width: int = 40) -> tuple[int, list]:
     """Return (number of matching turns, hits in document order with keyword in context)."""
@@ -146,15 +150,32 @@ def search(study, query: str, document: str | None = None, limit: int | None = 5
         doc_filter = " AND t.document_id = ?"
         params.append(study.documents.get(document).id)
     db = study.db
-    total = db.execute(
-        "SELECT count(*) FROM turns_fts f JOIN turns t ON t.id = f.rowid "
-        f"WHERE turns_fts MATCH ?{doc_filter}", params).fetchone()[0]
-    sql = (
-        'SELECT t.id, t.document_id, d.name, t.speaker, p.label, t.start, t."end" '
-        "FROM turns_fts f JOIN turns t ON t.id = f.rowid JOIN documents d ON d.id = t.document_id "
-        "LEFT JOIN participants p ON p.id = t.participant_id "
-        f"WHERE turns_fts MATCH ?{doc_filter} ORDER BY d.name, t.start"
-    )
+    if doc_filter:
+        total = db.execute(
+            "SELECT count(*) FROM turns_fts f JOIN turns t ON t.id = f.rowid "
+            f"WHERE turns_fts MATCH ?{doc_filter}", params).fetchone()[0]
+    else:
+        # The index holds exactly the turns (documents.py and changes.py add and drop them
+        # together), so the study-wide count needs no join: 1.5 ms instead of 9 ms for a word
+        # in 28,800 of 121,183 turns.
+        total = db.execute("SELECT count(*) FROM turns_fts WHERE turns_fts MATCH ?", params).fetchone()[0]
+    columns = 'SELECT t.id, t.document_id, d.name, t.speaker, p.label, t.start, t."end" '
+    if limit and not doc_filter and total >= _WALK_FROM:
+        # A common word: walk the documents in name order and their turns in position order
+        # (both indexed) and stop at the limit, rather than sort every hit first. 28,800 hits
+        # of 'pain' in 121,183 turns: 4 ms instead of 15 ms. A rare word keeps the sort, which
+        # is then cheap, where the walk could cross the whole study to find its few hits.
+        sql = (
+            columns + "FROM documents d CROSS JOIN turns t ON t.document_id = d.id "
+            "LEFT JOIN participants p ON p.id = t.participant_id "
+            "WHERE t.id IN (SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?) ORDER BY d.name, t.start"
+        )
+    else:
+        sql = (
+            columns + "FROM turns_fts f JOIN turns t ON t.id = f.rowid JOIN documents d ON d.id = t.document_id "
+            "LEFT JOIN participants p ON p.id = t.participant_id "
+            f"WHERE turns_fts MATCH ?{doc_filter} ORDER BY d.name, t.start"
+        )
     if limit:
         sql += f" LIMIT {int(limit)}"
     pattern = highlight_pattern(groups)
