@@ -44,6 +44,18 @@ def test_word_count_keeps_contractions_and_hyphens_whole():
     assert word_count("I don't know—it's a well-being thing, 50 times.") == 9
 
 
+@given(st.text(alphabet=st.sampled_from(list("ab1_ '’-—\n\u0301é漢😀")), max_size=200))
+def test_word_pattern_finds_the_words_of_the_plain_pattern(text):
+    # The fast (possessive) pattern must find exactly what the readable one does.
+    import re
+
+    from qualcode.text import _WORD_PATTERN, words
+
+    plain = [(m.start(), m.end()) for m in re.finditer(_WORD_PATTERN, text)]
+    assert [(m.start(), m.end()) for m in words(text)] == plain
+    assert word_count(text) == len(plain)
+
+
 def test_keyword_in_context_keeps_the_space_beside_the_match():
     text = "The\npacing , that was\n\n  massive.   Pacing!"
     start = text.index("pacing")
