@@ -422,6 +422,56 @@ def test_coding_progress_counts_participant_turns_per_coder(study_path):
         assert counts[pacing]["by_coder"]["Ben"] == {"codings": 1, "documents": 1, "participants": 1}
 
 
+_PROGRESS_BY_SQL = """
+    WITH units AS (
+        SELECT t.id, t.document_id, t.start, t."end" FROM turns t
+        WHERE t.participant_id IS NOT NULL OR NOT EXISTS (
+            SELECT 1 FROM turns u WHERE u.document_id = t.document_id AND u.participant_id IS NOT NULL))
+    SELECT u.document_id, k.name, count(DISTINCT u.id) * 1.0
+           / (SELECT count(*) FROM units v WHERE v.document_id = u.document_id)
+    FROM units u JOIN codings c ON c.document_id = u.document_id AND c.start < u."end" AND c."end" > u.start
+    JOIN coders k ON k.id = c.coder_id GROUP BY u.document_id, c.coder_id
+"""
+
+
+def test_coding_progress_equals_the_overlap_join_it_replaced(study_path):
+    """The numpy count must equal the plain SQL definition (turns overlapping any coding)."""
+    import random
+
+    rng = random.Random(5)
+    with Study.open(study_path) as s:
+        s.coders.add("Chloe")
+        for n in range(6):  # P1_interview has Sarah mapped; these have no participant mapped
+            add_interview(s, f"D{n}", INTERVIEW.replace("Pacing", "Pacing " + "word " * n))
+        docs = s.documents.list()
+        for _ in range(60):
+            doc = rng.choice(docs)
+            start = rng.randrange(doc.char_count - 1)
+            end = min(doc.char_count, start + rng.choice([1, 2, 5, 30]))
+            try:
+                s.codings.add(doc.name, rng.choice(["Pacing", "Cliff edge"]),
+                              rng.choice(["Amira", "Ben", "Chloe"]), start, end)
+            except InvalidInput:  # a span of whitespace only
+                pass
+        # Edges: codings from a participant's turn's end into the gap, and from the gap up to
+        # the next participant turn's start, touch no turn; one more character reaches into it.
+        s.coders.add("Dev")
+        s.coders.add("Eve")
+        edge = s.documents.get(add_interview(s, "Edges", INTERVIEW.replace("How", "So how")))
+        t0, t1, t2, t3 = s.documents.turns(edge.id)  # Interviewer, Sarah (P1), Interviewer, Sarah
+        s.codings.add("Edges", "Pacing", "Dev", t1.end, t2.start)
+        s.codings.add("Edges", "Pacing", "Dev", t2.end, t3.start)
+        s.codings.add("Edges", "Cliff edge", "Eve", t2.end, t3.start + 1)
+        want = {}
+        for doc_id, coder, share in s.db.execute(_PROGRESS_BY_SQL):
+            want.setdefault(doc_id, {})[coder] = share
+        got = s.documents.progress()
+        assert got == want
+        shares = [v for per_coder in got.values() for v in per_coder.values()]
+        assert any(0 < v < 1 for v in shares) and 1.0 in shares
+        assert got[edge.id] == {"Eve": 0.5}
+
+
 def test_a_second_connection_in_the_process_never_costs_the_first_its_locks(study_path):
     # The TUI keeps one connection open while its workers open and close others. Closing a
     # file descriptor of the study drops every POSIX lock the process holds on it, so opening
