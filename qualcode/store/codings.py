@@ -13,6 +13,7 @@ from qualcode.records import Coding
 from qualcode.store.base import EntityStore, new_guid
 from qualcode.store.changes import now
 
+# Column order matters: ``CodingStore._records`` unpacks the rows in this order.
 _SELECT = """
 SELECT c.id, c.document_id, d.name AS document, c.code_id, k.name AS coder,
        c.start, c."end", c.memo, c.created,
@@ -50,7 +51,13 @@ def _short(s: str, n: int = 60) -> str:
 
 
 class CodingStore(EntityStore):
-    def _records(self, rows: list[dict[str, Any]]) -> list[Coding]:
+    def _records(self, sql: str, params: list[Any]) -> list[Coding]:
+        """Codings for a query on ``_SELECT``, with their code paths and quotes.
+
+        Built from the row tuples in ``_SELECT``'s column order: a dict per row and keyword
+        arguments cost ~30 % of listing 9,000 codings.
+        """
+        rows = self.db.execute(sql, params).fetchall()
         if not rows:
             return []
         paths = self.study.codes._paths()
@@ -59,7 +66,7 @@ class CodingStore(EntityStore):
         # at a time, so a listing of thousands of codings never holds every text at once.
         by_doc: dict[int, list[int]] = {}
         for i, r in enumerate(rows):
-            by_doc.setdefault(r["document_id"], []).append(i)
+            by_doc.setdefault(r[1], []).append(i)
         quotes: list[str] = [""] * len(rows)
         ids = sorted(by_doc)
         for n in range(0, len(ids), 500):
@@ -68,8 +75,11 @@ class CodingStore(EntityStore):
                 f"SELECT id, text FROM documents WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
             for doc_id, text in cursor:
                 for i in by_doc[doc_id]:
-                    quotes[i] = text[rows[i]["start"]:rows[i]["end"]]
-        return [Coding(**r, code=paths[r["code_id"]], text=quotes[i]) for i, r in enumerate(rows)]
+                    quotes[i] = text[rows[i][5]:rows[i][6]]
+        return [Coding(cid, doc_id, document, code_id, paths[code_id], coder, start, end, quote, memo,
+                       created, speaker, participant)
+                for (cid, doc_id, document, code_id, coder, start, end, memo, created, speaker, participant),
+                quote in zip(rows, quotes)]
 
     def list(self, document: str | None = None, code: str | None = None, coder: str | None = None,
              include_children: bool = False, limit: int | None = None) -> list[Coding]:
@@ -91,7 +101,7 @@ class CodingStore(EntityStore):
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY d.name, c.start, c.id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return self._records(self.rows(sql, params))
+        return self._records(sql, params)
 
     def spans(self, coders: list[int] | None = None, codes: list[int] | None = None,
               documents: list[int] | None = None) -> list[tuple[int, int, int, int, int]]:
@@ -110,7 +120,7 @@ class CodingStore(EntityStore):
         return self.db.execute(sql + " ORDER BY document_id, code_id, coder_id, start", params).fetchall()
 
     def get(self, coding_id: int) -> Coding:
-        found = self._records(self.rows(_SELECT + " WHERE c.id = ?", [coding_id]))
+        found = self._records(_SELECT + " WHERE c.id = ?", [coding_id])
         if not found:
             raise NotFound(f"coding {coding_id} does not exist")
         return found[0]
@@ -121,7 +131,7 @@ class CodingStore(EntityStore):
         if coder:
             sql += " AND k.name = ?"
             params.append(coder)
-        return self._records(self.rows(sql + " ORDER BY c.start", params))
+        return self._records(sql + " ORDER BY c.start", params)
 
     # -- writing -----------------------------------------------------------------------------
     def add(self, document: str, code: str, coder: str | None, start: int, end: int, memo: str = "") -> Coding:
