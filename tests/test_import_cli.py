@@ -103,7 +103,7 @@ def test_replace_keeps_codings_on_the_same_words_and_reports_what_happened(qc, s
     assert r.code == 0, r.err
     result = r.json()["imported"][0]
     assert result["status"] == "replaced"
-    assert result["codings"] == {"kept": 0, "moved": 1, "dropped": 1}
+    assert result["codings"] == {"kept": 0, "moved": 1, "dropped": 1, "merged": 0}
     assert result["dropped_codings"] == [{"document": "P7_interview", "code": "Programme ending/Cliff edge", "coder": "Amira",
                                           "start": TRANSCRIPT.index("Nothing."),
                                           "end": TRANSCRIPT.index("Nothing.") + 8, "text": "Nothing."}]
@@ -115,6 +115,36 @@ def test_replace_keeps_codings_on_the_same_words_and_reports_what_happened(qc, s
     assert r.code == 0, r.err
     start = corrected.index("every Tuesday")
     assert f"dropped: P7_interview {start}:{start + 13} Self-management/Pacing (Amira) 'every Tuesday'" in r.out
+
+
+def test_replace_merges_codings_that_move_onto_the_same_words(qc, study_path, tmp_path):
+    """Two codings of one code by one coder that now land on the same words (or overlap) are
+    merged, as every coding write does, so nothing is counted twice; the report says so."""
+    text = TRANSCRIPT.replace("Nothing. Like a cliff edge.", "Nothing. Like a lifeline gone.")
+    path = write(tmp_path / "P7_interview.txt", text)
+    assert qc("import", study_path, path).code == 0
+    for nth in ("1", "2"):
+        r = qc("code", study_path, "P7_interview", "Cliff edge", "--coder", "Amira", "--text", "lifeline",
+               "--nth", nth, "--memo", f"memo {nth}")
+        assert r.code == 0, r.err
+    assert qc("code", study_path, "P7_interview", "Cliff edge", "--coder", "Ben", "--text", "lifeline").code == 0
+    # the corrected transcript says "lifeline" once, earlier than both codings were
+    write(path, "Interview P7\n\n[00:00:02] Interviewer: A lifeline?\n\n" + text.split("\n\n", 1)[1]
+          .replace("It was a lifeline, honestly.", "It was, honestly.").replace("a lifeline gone", "all gone"))
+    r = qc("import", study_path, path, "--replace", "--json")
+    assert r.code == 0, r.err
+    result = r.json()["imported"][0]
+    assert result["codings"] == {"kept": 0, "moved": 3, "dropped": 0, "merged": 1}
+    assert "dropped_codings" not in result
+    listed = qc("codings", study_path, "--document", "P7_interview", "--json").json()
+    assert sorted((c["coder"], c["text"], c["memo"]) for c in listed) == [
+        ("Amira", "lifeline", "memo 1\nmemo 2"), ("Ben", "lifeline", "")]
+    assert qc("undo", study_path).code == 0  # back to both of Amira's codings, then the text report
+    assert len(qc("codings", study_path, "--document", "P7_interview", "--json").json()) == 3
+    r = qc("import", study_path, path, "--replace")
+    assert r.code == 0, r.err
+    assert "merged with the same coder's coding they now overlap 1" in r.out
+    assert qc("info", study_path, "--check").code == 0
 
 
 def test_speaker_labels_map_at_import_and_from_a_toml_file(qc, study_path, tmp_path):

@@ -73,6 +73,8 @@ def import_(study, files, fmt, replace, max_size, speaker_map, as_json):
                 c = r["codings"]
                 out += (f"\n{r['document']}: codings kept {c['kept']}, moved to the same words {c['moved']}, "
                         f"dropped (words gone) {c['dropped']}")
+                if c.get("merged"):
+                    out += f", merged with the same coder's coding they now overlap {c['merged']}"
                 for d in r.get("dropped_codings", []):
                     out += (f"\n  dropped: {d['document']} {d['start']}:{d['end']} {d['code']} ({d['coder']}) "
                             f"{_quote(d['text'])}")

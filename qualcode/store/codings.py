@@ -239,9 +239,13 @@ class CodingStore(EntityStore):
             self._add(ch, r["document_id"], dst_id, r["coder_id"], r["start"], r["end"], r["memo"])
         return len(rows)
 
-    def relocate(self, ch, document_id: int, old_text: str, new_text: str) -> dict[str, int]:
-        """Keep a replaced document's codings on the same words where they can be found again."""
-        kept = moved = dropped = 0
+    def relocate(self, ch, document_id: int, old_text: str, new_text: str) -> tuple[dict[str, int], set[int]]:
+        """Keep a replaced document's codings on the same words where they can be found again.
+
+        Returns the counts (kept, moved, dropped, merged) and the ids of the codings dropped
+        because their words are gone."""
+        kept = moved = 0
+        gone: set[int] = set()
         for r in self.rows("SELECT * FROM codings WHERE document_id = ?", [document_id]):
             quote = old_text[r["start"]:r["end"]]
             if new_text[r["start"]:r["end"]] == quote:
@@ -258,5 +262,29 @@ class CodingStore(EntityStore):
                 moved += 1
             else:
                 ch.delete("codings", r["id"])
-                dropped += 1
-        return {"kept": kept, "moved": moved, "dropped": dropped}
+                gone.add(r["id"])
+        merged = self._merge_overlaps(ch, document_id) if moved else 0
+        return {"kept": kept, "moved": moved, "dropped": len(gone), "merged": merged}, gone
+
+    def _merge_overlaps(self, ch, document_id: int) -> int:
+        """Merge one coder's overlapping codings of one code in a document, as ``_add`` does on
+        every write: codings moved to the same words (two quotes of 'pain' whose nearest match
+        is now the same one) must not count twice. Returns how many codings were merged away."""
+        groups: list[list[dict[str, Any]]] = []
+        for r in self.rows('SELECT id, code_id, coder_id, start, "end", memo FROM codings '
+                           'WHERE document_id = ? ORDER BY code_id, coder_id, start, id', [document_id]):
+            last = groups[-1] if groups else None
+            if (last and (last[0]["code_id"], last[0]["coder_id"]) == (r["code_id"], r["coder_id"])
+                    and r["start"] < max(g["end"] for g in last)):
+                last.append(r)
+            else:
+                groups.append([r])
+        merged = 0
+        for keep, *rest in (g for g in groups if len(g) > 1):
+            memos = [m for m in [keep["memo"], *(r["memo"] for r in rest)] if m]
+            for r in rest:
+                ch.delete("codings", r["id"])
+            ch.update("codings", keep["id"], {"end": max(r["end"] for r in [keep, *rest]),
+                                              "memo": "\n".join(dict.fromkeys(memos))})
+            merged += len(rest)
+        return merged

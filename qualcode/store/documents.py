@@ -285,10 +285,9 @@ class DocumentStore(EntityStore):
             before = version(self.db, existing.id)
             old_text = before["row"]["text"]
             codings = self.study.codings.list(document=existing.name)
-            outcome = self.study.codings.relocate(ch, existing.id, old_text, parsed.text)
-            left = {r[0] for r in self.db.execute("SELECT id FROM codings WHERE document_id = ?", [existing.id])}
+            outcome, gone = self.study.codings.relocate(ch, existing.id, old_text, parsed.text)
             dropped = [{"document": existing.name, "code": c.code, "coder": c.coder, "start": c.start,
-                        "end": c.end, "text": old_text[c.start:c.end]} for c in codings if c.id not in left]
+                        "end": c.end, "text": old_text[c.start:c.end]} for c in codings if c.id in gone]
             _write_text(self.db, existing.id, {**before["row"], **row, "imported": now()})
             self._insert_turns(ch, existing.id, parsed.text, turns)
             ch.log_version("documents", existing.id, before, version(self.db, existing.id))
