@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qualcode.errors import InvalidInput, NotFound
+from qualcode.errors import Conflict, InvalidInput, NotFound
 from qualcode.records import Coding
 from qualcode.store.base import EntityStore, new_guid
 from qualcode.store.changes import now
@@ -134,10 +134,20 @@ class CodingStore(EntityStore):
         return self._records(sql + " ORDER BY c.start", params)
 
     # -- writing -----------------------------------------------------------------------------
+    def _require_open(self, coder: str) -> None:
+        """A coder who marked their coding complete may see the others' codings (blind coding
+        with --forbid-unblind), so their own must not change afterwards: the agreement figures
+        would no longer measure independent coding. Reopening is one audited command."""
+        since = self.study.completion().get(coder)
+        if since:
+            raise Conflict(f"{coder} marked their coding complete at {since}; reopen it first "
+                           f"(`qualcode coders complete STUDY {coder} --reopen`) to change their codings")
+
     def add(self, document: str, code: str, coder: str | None, start: int, end: int, memo: str = "") -> Coding:
         doc = self.study.documents.get(document)
         code_rec = self.study.codes.get(code)
         coder_rec = self.study.coders.resolve(coder)
+        self._require_open(coder_rec.name)
         if not (0 <= start < end <= doc.char_count):
             raise InvalidInput(f"span {start}:{end} is outside the document (0:{doc.char_count}) or empty")
         text = self.study.documents.text(doc.id)
@@ -180,6 +190,7 @@ class CodingStore(EntityStore):
         doc = self.study.documents.get(document)
         code_rec = self.study.codes.get(code)
         coder_rec = self.study.coders.resolve(coder)
+        self._require_open(coder_rec.name)
         if not (0 <= start < end <= doc.char_count):
             raise InvalidInput(f"span {start}:{end} is outside the document (0:{doc.char_count}) or empty")
         hits = self.rows(
@@ -208,6 +219,7 @@ class CodingStore(EntityStore):
 
     def delete(self, coding_id: int) -> Coding:
         coding = self.get(coding_id)
+        self._require_open(coding.coder)
         with self.study.change("uncode", f"delete coding {coding_id} ({coding.code}, {coding.coder})",
                                coding.coder) as ch:
             ch.delete("codings", coding_id)
@@ -216,6 +228,7 @@ class CodingStore(EntityStore):
     def adjust(self, coding_id: int, start: int, end: int) -> Coding:
         """Move a coding's boundaries (merging with the same coder's overlapping codings)."""
         coding = self.get(coding_id)
+        self._require_open(coding.coder)
         doc = self.study.documents.get(coding.document_id)
         if not (0 <= start < end <= doc.char_count):
             raise InvalidInput(f"span {start}:{end} is outside the document (0:{doc.char_count}) or empty")

@@ -235,3 +235,46 @@ def test_coders_complete_cli(qc, double):
     assert qc("settings", double, "--json").json()["coding_complete"] == {}
     assert qc("coders", "complete", double, "Amira", "--reopen", "--json").json()["changed"] is False
     assert qc("coders", "complete", double, "Nobody").code == 2
+
+
+def test_a_coder_marked_complete_cannot_change_their_codings_until_reopened(qc, double):
+    """After "coding complete" a coder may see the others' codings, so theirs stay as they were:
+    agreement must measure independent coding. Other coders carry on; reopening lifts it."""
+    assert qc("coders", "complete", double, "Amira").code == 0
+    before = double.read_bytes()
+    for args in (["code", double, "P1_interview", "Pacing", "--coder", "Amira", "--text", "Honestly"],
+                 ["uncode", double, "P1_interview", "Pacing", "--coder", "Amira", "--text", "pace myself"]):
+        r = qc(*args)
+        assert r.code == 2 and "Amira marked their coding complete" in r.err and "--reopen" in r.err
+        assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+        assert double.read_bytes() == before  # nothing written
+    with Study.open(double) as s:
+        mine = s.codings.list(coder="Amira")
+        with pytest.raises(Exception, match="marked their coding complete"):
+            s.codings.delete(mine[0].id)
+        with pytest.raises(Exception, match="marked their coding complete"):
+            s.codings.adjust(mine[0].id, mine[0].start, mine[0].end + 1)
+        s.codings.add_text("P1_interview", "Self-management/Pacing", "Ben", "Honestly")  # Ben is open
+        assert [c.id for c in s.codings.list(coder="Amira")] == [c.id for c in mine]
+    assert qc("coders", "complete", double, "Amira", "--reopen").code == 0
+    r = qc("code", double, "P1_interview", "Pacing", "--coder", "Amira", "--text", "Honestly")
+    assert r.code == 0, r.err
+
+
+async def test_the_coding_screen_says_why_a_complete_coder_cannot_code(double):
+    with Study.open(double) as s:
+        s.mark_complete("Amira")
+        before = sorted((c.code, c.start, c.end) for c in s.codings.list(coder="Amira"))
+    app = QualcodeApp(double, coder="Amira")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_doc(pilot, "P1_interview")
+        start = screen.text.index("Honestly")
+        screen.view.select_span(start, start + len("Honestly"))
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press(*"Pacing")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Amira marked their coding complete" in app.errors[-1]
+    with Study.open(double) as s:
+        assert sorted((c.code, c.start, c.end) for c in s.codings.list(coder="Amira")) == before
