@@ -396,3 +396,27 @@ async def test_keys_are_in_help_and_palette_and_loading_shows(demo):
         assert screen.query_one(Tree).loading is True
         await settle(pilot)
         assert screen.query_one(Tree).loading is False
+
+
+async def test_a_theme_added_from_the_cli_appears_keeping_the_place_and_open_themes(demo):
+    """The data_version poll reloads the map by itself: the highlighted code stays highlighted
+    and a theme the reader closed stays closed."""
+    from tui_helpers import cli
+
+    app = QualcodeApp(demo, coder="Amira")
+    app.POLL_SECONDS = 0
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_themes(pilot)
+        themes = [n for n in screen.query_one(Tree).root.children if n.data.kind == "theme" and n.children]
+        closed, other = themes[0], themes[1]
+        closed.collapse()
+        await settle(pilot)  # the tree renumbers its lines when it next renders
+        code = next(c for c in other.children if c.data.kind == "code")
+        await highlight(pilot, screen, code.data)
+        cli("themes", "add", demo, "Made in the CLI", "--coder", "Amira")
+        assert app.check_external_changes()
+        await settle(pilot)
+        assert any("Made in the CLI" in str(n.label) for n in nodes(screen))
+        assert screen.current_pick() == code.data
+        reloaded = {n.data: n for n in nodes(screen)}
+        assert not reloaded[closed.data].is_expanded and reloaded[other.data].is_expanded

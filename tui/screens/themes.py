@@ -118,6 +118,16 @@ class ThemeDefinitionScreen(DefinitionScreen):
 
 # -- the screen ----------------------------------------------------------------------------------
 
+def _expansion(node: TreeNode[Pick]) -> dict[Pick, bool]:
+    """Open or closed, for every node with children under ``node``."""
+    found: dict[Pick, bool] = {}
+    for child in node.children:
+        if child.children and child.data is not None:
+            found[child.data] = child.is_expanded
+            found.update(_expansion(child))
+    return found
+
+
 class ThemesScreen(WorkScreen):
     BINDINGS = [
         key("themes", "a", "add_theme", "Add theme"),
@@ -148,6 +158,7 @@ class ThemesScreen(WorkScreen):
         self.marked: set[str] = set()
         self.generation = -1
         self._want: Pick | None = None
+        self._expanded: dict[Pick, bool] = {}  # the reader's open/closed themes, kept over reloads
         self._extracts: list = []
         self._detail_seq = 0
 
@@ -179,9 +190,14 @@ class ThemesScreen(WorkScreen):
         """The one coder whose codings count (blind mode), or None for every coder."""
         return None if self.session.visible_coders() is None else self.session.coder
 
+    def external_change(self) -> None:
+        # The reload keeps the highlighted theme or code and which themes are open.
+        self.refresh_data()
+
     def refresh_data(self, select: Pick | None = None) -> None:
         self.generation = self.session.generation
         self._want = select or self.current_pick() or self._want
+        self._expanded.update(_expansion(self.query_one(Tree).root))
         self.query_one(Tree).loading = True
         self._update_status()
         self._load_board(self.session.path, self._coder_filter())
@@ -204,7 +220,8 @@ class ThemesScreen(WorkScreen):
             if parent is None:
                 continue
             pick = Pick("theme", t.id)
-            node = parent.add(self._theme_label(t), data=pick, expand=t.status != "discarded")
+            node = parent.add(self._theme_label(t), data=pick,
+                              expand=self._expanded.get(pick, t.status != "discarded"))
             nodes[pick] = node
             for cid, path in zip(t.code_ids, t.codes):
                 code_pick = Pick("code", t.id, path)
@@ -212,7 +229,7 @@ class ThemesScreen(WorkScreen):
                 nodes[code_pick] = node.add_leaf(self._code_label(path, counted.passages if counted else None),
                                                  data=code_pick)
         free_root = tree.root.add(Text(f"Codes in no theme ({len(board.free)})", style="bold"),
-                                  data=Pick("free-root"), expand=True)
+                                  data=Pick("free-root"), expand=self._expanded.get(Pick("free-root"), True))
         nodes[Pick("free-root")] = free_root
         for row in board.free:
             pick = Pick("free", None, row["code"])
