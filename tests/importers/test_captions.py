@@ -315,3 +315,16 @@ def test_one_speaker_over_many_cues_is_one_long_turn():
     result = parse_text("WEBVTT\n\n" + cues, "long.vtt")
     assert len(result.turns) == 1
     assert spans(result) == [("Ann", " ".join(f"word{i}" for i in range(n)))]
+
+
+def test_a_whisper_segment_with_a_misspelt_arrow_is_refused_not_joined_to_the_previous_one():
+    good = "[00:00.000 --> 00:02.000]  Hello.\n"
+    for broken in ("[00:02.000 -> 00:04.000]  Again.", "[00:02.000 => 00:04.000] Again.",
+                   "[00:02.000 00:04.000] Again.", "[01:00:02.000 — 01:00:04.000]"):
+        with pytest.raises(InvalidInput) as info:
+            importers.parse(f"{good}{broken}\n".encode(), "x.txt")
+        assert str(info.value) == (f"line 2: malformed time range {broken.split(']')[0] + ']'!r} "
+                                   "(expected '[start --> end]')")
+    # a bracketed aside that is not a time range still continues the segment
+    result = parse_text(f"{good}[laughs] and more\n", "x.txt")
+    assert spans(result) == [(None, "Hello. [laughs] and more")]
