@@ -7,7 +7,8 @@ regularly on one side of the byte pairs (the high byte of ASCII characters): at 
 pairs there, and on the other side no more than a tenth as many (``😀`` and ``一`` put a NUL in
 the low byte, so a few are allowed). A BOM-less UTF-16 file of mostly non-Latin text (CJK) has
 too few NULs to be told from binary and is refused: save it with a BOM or as UTF-8. Binary data
-is refused: NUL bytes, undecodable bytes, or many control characters.
+is refused: NUL bytes, undecodable bytes, or many control characters; so is text behind a stray
+UTF-16 byte-order mark (it decodes, pair by pair, as CJK-looking gibberish without a line break).
 """
 
 from __future__ import annotations
@@ -63,14 +64,27 @@ def _strict(data: bytes, codec: str, what: str) -> str:
         raise InvalidInput(f"{what}: undecodable bytes at offset {exc.start}") from None
 
 
+def _utf16_after_bom(data: bytes, codec: str) -> str:
+    """The text after a UTF-16 byte-order mark, refused when it cannot be UTF-16 text.
+
+    Bytes of ASCII or UTF-8 text behind a stray UTF-16 BOM decode without error, as CJK-looking
+    characters pair by pair, and would be imported as gibberish. Any real transcript in UTF-16
+    has line breaks or spaces (U+000A, U+0020, U+3000); such mojibake has none."""
+    text = _strict(data[2:], codec, "not valid UTF-16")
+    if len(text) >= 16 and not any(c in text for c in ("\n", "\r", " ", "\u3000", "\t")):
+        raise InvalidInput("the file starts with a UTF-16 byte-order mark but its text has no line breaks "
+                           "or spaces: it is not UTF-16 text (a damaged or mislabelled file?)")
+    return text
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """Return ``(canonical_text, encoding)``; raise ``InvalidInput`` for binary or empty input."""
     if data.startswith(b"\xef\xbb\xbf"):
         text, encoding = _strict(data[3:], "utf-8", "not valid UTF-8 despite its BOM"), "utf-8-sig"
     elif data.startswith(b"\xff\xfe"):
-        text, encoding = _strict(data[2:], "utf-16-le", "not valid UTF-16"), "utf-16-le"
+        text, encoding = _utf16_after_bom(data, "utf-16-le"), "utf-16-le"
     elif data.startswith(b"\xfe\xff"):
-        text, encoding = _strict(data[2:], "utf-16-be", "not valid UTF-16"), "utf-16-be"
+        text, encoding = _utf16_after_bom(data, "utf-16-be"), "utf-16-be"
     elif b"\x00" in data:
         encoding = _bomless_utf16(data)
         if encoding is None:

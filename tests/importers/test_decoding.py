@@ -154,3 +154,15 @@ def test_pathological_inputs_are_parsed_in_linear_time(name):
         except InvalidInput:
             continue
         check_invariants(result)
+
+
+def test_text_behind_a_stray_utf16_bom_is_refused_not_imported_as_gibberish():
+    body = "Interviewer: How are you?\n\nP1: Not bad, thank you, the pain is better.\n".encode()
+    body += b"\n" * (len(body) % 2)  # an even length decodes as UTF-16 without error (an odd one is refused)
+    for bom in (b"\xff\xfe", b"\xfe\xff"):
+        with pytest.raises(InvalidInput, match="UTF-16 byte-order mark but its text has no line breaks"):
+            decode(bom + body)
+    # real UTF-16 keeps working, Chinese included
+    for codec, bom in (("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")):
+        for text in ("Interviewer: How are you?\n\nP1: Fine.\n", "访谈者：你好吗？\n受访者：我很好，谢谢。疼痛好多了。\n"):
+            assert decode(bom + text.encode(codec)) == (text, codec)
