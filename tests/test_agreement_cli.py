@@ -212,8 +212,18 @@ def test_bootstrap_warnings_in_text_and_json(qc, coded):
     assert qc("agreement", coded, "--coders", "Amira", "Ben", "--json").json()["warnings"] == []
     # the resampling unit is documented in --help
     help_text = " ".join(qc("agreement", "compute", "--help").out.split())
-    assert "Resampled: whole documents at character and segment level" in help_text
-    assert "the units themselves at turn, sentence and document level" in help_text
+    assert "Whole documents are resampled" in help_text and "--resample [documents|units]" in help_text
+    # turns: whole documents by default (a cluster bootstrap); --resample units draws turns
+    d = qc("agreement", coded, "--coders", "Amira", "Ben", "--bootstrap", "100", "--seed", "3", "--json").json()
+    assert (d["options"]["resample"], d["options"]["bootstrap_clusters"]) == ("documents", 2)
+    assert "resamples of whole transcripts." in d["methods"]
+    d = qc("agreement", coded, "--coders", "Amira", "Ben", "--bootstrap", "100", "--seed", "3",
+           "--resample", "units", "--json").json()
+    assert (d["options"]["resample"], d["options"]["bootstrap_clusters"]) == ("units", 8)
+    assert "resamples of speaker turns." in d["methods"]
+    r = qc("agreement", coded, "--coders", "Amira", "Ben", "--unit", "character", "--bootstrap", "10",
+           "--resample", "units")
+    assert r.code == 2 and "characters are resampled as whole documents" in r.err
 
 
 def test_csv_and_markdown_take_any_name_docx_and_png_do_not(qc, coded, tmp_path):

@@ -217,21 +217,20 @@ def test_same_coder_overlaps_in_a_study_count_once(study_path):
 
 
 def test_overlapping_rows_in_the_store_are_merged_at_agreement_time(study_path):
-    """End to end: the coding store merges a coder's overlapping codings when they are made, but
-    other store paths can leave overlapping rows (re-importing a changed text relocates each
-    coding on its own; the store keeps touching codings apart). Agreement merges them again:
-    "never double counted" must hold for whatever rows the study holds."""
+    """End to end: the coding store merges a coder's overlapping codings whenever it writes, but
+    a study can still hold overlapping rows (written by an older qualcode, whose re-import of a
+    changed text relocated each coding on its own, or by another tool). Agreement merges them
+    again: "never double counted" must hold for whatever rows the study holds."""
 
-    old = "Sarah: I pace myself. Later: myself slowly, every day.\n"
     new = "Sarah: I pace myself slowly, every day.\n"
     with Study.open(study_path) as s:
-        add_interview(s, "P9_interview", old)
-        code(s, "P9_interview", "Pacing", "Amira", "pace myself")
-        code(s, "P9_interview", "Pacing", "Amira", "myself slowly")  # apart in the old text
-        s.documents.add(parsed_interview(new), "P9_interview", "P9_interview.txt", "changed",
-                        replace=True)
+        add_interview(s, "P9_interview", new)
         p9 = s.documents.get("P9_interview").id
         amira = s.coders.get("Amira").id
+        pacing = s.codes.get("Pacing").id
+        for n, (a, b) in enumerate([at(new, "pace myself"), at(new, "myself slowly")]):
+            s.db.execute('INSERT INTO codings (document_id, code_id, coder_id, start, "end", created, guid) '
+                         "VALUES (?, ?, ?, ?, ?, '2024-01-01T00:00:00Z', ?)", [p9, pacing, amira, a, b, f"old-{n}"])
         rows = sorted((a, b) for d, _c, k, a, b in s.codings.spans(documents=[p9]) if k == amira)
         # the precondition: two overlapping rows of one coder and one code in the store
         assert rows == [at(new, "pace myself"), at(new, "myself slowly")]
@@ -545,9 +544,10 @@ def test_three_coders_pairwise_matrix_fleiss_and_alpha(coded_study):
 
 
 def test_bootstrap_is_reproducible_with_a_seed(coded_study):
-    a = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=300, seed=11)
-    b = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=300, seed=11)
-    c = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=300, seed=12)
+    # (two documents give only 3 distinct document resamples: units show the seed's effect)
+    a = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=300, seed=11, resample="units")
+    b = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=300, seed=11, resample="units")
+    c = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=300, seed=12, resample="units")
     assert a.pooled.ci == b.pooled.ci and a.by_code[0].ci == b.by_code[0].ci
     assert a.pooled.ci != c.pooled.ci
     lo, hi = a.pooled.ci["cohen"]
@@ -572,7 +572,17 @@ def test_bootstrap_honesty_warnings_and_flags(coded_study):
     assert all(f.ci_note for f in [ch.pooled, *ch.by_code])
     assert ch.pooled.as_dict()["ci_note"].startswith("few positive documents")
     assert "percentile bootstrap, 200 resamples of whole transcripts" in ch.methods
+    # turns: whole documents by default, as characters (the cluster bootstrap)
     turn = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=200, seed=1)
+    assert (turn.options["resample"], turn.options["bootstrap_clusters"]) == ("documents", 2)
+    assert "resampled unit: whole documents (2 documents; speaker turns within a document are not " \
+           "independent)" in " ".join(turn.notes)
+    assert turn.warnings[0].startswith("the bootstrap resamples whole documents and there are only "
+                                       "2 double-coded documents: at most 3 distinct resamples")
+    assert turn.pooled.ci_note.startswith("few positive documents: 2 documents hold any code")
+    assert "percentile bootstrap, 200 resamples of whole transcripts" in turn.methods
+    # turns drawn one by one, on request
+    turn = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=200, seed=1, resample="units")
     assert turn.options["bootstrap_clusters"] == 8  # the 8 turns of the two documents
     assert "resampled unit: speaker turns (8 speaker turns" in " ".join(turn.notes)
     # every code here holds fewer than 5 turns: flagged with the reason
@@ -589,7 +599,7 @@ def test_bootstrap_honesty_warnings_and_flags(coded_study):
         code(coded_study, "P3_interview", "Cliff edge", coder, "falling off a cliff edge")
         code(coded_study, "P3_interview", "Self-management", coder, "How has the pain")
         code(coded_study, "P3_interview", "Self-management", coder, "What helped you most?")
-    turn = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=200, seed=1)
+    turn = agreement(coded_study, ["Amira", "Ben"], "turn", bootstrap=200, seed=1, resample="units")
     assert turn.options["bootstrap_clusters"] == 12 and turn.pooled.ci_note is None
     assert [f.code for f in turn.by_code if f.ci_note] == [f.code for f in turn.by_code]
     assert turn.warnings == ["3 codes have an unreliable bootstrap interval (fewer than 5 positive "
@@ -611,6 +621,41 @@ def test_bootstrap_honesty_warnings_and_flags(coded_study):
                               "confidence intervals were computed and the seed was not used"]
     assert "ci_note" not in plain.pooled.as_dict() and "95 %" not in plain.methods
     assert agreement(coded_study, ["Amira", "Ben"], "turn").warnings == []
+
+
+def test_turns_are_resampled_as_whole_documents_so_clustered_agreement_is_not_overstated(study_path):
+    """Six transcripts where the coders agree on every turn, six where they agree on none: the
+    turns of one transcript rise and fall together. Drawing turns one by one treats 252 turns as
+    independent and gives a narrow interval; drawing whole transcripts (the default) gives the
+    honest, wide one, equal to resampling the twelve documents' counts by hand."""
+    from qualcode.agreement.units import _bootstrap
+
+    text = "\n\n".join(f"Interviewer: Question {k}?\n\nSarah: Answer {k}, with pain." for k in range(10)) + "\n"
+    with Study.open(study_path) as s:
+        for d in range(12):
+            name = f"D{d:02}"
+            add_interview(s, name, f"Interviewer: Hello, this is {name}.\n\n" + text)
+            for k in range(10):
+                code(s, name, "Pacing", "Amira", f"Answer {k},")
+                code(s, name, "Pacing", "Ben", f"Answer {k}," if d < 6 else f"Question {k}?")
+        kw = dict(documents=[f"D{d:02}" for d in range(12)], codes=["Pacing"], bootstrap=400, seed=7)
+        docs = agreement(s, ["Amira", "Ben"], "turn", **kw)
+        units = agreement(s, ["Amira", "Ben"], "turn", resample="units", **kw)
+    assert docs.options["bootstrap_clusters"] == 12 and units.options["bootstrap_clusters"] == 12 * 21
+    lo_d, hi_d = docs.pooled.ci["percent"]
+    lo_u, hi_u = units.pooled.ci["percent"]
+    # agreed: all 21 turns of the first six, only the greeting (coded by neither) of the others
+    assert float(docs.pooled.stats["percent"]) == pytest.approx((6 * 21 + 6 * 1) / (12 * 21))
+    assert hi_d - lo_d > 2 * (hi_u - lo_u)
+    # by hand: per-document agreed and total turns, the same seeded draws of 12 documents
+    agreed = np.array([float(f.stats["percent"]) * f.n_units for f in docs.by_document])
+    total = np.array([f.n_units for f in docs.by_document], dtype=float)
+    rng, reps = np.random.default_rng(7), []
+    chunk = _bootstrap.__defaults__[0]
+    for start in range(0, 400, chunk):
+        idx = rng.integers(0, 12, size=(min(chunk, 400 - start), 12))
+        reps += list(agreed[idx].sum(axis=1) / total[idx].sum(axis=1))
+    assert (lo_d, hi_d) == pytest.approx((np.percentile(reps, 2.5), np.percentile(reps, 97.5)))
 
 
 def test_bootstrap_statistics_match_the_library_on_resampled_matrices():

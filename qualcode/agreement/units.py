@@ -66,9 +66,11 @@ Statistics
 
 Bootstrap
     ``bootstrap=B`` gives seeded 95 % percentile intervals for the pooled and per-code figures.
-    Resampled: units for turn/sentence/document (the same units for every code), whole documents
-    for character and segment level (characters and segments within a document are not
-    independent). Replicates where a coefficient is undefined are dropped and counted. The
+    Resampled (``resample``): whole documents by default, at every unit (a cluster bootstrap:
+    characters, segments, turns and sentences of one transcript are not independent, since one
+    person speaks and the same two coders read them together, so resampling them one by one
+    gives intervals that are too narrow); ``resample="units"`` resamples turns or sentences
+    themselves (the same units for every code), for comparison with tools that do. Replicates where a coefficient is undefined are dropped and counted. The
     resampled unit and the number of clusters are in the notes. Honesty checks, in ``warnings``:
     fewer than ``MIN_CLUSTERS`` (10) clusters to resample (3 documents give only 10 distinct
     resamples), and a seed given without resamples. A figure's interval is flagged (``ci_note``,
@@ -109,6 +111,7 @@ UNIT_LABELS = {"character": "characters", "segment": "coded segments", "turn": "
 OVERLAPS = ("union", "shorter")
 SENTENCIZERS = ("regex", "spacy")
 MAX_CODERS = 8
+RESAMPLES = ("documents", "units")  # what the bootstrap draws: whole transcripts, or the units
 MIN_CLUSTERS = 10  # fewer clusters to resample than this: the bootstrap is rough (a warning)
 MIN_POSITIVE = 5  # fewer clusters holding a code than this: its interval is flagged
 
@@ -1107,8 +1110,8 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
               codes: Sequence[str] | None = None, documents: Sequence[str] | None = None,
               all_documents: bool = False, threshold: float = 0.9, overlap: str = "union",
               min_overlap: float = 0.0, exclude_uncoded: bool = False, nvivo_compat: bool = False,
-              sentencizer: str = "regex", bootstrap: int = 0, seed: int | None = None
-              ) -> AgreementReport:
+              sentencizer: str = "regex", bootstrap: int = 0, seed: int | None = None,
+              resample: str = "documents") -> AgreementReport:
     """Agreement between ``coders`` at ``unit`` (see the module docstring for every convention)."""
     unit = _unit(unit)
     if overlap not in OVERLAPS:
@@ -1123,6 +1126,11 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
         raise InvalidInput("NVivo-compatible mode applies to --unit character")
     if bootstrap < 0 or bootstrap > 100_000:
         raise InvalidInput("bootstrap resamples must be between 0 and 100000")
+    if resample not in RESAMPLES:
+        raise InvalidInput(f"unknown resample {resample!r}: use documents or units")
+    if resample == "units" and unit in ("character", "segment"):
+        raise InvalidInput(f"resampling units applies to turn, sentence and document units: {unit}s "
+                           "are resampled as whole documents")
     if sentencizer not in SENTENCIZERS:
         raise InvalidInput(f"unknown sentencizer {sentencizer!r}: use regex or spacy")
     sel = select(study, coders, codes, documents, all_documents)
@@ -1159,10 +1167,11 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
     if bootstrap:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
-        options.update(bootstrap=bootstrap, seed=seed)
+        by_docs = present is None or resample == "documents"
+        options.update(bootstrap=bootstrap, seed=seed, resample="documents" if by_docs else "units")
         K = counts.shape[2]
         positive = counts.sum(axis=2) if unit == "segment" else counts[:, :, 1:].sum(axis=2)
-        if present is None:  # documents are the clusters
+        if by_docs:  # documents are the clusters
             per_doc = counts.transpose(1, 0, 2).reshape(D, C * K).astype(float)
             n, counts_of = D, lambda w: (w @ per_doc).reshape(len(w), C, K)
             code_pos = (positive > 0).sum(axis=1)
@@ -1178,13 +1187,13 @@ def agreement(study: "Study", coders: Sequence[str], unit: str = "turn", *,
             _attach(pooled, pooled_ci)
             for fig, ci in zip(by_code, code_ci):
                 _attach(fig, ci)
-            pooled.ci_note = _ci_note(pooled, pooled_pos, unit, pooled=True)
+            pooled.ci_note = _ci_note(pooled, pooled_pos, unit, pooled=True, by_docs=by_docs)
             for fig, k in zip(by_code, code_pos.tolist()):
-                fig.ci_note = _ci_note(fig, int(k), unit)
+                fig.ci_note = _ci_note(fig, int(k), unit, by_docs=by_docs)
         notes.append(f"95 % CIs: percentile bootstrap, {plural(bootstrap, 'resample')} "
-                     f"(seed {seed}); resampled unit: {_resampled(unit, n)}; shown for the "
+                     f"(seed {seed}); resampled unit: {_resampled(unit, n, by_docs)}; shown for the "
                      "pooled and per-code figures.")
-        warnings += _bootstrap_warnings(unit, n, by_code, pooled)
+        warnings += _bootstrap_warnings(unit, n, by_code, pooled, by_docs)
     pairwise = _pairwise(sel, ctx, counts, threshold, overlap)
     report = AgreementReport(
         unit=unit, unit_label=UNIT_LABELS[unit], coders=sel.coders, documents=sel.documents,
@@ -1243,21 +1252,26 @@ _CLUSTER_WORDS = {"character": "document", "segment": "document", "turn": "speak
                   "sentence": "sentence", "document": "document"}
 
 
-def _resampled(unit: str, n: int) -> str:
-    if unit in ("character", "segment"):
-        return (f"whole documents ({plural(n, 'document')}; characters and segments within a "
-                "document are not independent)")
+def _resampled(unit: str, n: int, by_docs: bool) -> str:
+    if by_docs and unit == "document":
+        return f"documents ({plural(n, 'document')})"
+    if by_docs:
+        return (f"whole documents ({plural(n, 'document')}; {UNIT_LABELS[unit]} within a document "
+                "are not independent)")
     return f"{UNIT_LABELS[unit]} ({plural(n, _CLUSTER_WORDS[unit])}; the same units for every code)"
 
 
-def _ci_note(fig: Figure, positive: int, unit: str, pooled: bool = False) -> str | None:
+def _ci_note(fig: Figure, positive: int, unit: str, pooled: bool = False,
+             by_docs: bool | None = None) -> str | None:
     """Why a figure's interval is not to be trusted (None: nothing to say)."""
     if not fig.ci:
         return None
+    if by_docs is None:
+        by_docs = unit in ("character", "segment")
     if positive < MIN_POSITIVE:
-        what = plural(positive, _CLUSTER_WORDS[unit])
+        what = plural(positive, "document" if by_docs else _CLUSTER_WORDS[unit])
         holds = "any code" if pooled else "this code"
-        if unit in ("character", "segment"):
+        if by_docs:
             return (f"few positive documents: {what} {'holds' if positive == 1 else 'hold'} "
                     f"{holds} (fewer than {MIN_POSITIVE}), the interval is not reliable")
         return (f"few positive units: {what} {'holds' if positive == 1 else 'hold'} {holds} "
@@ -1268,13 +1282,14 @@ def _ci_note(fig: Figure, positive: int, unit: str, pooled: bool = False) -> str
     return None
 
 
-def _bootstrap_warnings(unit: str, n: int, by_code: list[Figure], pooled: Figure) -> list[str]:
+def _bootstrap_warnings(unit: str, n: int, by_code: list[Figure], pooled: Figure,
+                        by_docs: bool) -> list[str]:
     out = []
     flagged = [f.code for f in by_code if f.ci_note]
     if 0 < n < MIN_CLUSTERS:
         distinct = math.comb(2 * n - 1, n)
-        what = ("whole documents" if unit in ("character", "segment") else UNIT_LABELS[unit])
-        have = plural(n, "double-coded document" if unit in ("character", "segment", "document")
+        what = "whole documents" if by_docs else UNIT_LABELS[unit]
+        have = plural(n, "double-coded document" if by_docs or unit == "document"
                       else _CLUSTER_WORDS[unit])
         text = (f"the bootstrap resamples {what} and there {'is' if n == 1 else 'are'} only "
                 f"{have}: at most {plural(distinct, 'distinct resample')}, so the 95 % "
@@ -1284,7 +1299,7 @@ def _bootstrap_warnings(unit: str, n: int, by_code: list[Figure], pooled: Figure
         out.append(text)
     if flagged:
         shown = ", ".join(flagged[:8]) + (f" and {len(flagged) - 8:,} more" if len(flagged) > 8 else "")
-        positive = "documents" if unit in ("character", "segment") else "positive units"
+        positive = "documents" if by_docs else "positive units"
         out.append(f"{plural(len(flagged), 'code')} {'has' if len(flagged) == 1 else 'have'} an "
                    f"unreliable bootstrap interval (fewer than {MIN_POSITIVE} {positive} holding "
                    f"the code, or every resample the same value; marked †): {shown}")
@@ -1448,5 +1463,6 @@ def _ci_sentence(r: AgreementReport) -> str:
     b = r.options.get("bootstrap")
     if not b or not r.pooled.ci:
         return ""
+    whole = r.options.get("resample", "documents") == "documents"
     return (f" 95 % confidence intervals: percentile bootstrap, {plural(b, 'resample')} of "
-            f"{_RESAMPLED_PHRASE[r.unit]}.")
+            f"{'whole transcripts' if whole else _RESAMPLED_PHRASE[r.unit]}.")

@@ -154,9 +154,12 @@ def agreement():
 @click.option("--nvivo", "nvivo_compat", is_flag=True,
               help="Character level: report K = 1 where there is no variation, as NVivo does.")
 @click.option("--bootstrap", type=click.IntRange(0, 100_000), default=0,
-              help="Bootstrap resamples for 95 % confidence intervals (e.g. 1000). Resampled: "
-                   "whole documents at character and segment level (fewer than 10 give a "
-                   "warning), the units themselves at turn, sentence and document level.")
+              help="Bootstrap resamples for 95 % confidence intervals (e.g. 1000). Whole documents "
+                   "are resampled (fewer than 10 give a warning): the units of one transcript are "
+                   "not independent.")
+@click.option("--resample", type=click.Choice(["documents", "units"]), default="documents", show_default=True,
+              help="What the bootstrap draws: whole documents, or (turn, sentence and document units) "
+                   "the units one by one, as if independent, which gives narrower intervals.")
 @click.option("--seed", type=int,
               help="Seed for the bootstrap (printed when not given; ignored, with a warning, "
                    "without --bootstrap).")
@@ -176,7 +179,7 @@ def agreement():
 @ALLOW_LEAKS
 @JSON
 def agreement_compute(study, coders, unit, codes, documents, all_documents, threshold, overlap,
-                      min_overlap, sentencizer, exclude_uncoded, nvivo_compat, bootstrap, seed,
+                      min_overlap, sentencizer, exclude_uncoded, nvivo_compat, bootstrap, resample, seed,
                       cells, csv_file, md_file, docx_file, png_file, heatmap_stat, save_round,
                       by, allow_leaks, as_json):
     """Agreement per code, per document and pooled, with N units, prevalence and the methods
@@ -189,7 +192,7 @@ def agreement_compute(study, coders, unit, codes, documents, all_documents, thre
     with opened(study, actor=by) as s:
         report = compute_agreement(
             s, list(coders), unit, exclude_uncoded=exclude_uncoded, nvivo_compat=nvivo_compat,
-            bootstrap=bootstrap, seed=seed,
+            bootstrap=bootstrap, seed=seed, resample=resample,
             **_unit_kwargs(codes, documents, all_documents, threshold, overlap, min_overlap,
                            sentencizer))
         if heatmap_stat and heatmap_stat not in report.stat_keys:
