@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -68,6 +68,7 @@ def export_map(study: "Study", path: str | Path, *, themes: Sequence[str] | None
         raise InvalidInput("there are no themes to draw yet (qualcode themes add STUDY.qc NAME --code CODE)")
     nodes = sum(1 for _ in root.walk())
     text = render_text_tree(root, counts=counts, coder=coder)
+    notes: tuple[str, ...] = ()
     if fmt == "txt":
         content: str | bytes = text
     elif fmt in ("dot", "gv"):
@@ -75,9 +76,27 @@ def export_map(study: "Study", path: str | Path, *, themes: Sequence[str] | None
     elif fmt in ("mmd", "mermaid"):
         content = to_mermaid(root, counts=counts, coder=coder)
     else:
+        lay = layout_map(root, counts=counts, layout=layout, legend=_legend_lines(root, counts, coder))
         content = render_figure(root, fmt, counts=counts, layout=layout, dpi=dpi,
-                                created=export_time(study), coder=coder)
-    return write_export(study, path, content, kind="map", fmt=fmt, text=text, items=nodes)
+                                created=export_time(study), coder=coder, lay=lay)
+        notes = print_notes(lay, codes)
+    result = write_export(study, path, content, kind="map", fmt=fmt, text=text, items=nodes)
+    return replace(result, notes=notes) if notes else result
+
+
+PAGE = 24.7 / 2.54 * 72  # the text block of an A4 page (2.5 cm margins), in points
+
+
+def print_notes(lay: "Layout", codes: bool = True) -> tuple[str, ...]:
+    """Advice when the figure, printed a manuscript column wide, would not fit a page: every
+    label keeps at least 6 pt, so a map of a hundred codes becomes a tall strip."""
+    scale = min(1.0, COLUMN / lay.width)
+    pages = lay.height * scale / PAGE
+    if pages <= 1.2:
+        return ()
+    ways = "a few themes at a time (--theme, repeatable)" + (" or themes only (--no-codes)" if codes else "")
+    return (f"printed 16 cm wide, this map is about {pages:.1f} pages tall; for a figure that fits a page, "
+            f"draw {ways}",)
 
 
 # -- DOT and Mermaid ---------------------------------------------------------------------------
@@ -606,16 +625,18 @@ class _Text:
 
 
 def render_figure(root: MapNode, fmt: str, *, counts: bool = False, layout: str = "auto",
-                  dpi: int | None = None, created=None, coder: str | None = None) -> bytes:
-    """Draw the map with matplotlib (Agg, no pyplot) and return the file's bytes."""
+                  dpi: int | None = None, created=None, coder: str | None = None,
+                  lay: Layout | None = None) -> bytes:
+    """Draw the map with matplotlib (Agg, no pyplot) and return the file's bytes (``lay``: the
+    layout, when the caller has computed it already)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch, PathPatch
     from matplotlib.path import Path as MPath
 
-    legend = _legend_lines(root, counts, coder)
-    lay = layout_map(root, counts=counts, layout=layout, legend=legend)
+    if lay is None:
+        lay = layout_map(root, counts=counts, layout=layout, legend=_legend_lines(root, counts, coder))
     glyphs = Glyphs()
     links = [(b, c) for b in lay.boxes for c in b.children]
     rc = {"svg.fonttype": "none", "svg.hashsalt": "qualcode", "pdf.fonttype": 42,

@@ -41,6 +41,7 @@ class ExportResult(Record):
     sha256: str
     created: str                    # the recorded creation time (ISO 8601, UTC)
     items: int | None = None        # rows / nodes written, when that means something
+    notes: tuple[str, ...] = ()     # advice on the file written (a map too tall to print on a page)
 
 
 def export_time(study: "Study") -> datetime:

@@ -325,6 +325,16 @@ def test_map_layout_never_overlaps_on_a_big_map(tmp_path):
     data = render_figure(root, "png", counts=True)
     width, height = png_size(data)
     assert png_dpi(data) == 300 and abs(width - lay.width / 72 * 300) <= 1 and height > 5000   # 300 dpi, big or not
+    # so tall a map is said to be, with what to do: it cannot fit a page with 6 pt labels
+    from exporters.maps import COLUMN, PAGE, export_map
+
+    result = export_map(s, tmp_path / "big.svg", counts=True)
+    pages = lay.height * min(1.0, COLUMN / lay.width) / PAGE
+    assert pages > 3 and result.notes == (
+        f"printed 16 cm wide, this map is about {pages:.1f} pages tall; for a figure that fits a page, "
+        "draw a few themes at a time (--theme, repeatable) or themes only (--no-codes)",)
+    assert export_map(s, tmp_path / "one.svg", themes=["Theme 1: a rather long theme name "]).notes == ()
+    assert export_map(s, tmp_path / "big.txt").notes == ()  # text has no page size
     s.close()
 
 
@@ -354,7 +364,7 @@ def test_the_default_map_fits_a_manuscript_column(tmp_path):
         assert smallest * COLUMN / lay.width >= 6.0
         assert lay.width / lay.height < 2.0                       # not a strip
         assert layout_map(root, counts=True, layout="map").width / lay.width > 1.5   # the old default
-        export_map(s, tmp_path / "map.png", counts=True)
+        assert export_map(s, tmp_path / "map.png", counts=True).notes == ()   # fits a page: no advice
     data = (tmp_path / "map.png").read_bytes()
     assert png_dpi(data) == 300
     image = Image.open(tmp_path / "map.png")

@@ -16,7 +16,8 @@ from qualcode.errors import InvalidInput
 
 def _done(result, as_json):
     emit(result, as_json, lambda r: f"Wrote {r.path} ({r.format}, {r.bytes:,} bytes"
-         + (f", {r.items} items" if r.items is not None else "") + ")")
+         + (f", {r.items} items" if r.items is not None else "") + ")"
+         + "".join(f"\nnote: {n}" for n in r.notes))
 
 
 @click.group()

@@ -204,7 +204,7 @@ def run_export(kind: str, study: Study, path: Path, o: dict[str, Any]) -> str:
         return _summary(data["file"], data["format"], data["bytes"], data["items"])
     else:
         raise InvalidInput(f"unknown export {kind!r}")
-    return _summary(r.path, r.format, r.bytes, r.items)
+    return _summary(r.path, r.format, r.bytes, r.items) + "".join(f"\nnote: {n}" for n in r.notes)
 
 
 def _agreement(study: Study, path: Path, o: dict[str, Any]) -> str:
