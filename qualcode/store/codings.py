@@ -140,8 +140,9 @@ class CodingStore(EntityStore):
         would no longer measure independent coding. Reopening is one audited command."""
         since = self.study.completion().get(coder)
         if since:
-            raise Conflict(f"{coder} marked their coding complete at {since}; reopen it first "
-                           f"(`qualcode coders complete STUDY {coder} --reopen`) to change their codings")
+            raise Conflict(f"{coder} marked their coding complete at {since}; to change their codings, "
+                           f"reopen it first (`qualcode coders complete STUDY {coder} --reopen`, or k on "
+                           "the TUI's documents screen)")
 
     def add(self, document: str, code: str, coder: str | None, start: int, end: int, memo: str = "") -> Coding:
         doc = self.study.documents.get(document)
