@@ -1463,6 +1463,7 @@ def _ci_sentence(r: AgreementReport) -> str:
     b = r.options.get("bootstrap")
     if not b or not r.pooled.ci:
         return ""
-    whole = r.options.get("resample", "documents") == "documents"
+    # a report saved before the option existed resampled documents only at character and segment level
+    whole = r.options.get("resample", "documents" if r.unit in ("character", "segment") else "units") == "documents"
     return (f" 95 % confidence intervals: percentile bootstrap, {plural(b, 'resample')} of "
             f"{'whole transcripts' if whole else _RESAMPLED_PHRASE[r.unit]}.")

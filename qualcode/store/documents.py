@@ -228,6 +228,8 @@ class DocumentStore(EntityStore):
         names = dict(self.db.execute("SELECT id, name FROM coders").fetchall())
         out: dict[int, dict[str, float]] = {}
         for k, coder_id in enumerate(coder_ids.tolist()):
+            if coder_id not in names:  # (a coder's row gone under their codings: not counted)
+                continue
             counts = np.bincount(which_doc, weights=coded[k], minlength=len(docs))
             for i in np.flatnonzero(counts).tolist():
                 out.setdefault(int(docs[i]), {})[names[coder_id]] = float(counts[i] / totals[i])
