@@ -121,9 +121,22 @@ def test_heatmap_for_document_level_and_stat_choice(qc, coded, tmp_path):
     r = qc("agreement", coded, "--coders", "Amira", "Ben", "--unit", "document",
            "--heatmap", tmp_path / "d.png")
     assert r.code == 0 and (tmp_path / "d.png").exists()
+    # refused before the study is read: reading would fill its (emptied) span cache
+    import sqlite3
+
+    with sqlite3.connect(coded) as raw:
+        raw.execute("DELETE FROM span_cache")
+        raw.execute("DELETE FROM turn_cache")
+    raw.close()
+    before = coded.read_bytes()
     r = qc("agreement", coded, "--coders", "Amira", "Ben", "--unit", "segment",
            "--heatmap", tmp_path / "s.png", "--heatmap-stat", "cohen")
-    assert r.code == 2 and "not reported at segment level" in r.err
+    assert r.code == 2 and r.err == ("qualcode: error: --heatmap-stat cohen is not reported at segment "
+                                     "level (have: bp, percent)\n")
+    assert coded.read_bytes() == before and not (tmp_path / "s.png").exists()
+    r = qc("agreement", coded, "--coders", "Amira", "Ben", "Cy", "--heatmap-stat", "cohen",
+           "--heatmap", tmp_path / "t.png")
+    assert r.code == 2 and "(have: fleiss, alpha, percent)" in r.err and coded.read_bytes() == before
 
 
 def test_bootstrap_seed_reproducible_from_cli(qc, coded):

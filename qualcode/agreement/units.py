@@ -137,6 +137,18 @@ def join_names(names: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(names[:-1])} {last} {names[-1]}"
 
 
+def stat_keys(unit: str, coders: int, exclude_uncoded: bool = False) -> list[str]:
+    """The coefficients reported at ``unit`` for that many coders, the headline first (known
+    before any figure is computed, so a command can check its options without reading the study)."""
+    if unit == "segment":
+        return ["bp", "percent"]
+    if exclude_uncoded:
+        return ["percent"]
+    if coders == 2:
+        return ["cohen", "alpha", "fleiss", "percent"]
+    return ["fleiss", "alpha", "percent"]
+
+
 def _unit(unit: str) -> str:
     if unit not in UNITS:
         raise InvalidInput(f"unknown unit {unit!r}: use one of {', '.join(UNITS)}")
@@ -867,13 +879,7 @@ class _Context:
 
     # statistics shown at this unit, headline first
     def keys(self) -> list[str]:
-        if self.unit == "segment":
-            return ["bp", "percent"]
-        if self.exclude_uncoded:
-            return ["percent"]
-        first = ["cohen"] if self.m == 2 else ["fleiss"]
-        rest = ["alpha", "fleiss", "percent"] if self.m == 2 else ["alpha", "percent"]
-        return first + rest
+        return stat_keys(self.unit, self.m, self.exclude_uncoded)
 
     def prepare(self, w: np.ndarray) -> np.ndarray:
         if self.exclude_uncoded:

@@ -12,7 +12,7 @@ import click
 
 from qualcode.agreement import reconcile as rec
 from qualcode.agreement.report import fmt_value, text_report
-from qualcode.agreement.units import (OVERLAPS, SENTENCIZERS, UNITS, agreement as compute_agreement,
+from qualcode.agreement.units import (OVERLAPS, SENTENCIZERS, UNITS, agreement as compute_agreement, stat_keys,
                                       plural)
 from qualcode.cli import DefaultGroup
 from qualcode.cli.common import ALLOW_LEAKS, JSON, STUDY, emit, leaks_allowed, opened, parse_span, say, table
@@ -189,6 +189,11 @@ def agreement_compute(study, coders, unit, codes, documents, all_documents, thre
     _two_coders(coders, "agreement")
     _check_targets({"--csv": csv_file, "--markdown": md_file, "--docx": docx_file,
                     "--heatmap": png_file})
+    if heatmap_stat:  # checked before the study is read, which can fill its span cache
+        keys = stat_keys(unit, len({str(c).strip().casefold() for c in coders}), exclude_uncoded)
+        if heatmap_stat not in keys:
+            raise InvalidInput(f"--heatmap-stat {heatmap_stat} is not reported at {unit} level "
+                               f"(have: {', '.join(keys)})")
     with opened(study, actor=by) as s:
         report = compute_agreement(
             s, list(coders), unit, exclude_uncoded=exclude_uncoded, nvivo_compat=nvivo_compat,
