@@ -21,6 +21,8 @@ LABEL = re.compile(r"[ \t]*(?:[^\s(][^\n()]{0,59}?[ \t]*)?\((?:\d{1,2}:)?\d{1,2}
 
 def looks_like_rev(text: str) -> bool:
     """Two label lines ``Name (MM:SS):`` / ``(MM:SS):``."""
+    if "):" not in text:  # every label line ends so: most files are told apart without a line loop
+        return False
     count = 0
     for line in text.split("\n"):
         if len(line) <= 90 and line.rstrip().endswith("):") and LABEL.fullmatch(line):

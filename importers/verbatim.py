@@ -329,6 +329,9 @@ def parse_verbatim(
     stop_lines: set[int] = set()
     pos = 0
     for no, line in enumerate(lines):
+        if not line:  # a blank line: never a label, a footer or a break (half the lines of most files)
+            pos += 1
+            continue
         if no >= header_end:
             if FOOTER.fullmatch(line) or (markdown and _MD_BREAK.fullmatch(line)):
                 stops.append(pos)

@@ -21,15 +21,21 @@ except re.error:  # Python 3.10: no possessive quantifiers
     _WORD = re.compile(_WORD_PATTERN)
 
 
+def _has_line_break_to_fix(text: str) -> bool:
+    # Substring tests run far faster than the regex over a transcript, and in a one-byte
+    # (Latin-1) string the two non-Latin-1 separators cannot occur, so those tests cost nothing.
+    return "\r" in text or "\x85" in text or "\u2028" in text or "\u2029" in text
+
+
 def canonicalise(text: str) -> str:
     """Return ``text`` in canonical form (BOM stripped, all line endings ``\\n``)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _LINE_BREAKS.sub("\n", text)
+    return _LINE_BREAKS.sub("\n", text) if _has_line_break_to_fix(text) else text
 
 
 def is_canonical(text: str) -> bool:
-    return not text.startswith("\ufeff") and _LINE_BREAKS.search(text) is None
+    return not text.startswith("\ufeff") and not _has_line_break_to_fix(text)
 
 
 def word_count(text: str) -> int:

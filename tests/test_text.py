@@ -21,6 +21,15 @@ def test_canonicalise_is_idempotent(raw):
     assert canonicalise(once) == once and is_canonical(once)
 
 
+@given(st.text(alphabet=st.sampled_from(list("a\r\n\x85\u2028\u2029\ufeff é漢")), max_size=60))
+def test_canonical_form_is_the_line_break_rule_whatever_the_shortcut(raw):
+    import re
+
+    body = raw[1:] if raw.startswith("\ufeff") else raw
+    assert canonicalise(raw) == re.sub("\r\n|\r|\u2028|\u2029|\x85", "\n", body)
+    assert is_canonical(raw) == (raw == canonicalise(raw) and not raw.startswith("\ufeff"))
+
+
 @given(texts, st.data())
 def test_line_index_round_trips_every_offset(text, data):
     index = LineIndex(text)
