@@ -88,7 +88,6 @@ CLI refuses fewer than two coders). User errors raise :class:`~qualcode.errors.I
 from __future__ import annotations
 
 import gc
-import itertools
 import math
 import re
 from contextlib import contextmanager
@@ -220,18 +219,6 @@ def _merge(rows: np.ndarray) -> np.ndarray:
     out = rows[idx]  # fancy indexing copies
     out[:, 4] = np.maximum.reduceat(rows[:, 4], idx)
     return out
-
-
-def _int_rows(rows: Any, width: int) -> np.ndarray:
-    """Store rows (a list of int tuples, or already an array) as an int64 (n, width) array.
-
-    ``np.fromiter`` over the flattened tuples is about twice as fast as ``np.asarray`` on a list
-    of 200,000 tuples, which matters when loading a whole study's codings.
-    """
-    if isinstance(rows, np.ndarray):
-        return rows.astype(np.int64, copy=False).reshape(-1, width)
-    flat = itertools.chain.from_iterable(rows)
-    return np.fromiter(flat, dtype=np.int64, count=len(rows) * width).reshape(-1, width)
 
 
 def _lookup(ids: Sequence[int], size: int) -> np.ndarray:
@@ -466,7 +453,7 @@ def unit_spans(study: "Study", sel: Selection, unit: str, sentencizer: str = "re
                 rows += [(i, s, e) for s, e in _spacy_sentences(text, doc_turns)]
             else:
                 rows += [(i, s, e) for ts, te in doc_turns for s, e in split_sentences(text, ts, te)]
-        arr = _int_rows(rows, 3)
+        arr = span_cache.int_rows(rows, 3)
     arr = arr[_order([arr[:, 0], arr[:, 1]])]
     return arr[:, 0], arr[:, 1], arr[:, 2]
 

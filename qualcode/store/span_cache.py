@@ -13,6 +13,7 @@ rows are read from the source tables and simply not cached: results never depend
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from typing import Any
 
@@ -28,6 +29,18 @@ def _has_cache(conn: sqlite3.Connection, table: str) -> bool:
                         [table]).fetchone() is not None
 
 
+def int_rows(rows: Any, width: int) -> np.ndarray:
+    """Store rows (a list of int tuples, or already an array) as an int64 (n, width) array.
+
+    ``np.fromiter`` over the flattened tuples is about twice as fast as ``np.asarray`` on a list
+    of 200,000 tuples, which matters when loading a whole study's codings.
+    """
+    if isinstance(rows, np.ndarray):
+        return rows.astype(np.int64, copy=False).reshape(-1, width)
+    flat = itertools.chain.from_iterable(rows)
+    return np.fromiter(flat, dtype=np.int64, count=len(rows) * width).reshape(-1, width)
+
+
 def _source_rows(conn: sqlite3.Connection, source: str, columns: str, width: int,
                  documents: list[int] | None) -> np.ndarray:
     """(document_id, columns...) int64 rows from the source table, sorted by document."""
@@ -38,11 +51,7 @@ def _source_rows(conn: sqlite3.Connection, source: str, columns: str, width: int
             return np.zeros((0, width + 1), dtype=np.int64)
         sql += f" WHERE document_id IN ({', '.join('?' for _ in documents)})"
         params = list(documents)
-    rows = conn.execute(sql, params).fetchall()
-    import itertools
-
-    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64,
-                       count=len(rows) * (width + 1)).reshape(-1, width + 1)
+    flat = int_rows(conn.execute(sql, params).fetchall(), width + 1)
     return flat[np.argsort(flat[:, 0], kind="stable")]
 
 
