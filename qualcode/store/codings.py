@@ -46,6 +46,11 @@ def find_text(text: str, needle: str, nth: int = 1) -> tuple[int, int]:
     return pos, pos + len(needle)
 
 
+def _join_memos(memos: list[str]) -> str:
+    """The memo of merged codings: each different memo once, in order."""
+    return "\n".join(dict.fromkeys(m for m in memos if m))
+
+
 def _short(s: str, n: int = 60) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
@@ -176,8 +181,7 @@ class CodingStore(EntityStore):
                 "document_id": doc_id, "code_id": code_id, "coder_id": coder_id, "start": start,
                 "end": end, "memo": memo.strip(), "created": now(), "guid": new_guid()})
         keep, *rest = overlapping
-        memos = [m for m in [keep["memo"], *(r["memo"] for r in rest), memo.strip()] if m]
-        merged_memo = "\n".join(dict.fromkeys(memos))
+        merged_memo = _join_memos([keep["memo"], *(r["memo"] for r in rest), memo.strip()])
         for r in rest:
             ch.delete("codings", r["id"])
         ch.update("codings", keep["id"], {
@@ -285,20 +289,21 @@ class CodingStore(EntityStore):
         every write: codings moved to the same words (two quotes of 'pain' whose nearest match
         is now the same one) must not count twice. Returns how many codings were merged away."""
         groups: list[list[dict[str, Any]]] = []
+        end = 0  # the furthest end of the last group
         for r in self.rows('SELECT id, code_id, coder_id, start, "end", memo FROM codings '
                            'WHERE document_id = ? ORDER BY code_id, coder_id, start, id', [document_id]):
             last = groups[-1] if groups else None
-            if (last and (last[0]["code_id"], last[0]["coder_id"]) == (r["code_id"], r["coder_id"])
-                    and r["start"] < max(g["end"] for g in last)):
+            if last and (last[0]["code_id"], last[0]["coder_id"]) == (r["code_id"], r["coder_id"]) and r["start"] < end:
                 last.append(r)
+                end = max(end, r["end"])
             else:
                 groups.append([r])
+                end = r["end"]
         merged = 0
         for keep, *rest in (g for g in groups if len(g) > 1):
-            memos = [m for m in [keep["memo"], *(r["memo"] for r in rest)] if m]
             for r in rest:
                 ch.delete("codings", r["id"])
             ch.update("codings", keep["id"], {"end": max(r["end"] for r in [keep, *rest]),
-                                              "memo": "\n".join(dict.fromkeys(memos))})
+                                              "memo": _join_memos([keep["memo"], *(r["memo"] for r in rest)])})
             merged += len(rest)
         return merged
