@@ -69,12 +69,16 @@ class Share(click.ParamType):
 SHARE = Share()
 
 
+def _distinct(coders) -> int:
+    """How many different coders are named (names compare as the store does, ignoring case)."""
+    return len({str(c).strip().casefold() for c in coders if str(c).strip()})
+
+
 def _two_coders(coders, what: str) -> None:
     """Refuse fewer than two different coders, before the study is opened (one line, exit 2).
 
     The library still answers for one coder (every figure NaN with its reason)."""
-    names = {str(c).strip().casefold() for c in coders if str(c).strip()}
-    if len(names) < 2:
+    if _distinct(coders) < 2:
         raise InvalidInput(f"{what} needs at least two different coders, e.g. --coders Amira Ben")
 
 
@@ -190,7 +194,7 @@ def agreement_compute(study, coders, unit, codes, documents, all_documents, thre
     _check_targets({"--csv": csv_file, "--markdown": md_file, "--docx": docx_file,
                     "--heatmap": png_file})
     if heatmap_stat:  # checked before the study is read, which can fill its span cache
-        keys = stat_keys(unit, len({str(c).strip().casefold() for c in coders}), exclude_uncoded)
+        keys = stat_keys(unit, _distinct(coders), exclude_uncoded)
         if heatmap_stat not in keys:
             raise InvalidInput(f"--heatmap-stat {heatmap_stat} is not reported at {unit} level "
                                f"(have: {', '.join(keys)})")
