@@ -44,6 +44,13 @@ class ExportResult(Record):
     notes: tuple[str, ...] = ()     # advice on the file written (a map too tall to print on a page)
 
 
+def written(path: Any, fmt: str, size: int, items: int | None = None, notes: tuple[str, ...] = ()) -> str:
+    """What the CLI and the TUI say of a file they wrote: ``Wrote PATH (FMT, N bytes, N items)``
+    and a ``note:`` line per piece of advice."""
+    return (f"Wrote {path} ({fmt}, {size:,} bytes" + (f", {items} items" if items is not None else "") + ")"
+            + "".join(f"\nnote: {n}" for n in notes))
+
+
 def export_time(study: "Study") -> datetime:
     """The creation time recorded in exports: ``$SOURCE_DATE_EPOCH`` or the study's last change."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()

@@ -15,9 +15,9 @@ from qualcode.cli.common import ALLOW_LEAKS, JSON, OUTPUT, STUDY, emit, leaks_al
 from qualcode.errors import InvalidInput
 
 def _done(result, as_json):
-    emit(result, as_json, lambda r: f"Wrote {r.path} ({r.format}, {r.bytes:,} bytes"
-         + (f", {r.items} items" if r.items is not None else "") + ")"
-         + "".join(f"\nnote: {n}" for n in r.notes))
+    from qualcode.export import written
+
+    emit(result, as_json, lambda r: written(r.path, r.format, r.bytes, r.items, r.notes))
 
 
 @click.group()

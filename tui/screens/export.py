@@ -33,6 +33,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from qualcode.errors import CheckFailed, InvalidInput, QualcodeError
+from qualcode.export import written
 from qualcode.study import Study
 from tui.keymap import key
 from tui.screens.base import StatusBar, WorkScreen
@@ -158,11 +159,6 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 # -- the calls (the same as the CLI's) ----------------------------------------------------------
 
 
-def _summary(path: Any, fmt: str, size: int, items: int | None = None) -> str:
-    """What ``qualcode export`` prints for a written file."""
-    return f"Wrote {path} ({fmt}, {size:,} bytes" + (f", {items} items" if items is not None else "") + ")"
-
-
 def run_export(kind: str, study: Study, path: Path, o: dict[str, Any]) -> str:
     """Write ``kind`` to ``path`` with the form's options ``o``; return the one-line summary.
 
@@ -201,10 +197,10 @@ def run_export(kind: str, study: Study, path: Path, o: dict[str, Any]) -> str:
 
         data = (refi_qda.export_qdpx(study, path, offsets=o["offsets"]) if kind == "qdpx"
                 else refi_qda.export_qdc(study, path))
-        return _summary(data["file"], data["format"], data["bytes"], data["items"])
+        return written(data["file"], data["format"], data["bytes"], data["items"])
     else:
         raise InvalidInput(f"unknown export {kind!r}")
-    return _summary(r.path, r.format, r.bytes, r.items) + "".join(f"\nnote: {n}" for n in r.notes)
+    return written(r.path, r.format, r.bytes, r.items, r.notes)
 
 
 def _agreement(study: Study, path: Path, o: dict[str, Any]) -> str:
@@ -225,7 +221,7 @@ def _agreement(study: Study, path: Path, o: dict[str, Any]) -> str:
         writer(study, report, path, None)
     else:
         writer(study, report, path, cells=o["cells"])
-    return _summary(path, fmt, path.stat().st_size)
+    return written(path, fmt, path.stat().st_size)
 
 
 def default_path(study_path: Path, kind: str) -> Path:
